@@ -1,0 +1,187 @@
+//! `nudge admin`: the operator CLI. It connects as the owner role
+//! (`DATABASE_ADMIN_URL`), writes every change to `audit_log` with actor
+//! `admin`, prints tables for people and `--json` for scripts, and exits 2
+//! with a one-line reason when the operator's input is refused.
+
+mod output;
+mod phones;
+mod users;
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use secrecy::SecretString;
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::db;
+use crate::store::{PhoneNumber, StoreError, UserId};
+
+pub use output::Output;
+
+#[derive(Debug, Args)]
+pub struct AdminCommand {
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: AdminSubcommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminSubcommand {
+    /// Manage people.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage phone numbers.
+    #[command(subcommand)]
+    Phone(phones::PhoneCommand),
+}
+
+/// Why an admin command did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The operator's input is refused: exit code 2.
+    #[error("{0}")]
+    Refused(String),
+    /// Something else failed: exit code 1.
+    #[error("{0:#}")]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(why) => AdminError::Refused(why),
+            StoreError::NotFound => AdminError::Refused("not found".into()),
+            StoreError::Database(e) => AdminError::Failed(e.into()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AdminError {
+    fn from(e: sqlx::Error) -> Self {
+        AdminError::Failed(e.into())
+    }
+}
+
+impl AdminError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            AdminError::Refused(_) => ExitCode::from(2),
+            AdminError::Failed(_) => ExitCode::FAILURE,
+        }
+    }
+}
+
+/// Runs one admin command and prints its result; returns the exit code.
+pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
+    let pool = match connect(&config).await {
+        Ok(pool) => pool,
+        Err(e) => {
+            eprintln!("nudge admin: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = Output::new(cmd.json);
+    let result = execute(&pool, cmd.command).await;
+    pool.close().await;
+    match result {
+        Ok(rendered) => {
+            out.print(rendered);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("nudge admin: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Runs one admin command against an owner pool; what it returns is printed.
+pub async fn execute(
+    pool: &PgPool,
+    command: AdminSubcommand,
+) -> Result<output::Rendered, AdminError> {
+    match command {
+        AdminSubcommand::User(c) => users::execute(pool, c).await,
+        AdminSubcommand::Phone(c) => phones::execute(pool, c).await,
+    }
+}
+
+async fn connect(config: &Config) -> anyhow::Result<PgPool> {
+    let url = admin_url(config)?;
+    let pool = db::connect_pool(db::connect_options(&url)?, 2)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot connect to the database as the owner role: {}",
+                one_line(&e)
+            )
+        })?;
+    Ok(pool)
+}
+
+/// `DATABASE_ADMIN_URL`; in development, also `DATABASE_URL` or the private
+/// cluster a running `nudge dev` announced in `.nudge/dev.env`.
+fn admin_url(config: &Config) -> anyhow::Result<SecretString> {
+    if let Some(url) = &config.database_admin_url {
+        return Ok(url.clone());
+    }
+    if config.env.is_development() {
+        if let Some(url) = &config.database_url {
+            return Ok(url.clone());
+        }
+        if let Ok(env) = std::fs::read_to_string(".nudge/dev.env")
+            && let Some(url) = env
+                .lines()
+                .find_map(|l| l.strip_prefix("DATABASE_ADMIN_URL="))
+        {
+            return Ok(url.trim().to_string().into());
+        }
+    }
+    anyhow::bail!("DATABASE_ADMIN_URL is not set (and no `nudge dev` is running here)")
+}
+
+fn one_line(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_string(),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// A person named by id or by one of their numbers.
+pub(crate) async fn resolve_user(pool: &PgPool, reference: &str) -> Result<UserId, AdminError> {
+    if let Ok(id) = reference.parse::<UserId>() {
+        let exists: bool = sqlx::query_scalar("select exists(select 1 from users where id = $1)")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+        return if exists {
+            Ok(id)
+        } else {
+            Err(AdminError::Refused(format!("no user with id {id}")))
+        };
+    }
+    let phone: PhoneNumber = reference.parse().map_err(|_| {
+        AdminError::Refused(format!(
+            "'{reference}' is neither a user id nor a valid phone number"
+        ))
+    })?;
+    let id: Option<UserId> =
+        sqlx::query_scalar("select user_id from user_phone_numbers where e164 = $1")
+            .bind(phone.as_str())
+            .fetch_optional(pool)
+            .await?;
+    id.ok_or_else(|| AdminError::Refused(format!("no user has the number {phone}")))
+}
+
+pub(crate) fn parse_phone(raw: &str) -> Result<PhoneNumber, AdminError> {
+    raw.parse()
+        .map_err(|e: crate::store::PhoneError| AdminError::Refused(e.to_string()))
+}

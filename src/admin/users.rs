@@ -1,0 +1,195 @@
+//! `nudge admin user …`
+
+use clap::Subcommand;
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::output::Rendered;
+use super::{AdminError, parse_phone, resolve_user};
+use crate::db::UserTx;
+use crate::store::{Actor, Locale, PhoneRecord, Timezone, User, UserId, UserStatus, record_audit};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Register a person with their first (primary) number.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// International form, e.g. +15145550101.
+        #[arg(long)]
+        phone: String,
+        /// IANA timezone, e.g. America/Montreal.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// en or fr.
+        #[arg(long, default_value = "en")]
+        locale: String,
+    },
+    /// Every person.
+    List,
+    /// One person and their numbers.
+    Show {
+        /// User id or phone number.
+        user: String,
+    },
+    /// Stop serving a person (nothing is sent to them).
+    Disable { user: String },
+    /// Serve a disabled person again.
+    Enable { user: String },
+}
+
+pub async fn execute(pool: &PgPool, command: UserCommand) -> Result<Rendered, AdminError> {
+    match command {
+        UserCommand::Add {
+            name,
+            phone,
+            timezone,
+            locale,
+        } => add(pool, &name, &phone, &timezone, &locale).await,
+        UserCommand::List => list(pool).await,
+        UserCommand::Show { user } => show(pool, &user).await,
+        UserCommand::Disable { user } => set_status(pool, &user, UserStatus::Disabled).await,
+        UserCommand::Enable { user } => set_status(pool, &user, UserStatus::Active).await,
+    }
+}
+
+async fn add(
+    pool: &PgPool,
+    name: &str,
+    phone: &str,
+    timezone: &str,
+    locale: &str,
+) -> Result<Rendered, AdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AdminError::Refused(
+            "--name must be 1 to 200 characters".into(),
+        ));
+    }
+    let phone = parse_phone(phone)?;
+    let timezone: Timezone = timezone.parse().map_err(AdminError::Refused)?;
+    let locale: Locale = locale.parse().map_err(AdminError::Refused)?;
+
+    let id = UserId(uuid::Uuid::new_v4());
+    let mut tx = UserTx::begin(pool, id).await?;
+    let user = User::insert(&mut tx, name, timezone, locale).await?;
+    let number = PhoneRecord::add(&mut tx, &phone, true).await?;
+    record_audit(
+        tx.conn(),
+        Some(id),
+        Actor::Admin,
+        "user.add",
+        json!({ "phone": phone.as_str(), "timezone": timezone.to_string(), "locale": locale.as_str() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Rendered::message(
+        json!({ "user": user, "phones": [number] }),
+        format!("added {} ({}) with {}", user.display_name, user.id, phone),
+    ))
+}
+
+async fn list(pool: &PgPool) -> Result<Rendered, AdminError> {
+    let users = User::list_all(pool).await.map_err(AdminError::from)?;
+    let primaries: Vec<(UserId, String)> =
+        sqlx::query_as("select user_id, e164 from user_phone_numbers where is_primary")
+            .fetch_all(pool)
+            .await?;
+    let primary_of = |id: UserId| {
+        primaries
+            .iter()
+            .find(|(u, _)| *u == id)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default()
+    };
+    let rows = users
+        .iter()
+        .map(|u| {
+            vec![
+                u.id.to_string(),
+                u.display_name.clone(),
+                primary_of(u.id),
+                u.timezone.clone(),
+                u.locale.clone(),
+                u.status.as_str().to_string(),
+            ]
+        })
+        .collect();
+    let json = json!(
+        users
+            .iter()
+            .map(|u| {
+                let mut v = serde_json::to_value(u).unwrap_or_default();
+                v["primary_phone"] = json!(primary_of(u.id));
+                v
+            })
+            .collect::<Vec<_>>()
+    );
+    Ok(Rendered::table(
+        json,
+        vec!["ID", "NAME", "PHONE", "TIMEZONE", "LOCALE", "STATUS"],
+        rows,
+    ))
+}
+
+async fn show(pool: &PgPool, reference: &str) -> Result<Rendered, AdminError> {
+    let id = resolve_user(pool, reference).await?;
+    let mut tx = UserTx::begin(pool, id).await?;
+    let user = User::current(&mut tx).await?;
+    let phones = PhoneRecord::list(&mut tx).await?;
+    tx.commit().await?;
+    let quiet = match (user.quiet_hours_start, user.quiet_hours_end) {
+        (Some(s), Some(e)) => format!("{} to {}", s.format("%H:%M"), e.format("%H:%M")),
+        _ => "none".into(),
+    };
+    let mut rows = vec![
+        vec!["id".into(), user.id.to_string()],
+        vec!["name".into(), user.display_name.clone()],
+        vec!["timezone".into(), user.timezone.clone()],
+        vec!["locale".into(), user.locale.clone()],
+        vec!["status".into(), user.status.as_str().into()],
+        vec!["quiet hours".into(), quiet],
+        vec!["created".into(), user.created_at.to_rfc3339()],
+    ];
+    for p in &phones {
+        let mut flags = Vec::new();
+        if p.is_primary {
+            flags.push("primary");
+        }
+        if p.verified {
+            flags.push("verified");
+        }
+        if p.opted_out_at.is_some() {
+            flags.push("opted out");
+        }
+        rows.push(vec![
+            "phone".into(),
+            format!("{} ({})", p.e164, flags.join(", ")),
+        ]);
+    }
+    Ok(Rendered::table(
+        json!({ "user": user, "phones": phones }),
+        vec!["FIELD", "VALUE"],
+        rows,
+    ))
+}
+
+async fn set_status(
+    pool: &PgPool,
+    reference: &str,
+    status: UserStatus,
+) -> Result<Rendered, AdminError> {
+    let id = resolve_user(pool, reference).await?;
+    let mut tx = UserTx::begin(pool, id).await?;
+    User::set_status(&mut tx, status).await?;
+    let action = match status {
+        UserStatus::Active => "user.enable",
+        UserStatus::Disabled => "user.disable",
+    };
+    record_audit(tx.conn(), Some(id), Actor::Admin, action, json!({})).await?;
+    tx.commit().await?;
+    Ok(Rendered::message(
+        json!({ "id": id, "status": status }),
+        format!("user {id} is now {}", status.as_str()),
+    ))
+}

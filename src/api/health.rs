@@ -1,0 +1,57 @@
+//! `/healthz`: the process answers. `/readyz`: its dependencies answer too.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[tracing::instrument(name = "readyz", skip_all)]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let postgres = tokio::time::timeout(
+        CHECK_TIMEOUT,
+        sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db),
+    )
+    .await;
+    let postgres_ok = matches!(postgres, Ok(Ok(1)));
+    if !postgres_ok {
+        tracing::warn!(outcome = ?postgres.map(|r| r.map(|_| ())), "postgres readiness check failed");
+    }
+
+    let mut checks = serde_json::Map::new();
+    checks.insert("postgres".into(), status_word(postgres_ok));
+    let mut ready = postgres_ok;
+
+    if let Some(redis) = &state.redis {
+        let redis_ok = matches!(
+            tokio::time::timeout(CHECK_TIMEOUT, redis.ping()).await,
+            Ok(Ok(()))
+        );
+        if !redis_ok {
+            tracing::warn!("redis readiness check failed");
+        }
+        checks.insert("redis".into(), status_word(redis_ok));
+        ready &= redis_ok;
+    }
+
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = if ready { "ready" } else { "unavailable" };
+    (status, Json(json!({ "status": word, "checks": checks })))
+}
+
+fn status_word(ok: bool) -> Value {
+    Value::from(if ok { "ok" } else { "unreachable" })
+}

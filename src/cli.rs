@@ -1,0 +1,236 @@
+//! The `nudge` command line: one binary, several roles.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::admin::{self, AdminCommand};
+use crate::config::{Config, Environment};
+use crate::db::{self, DevPostgres};
+use crate::startup::{Application, build_state, shutdown_signal};
+use crate::{telemetry, workers};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nudge",
+    version,
+    about = "Nudge: a personal assistant reached by SMS"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// HTTP server: Twilio webhooks, OAuth connect flow, health.
+    Serve,
+    /// Background jobs: agent turns, outbound SMS, reminders, maintenance.
+    Worker,
+    /// Everything in one process for a laptop, with a private PostgreSQL
+    /// when DATABASE_URL is not set.
+    Dev,
+    /// Apply database migrations and grant the application role its rights.
+    Migrate,
+    /// Operator commands (owner connection; every change is audited).
+    Admin(AdminCommand),
+}
+
+/// Runs a parsed command line; the binary's `main` is only this.
+pub fn run(cli: Cli) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("nudge: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nudge: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Admin(cmd) => runtime.block_on(admin::run(config, cmd)),
+        command => {
+            let _telemetry = match telemetry::init(&config) {
+                Ok(guard) => guard,
+                Err(e) => {
+                    eprintln!("nudge: cannot set up telemetry: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result = runtime.block_on(async move {
+                match command {
+                    Command::Serve => serve(config).await,
+                    Command::Worker => worker(config).await,
+                    Command::Dev => dev(config).await,
+                    Command::Migrate => migrate(&config).await,
+                    Command::Admin(_) => unreachable!("handled above"),
+                }
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "nudge stopped on an error");
+                    eprintln!("nudge: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    tracing::info!(
+        port = app.port(),
+        metrics_port = app.metrics_port(),
+        "serving"
+    );
+    app.run_until(shutdown_signal()).await
+}
+
+async fn worker(config: Config) -> anyhow::Result<()> {
+    let state = build_state(config)?;
+    workers::run(state, shutdown_signal()).await
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let (admin_url, app_url) = migration_urls(config)?;
+    run_migrations(&admin_url, &app_url).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+/// Owner and application URLs. In development the owner URL may be omitted,
+/// in which case the application URL is used for both.
+fn migration_urls(config: &Config) -> anyhow::Result<(SecretString, SecretString)> {
+    let app = config
+        .database_url
+        .clone()
+        .context("DATABASE_URL is not set")?;
+    let admin = match (&config.database_admin_url, config.env) {
+        (Some(url), _) => url.clone(),
+        (None, Environment::Development) => app.clone(),
+        (None, _) => anyhow::bail!("DATABASE_ADMIN_URL is not set"),
+    };
+    Ok((admin, app))
+}
+
+async fn run_migrations(admin_url: &SecretString, app_url: &SecretString) -> anyhow::Result<()> {
+    let admin_pool = db::connect_pool(db::connect_options(admin_url)?, 2)
+        .await
+        .context("cannot connect with DATABASE_ADMIN_URL")?;
+    let app_options = db::connect_options(app_url)?;
+    let role = db::app_role_from_url(&app_options);
+    let password = url::Url::parse(app_url.expose_secret())
+        .ok()
+        .and_then(|u| u.password().map(str::to_owned))
+        .map(|p| {
+            percent_encoding::percent_decode_str(&p)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
+    db::migrate(&admin_pool, &role, password.as_deref()).await?;
+    admin_pool.close().await;
+    Ok(())
+}
+
+async fn dev(mut config: Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.env.is_development(),
+        "nudge dev runs only with NUDGE_ENV=development"
+    );
+    let mut private_pg = None;
+    if config.database_url.is_none() {
+        let root = std::env::current_dir()?;
+        let pg = tokio::task::spawn_blocking(move || DevPostgres::start(&root))
+            .await
+            .context("the PostgreSQL starter panicked")??;
+        create_dev_database(&pg).await?;
+        config.database_url = Some(pg.app_url().into());
+        config.database_admin_url = Some(pg.admin_url().into());
+        write_dev_env(Path::new(".nudge/dev.env"), &pg)?;
+        println!(
+            "private PostgreSQL on 127.0.0.1:{} (data in ./.nudge/pg)",
+            pg.port()
+        );
+        private_pg = Some(pg);
+    }
+    let (admin_url, app_url) = migration_urls(&config)?;
+    run_migrations(&admin_url, &app_url).await?;
+
+    let app = Application::build(config).await?;
+    let state = app.state().clone();
+    println!(
+        "nudge dev: listening on http://{} (metrics on http://{}/metrics)",
+        local(state.config.bind_addr, app.port()),
+        local(state.config.metrics_addr, app.metrics_port()),
+    );
+    println!(
+        "add yourself: nudge admin user add --name \"Your Name\" --phone +15145550101 --timezone America/Montreal"
+    );
+    println!("stop: Ctrl-C");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let server = tokio::spawn(app.run_until(stopped(stop_rx.clone())));
+    let worker = tokio::spawn(workers::run(state, stopped(stop_rx)));
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let (server, worker) = tokio::join!(server, worker);
+    server.context("server task panicked")??;
+    worker.context("worker task panicked")??;
+
+    if let Some(mut pg) = private_pg {
+        tokio::task::spawn_blocking(move || pg.stop())
+            .await
+            .context("stopping PostgreSQL panicked")??;
+        println!("private PostgreSQL stopped");
+    }
+    Ok(())
+}
+
+fn local(addr: std::net::SocketAddr, port: u16) -> std::net::SocketAddr {
+    std::net::SocketAddr::new(addr.ip(), port)
+}
+
+async fn create_dev_database(pg: &DevPostgres) -> anyhow::Result<()> {
+    let url: SecretString = pg.bootstrap_url().into();
+    let pool = db::connect_pool(db::connect_options(&url)?, 1).await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+            .bind(db::DEV_DATABASE)
+            .fetch_one(&pool)
+            .await?;
+    if !exists {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "create database {}",
+            db::DEV_DATABASE
+        )))
+        .execute(&pool)
+        .await?;
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// Lets `nudge admin` find the private cluster while `nudge dev` runs.
+fn write_dev_env(path: &Path, pg: &DevPostgres) -> std::io::Result<()> {
+    std::fs::write(
+        path,
+        format!(
+            "# written by `nudge dev`; read by `nudge admin` in development\nDATABASE_URL={}\nDATABASE_ADMIN_URL={}\n",
+            pg.app_url(),
+            pg.admin_url()
+        ),
+    )
+}

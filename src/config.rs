@@ -1,0 +1,502 @@
+//! Typed configuration read from the environment.
+//!
+//! Every secret may instead be read from a file named by `NAME_FILE` (Docker
+//! secrets). Secrets are held as [`SecretString`], so neither `Debug` nor a
+//! log line can print them. In staging and production, every missing or
+//! invalid setting is collected and reported in one [`ConfigError`], so an
+//! operator fixes them all in one go.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Where this process runs; decides which settings are mandatory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub fn is_development(self) -> bool {
+        self == Environment::Development
+    }
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Environment::Development),
+            "staging" => Ok(Environment::Staging),
+            "production" | "prod" => Ok(Environment::Production),
+            other => Err(format!(
+                "'{other}' is not one of development, staging, production"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(LogFormat::Json),
+            "pretty" | "text" => Ok(LogFormat::Pretty),
+            other => Err(format!("'{other}' is not one of json, pretty")),
+        }
+    }
+}
+
+/// The whole configuration of a `nudge` process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: Environment,
+    pub bind_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    /// The URL Twilio and browsers use to reach us (behind nginx); signatures
+    /// are computed against it, never against the Host header.
+    pub public_base_url: String,
+    /// Application role: owns nothing, subject to row-level security.
+    pub database_url: Option<SecretString>,
+    /// Owner role: migrations and the admin CLI.
+    pub database_admin_url: Option<SecretString>,
+    pub database_max_connections: u32,
+    pub redis_url: Option<SecretString>,
+    pub log_format: LogFormat,
+    pub otlp_endpoint: Option<String>,
+    /// How long identification logs are kept before the maintenance job purges them.
+    pub identification_log_retention: Duration,
+    pub twilio: TwilioConfig,
+    pub llm: LlmConfig,
+    /// `TOKEN_ENCRYPTION_KEYS`: versioned AES-256-GCM keys, `id:base64key,…`.
+    pub token_encryption_keys: Option<SecretString>,
+    pub oauth: OAuthConfig,
+}
+
+/// Reserved for the SMS issue.
+#[derive(Debug, Clone, Default)]
+pub struct TwilioConfig {
+    pub account_sid: Option<String>,
+    pub auth_token: Option<SecretString>,
+    pub from_number: Option<String>,
+    pub messaging_service_sid: Option<String>,
+    pub api_base: String,
+    pub max_mps: f64,
+    /// Only honoured in development.
+    pub skip_signature_validation: bool,
+}
+
+/// Reserved for the agent issue.
+#[derive(Debug, Clone, Default)]
+pub struct LlmConfig {
+    pub gemini_api_key: Option<SecretString>,
+    pub gemini_base_url: String,
+    pub gemini_model: String,
+    pub gemini_thinking_level: String,
+    pub fallback_base_url: Option<String>,
+    pub fallback_api_key: Option<SecretString>,
+    pub fallback_model: Option<String>,
+    pub daily_token_budget: u64,
+}
+
+/// Reserved for the integrations issues.
+#[derive(Debug, Clone, Default)]
+pub struct OAuthConfig {
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<SecretString>,
+    pub microsoft_client_id: Option<String>,
+    pub microsoft_client_secret: Option<SecretString>,
+    pub notion_client_id: Option<String>,
+    pub notion_client_secret: Option<SecretString>,
+}
+
+/// Every problem found while reading the configuration, reported at once.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid configuration ({} problem{}): {}",
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" },
+            self.problems.join("; ")
+        )
+    }
+}
+
+pub const DEFAULT_GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+pub const DEFAULT_GEMINI_MODEL: &str = "gemini-2.5-flash";
+pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
+
+impl Config {
+    /// Reads the process environment (and `NAME_FILE` files).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads from any variable source; tests pass a map.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            lookup: &lookup,
+            problems: Vec::new(),
+        };
+
+        let env = r.parse("NUDGE_ENV").unwrap_or(Environment::Development);
+        let strict = !env.is_development();
+
+        let bind_addr = r
+            .parse("BIND_ADDR")
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let metrics_addr = r
+            .parse("METRICS_ADDR")
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464)));
+
+        let public_base_url = match r.plain("PUBLIC_BASE_URL") {
+            Some(url) => match validate_base_url(&url) {
+                Ok(url) => url,
+                Err(why) => {
+                    r.problem(format!("PUBLIC_BASE_URL {why}"));
+                    String::new()
+                }
+            },
+            None if strict => {
+                r.problem("PUBLIC_BASE_URL is required".into());
+                String::new()
+            }
+            None => format!("http://{bind_addr}"),
+        };
+
+        let database_url = r.secret("DATABASE_URL");
+        let database_admin_url = r.secret("DATABASE_ADMIN_URL");
+        for (name, value) in [
+            ("DATABASE_URL", &database_url),
+            ("DATABASE_ADMIN_URL", &database_admin_url),
+        ] {
+            match value {
+                Some(url) if !is_postgres_url(url.expose_secret()) => {
+                    r.problem(format!("{name} must be a postgres:// or postgresql:// URL"))
+                }
+                None if strict => r.problem(format!("{name} is required")),
+                _ => {}
+            }
+        }
+        if strict
+            && let (Some(app), Some(admin)) = (&database_url, &database_admin_url)
+            && app.expose_secret() == admin.expose_secret()
+        {
+            r.problem(
+                "DATABASE_ADMIN_URL must differ from DATABASE_URL outside development \
+                 (the application role must not own the tables)"
+                    .into(),
+            );
+        }
+        let database_max_connections = r.parse("DATABASE_MAX_CONNECTIONS").unwrap_or(10);
+
+        let redis_url = r.secret("REDIS_URL");
+        match &redis_url {
+            Some(url)
+                if !(url.expose_secret().starts_with("redis://")
+                    || url.expose_secret().starts_with("rediss://")) =>
+            {
+                r.problem("REDIS_URL must be a redis:// or rediss:// URL".into())
+            }
+            None if strict => r.problem("REDIS_URL is required".into()),
+            _ => {}
+        }
+
+        let log_format = r.parse("LOG_FORMAT").unwrap_or(if strict {
+            LogFormat::Json
+        } else {
+            LogFormat::Pretty
+        });
+        let otlp_endpoint = r.plain("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let identification_log_retention = Duration::from_secs(
+            r.parse::<u64>("IDENTIFICATION_LOG_RETENTION_DAYS")
+                .unwrap_or(30)
+                * 86_400,
+        );
+
+        let twilio = TwilioConfig {
+            account_sid: r.plain("TWILIO_ACCOUNT_SID"),
+            auth_token: r.secret("TWILIO_AUTH_TOKEN"),
+            from_number: r.plain("TWILIO_FROM_NUMBER"),
+            messaging_service_sid: r.plain("TWILIO_MESSAGING_SERVICE_SID"),
+            api_base: r
+                .plain("TWILIO_API_BASE")
+                .unwrap_or_else(|| DEFAULT_TWILIO_API_BASE.into()),
+            max_mps: r.parse("TWILIO_MAX_MPS").unwrap_or(1.0),
+            skip_signature_validation: r
+                .parse::<bool>("TWILIO_SKIP_SIGNATURE_VALIDATION")
+                .unwrap_or(false),
+        };
+        if twilio.skip_signature_validation && strict {
+            r.problem(
+                "TWILIO_SKIP_SIGNATURE_VALIDATION may only be set with NUDGE_ENV=development"
+                    .into(),
+            );
+        }
+
+        let llm = LlmConfig {
+            gemini_api_key: r.secret("GEMINI_API_KEY"),
+            gemini_base_url: r
+                .plain("GEMINI_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_GEMINI_BASE_URL.into()),
+            gemini_model: r
+                .plain("GEMINI_MODEL")
+                .unwrap_or_else(|| DEFAULT_GEMINI_MODEL.into()),
+            gemini_thinking_level: r
+                .plain("GEMINI_THINKING_LEVEL")
+                .unwrap_or_else(|| "low".into()),
+            fallback_base_url: r.plain("LLM_FALLBACK_BASE_URL"),
+            fallback_api_key: r.secret("LLM_FALLBACK_API_KEY"),
+            fallback_model: r.plain("LLM_FALLBACK_MODEL"),
+            daily_token_budget: r.parse("LLM_DAILY_TOKEN_BUDGET").unwrap_or(200_000),
+        };
+
+        let token_encryption_keys = r.secret("TOKEN_ENCRYPTION_KEYS");
+
+        let oauth = OAuthConfig {
+            google_client_id: r.plain("GOOGLE_CLIENT_ID"),
+            google_client_secret: r.secret("GOOGLE_CLIENT_SECRET"),
+            microsoft_client_id: r.plain("MICROSOFT_CLIENT_ID"),
+            microsoft_client_secret: r.secret("MICROSOFT_CLIENT_SECRET"),
+            notion_client_id: r.plain("NOTION_CLIENT_ID"),
+            notion_client_secret: r.secret("NOTION_CLIENT_SECRET"),
+        };
+
+        if !r.problems.is_empty() {
+            return Err(ConfigError {
+                problems: r.problems,
+            });
+        }
+        Ok(Config {
+            env,
+            bind_addr,
+            metrics_addr,
+            public_base_url,
+            database_url,
+            database_admin_url,
+            database_max_connections,
+            redis_url,
+            log_format,
+            otlp_endpoint,
+            identification_log_retention,
+            twilio,
+            llm,
+            token_encryption_keys,
+            oauth,
+        })
+    }
+
+    /// A configuration for development and tests: every default, no secrets.
+    pub fn development() -> Self {
+        Self::from_lookup(|_| None).expect("defaults are valid in development")
+    }
+}
+
+/// Collects problems while reading variables, so all are reported together.
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, p: String) {
+        self.problems.push(p);
+    }
+
+    /// A non-secret value; empty counts as unset.
+    fn plain(&mut self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A secret from `NAME`, or from the file named by `NAME_FILE`.
+    fn secret(&mut self, name: &str) -> Option<SecretString> {
+        let direct = (self.lookup)(name).filter(|v| !v.trim().is_empty());
+        let file = (self.lookup)(&format!("{name}_FILE")).filter(|v| !v.trim().is_empty());
+        match (direct, file) {
+            (Some(_), Some(_)) => {
+                self.problem(format!("{name} and {name}_FILE are both set; keep one"));
+                None
+            }
+            (Some(v), None) => Some(SecretString::from(v.trim().to_string())),
+            (None, Some(path)) => match std::fs::read_to_string(path.trim()) {
+                Ok(v) if !v.trim().is_empty() => Some(SecretString::from(v.trim().to_string())),
+                Ok(_) => {
+                    self.problem(format!("{name}_FILE ({}) is empty", path.trim()));
+                    None
+                }
+                Err(e) => {
+                    self.problem(format!(
+                        "{name}_FILE ({}) cannot be read: {}",
+                        path.trim(),
+                        e.kind()
+                    ));
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    fn parse<T>(&mut self, name: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let raw = self.plain(name)?;
+        match raw.parse::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problem(format!("{name}: {e}"));
+                None
+            }
+        }
+    }
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn validate_base_url(url: &str) -> Result<String, String> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| format!("'{url}' must start with http:// or https://"))?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(format!("'{url}' has no valid host"));
+    }
+    Ok(trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn development_needs_nothing() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.env, Environment::Development);
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.metrics_addr.to_string(), "127.0.0.1:9464");
+        assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn production_lists_every_problem_in_one_error() {
+        let err = from(&[
+            ("NUDGE_ENV", "production"),
+            ("BIND_ADDR", "not-an-addr"),
+            ("REDIS_URL", "http://x"),
+        ])
+        .unwrap_err();
+        let msg = err.to_string();
+        for needle in [
+            "BIND_ADDR",
+            "PUBLIC_BASE_URL is required",
+            "DATABASE_URL is required",
+            "DATABASE_ADMIN_URL is required",
+            "REDIS_URL must be",
+        ] {
+            assert!(msg.contains(needle), "{needle} missing from: {msg}");
+        }
+        assert_eq!(err.problems.len(), 5, "{msg}");
+    }
+
+    #[test]
+    fn production_refuses_same_app_and_admin_url() {
+        let url = "postgres://nudge@db/nudge";
+        let err = from(&[
+            ("NUDGE_ENV", "production"),
+            ("PUBLIC_BASE_URL", "https://nudge.example"),
+            ("DATABASE_URL", url),
+            ("DATABASE_ADMIN_URL", url),
+            ("REDIS_URL", "redis://r"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("must differ"));
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        std::fs::write(&path, "postgres://app:hunter2@db/nudge\n").unwrap();
+        let c = from(&[("DATABASE_URL_FILE", path.to_str().unwrap())]).unwrap();
+        assert_eq!(
+            c.database_url.as_ref().unwrap().expose_secret(),
+            "postgres://app:hunter2@db/nudge"
+        );
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn unreadable_secret_file_is_reported_without_contents() {
+        let err = from(&[
+            ("NUDGE_ENV", "staging"),
+            ("REDIS_URL_FILE", "/nonexistent/x"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("REDIS_URL_FILE (/nonexistent/x) cannot be read")
+        );
+    }
+
+    #[test]
+    fn env_example_documents_every_variable() {
+        let seen = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let _ = Config::from_lookup(|k| {
+            seen.borrow_mut().insert(k.to_string());
+            None
+        });
+        let example = include_str!("../.env.example");
+        let missing: Vec<_> = seen
+            .borrow()
+            .iter()
+            .filter(|k| !k.ends_with("_FILE") && !example.contains(k.as_str()))
+            .cloned()
+            .collect();
+        assert!(missing.is_empty(), "not in .env.example: {missing:?}");
+    }
+
+    #[test]
+    fn skipping_signatures_is_refused_outside_development() {
+        let err = from(&[
+            ("NUDGE_ENV", "staging"),
+            ("TWILIO_SKIP_SIGNATURE_VALIDATION", "true"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("TWILIO_SKIP_SIGNATURE_VALIDATION"));
+    }
+}

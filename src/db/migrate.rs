@@ -1,0 +1,158 @@
+//! `nudge migrate`: schema migrations, apalis' own setup, and the grants
+//! the application role needs — run as the owner role.
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{AssertSqlSafe, PgPool};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(
+        "the owner role '{0}' can neither bypass row-level security nor is a superuser; \
+         give it BYPASSRLS (ALTER ROLE {0} BYPASSRLS) so migrations and the admin CLI see every row"
+    )]
+    OwnerCannotBypassRls(String),
+    #[error(
+        "the application role '{0}' is a superuser or has BYPASSRLS, which would defeat \
+         row-level security; use a plain role for DATABASE_URL"
+    )]
+    AppRoleTooPowerful(String),
+    #[error("applying migrations failed: {0}")]
+    Migrations(#[from] sqlx::migrate::MigrateError),
+    #[error("setting up the job queue failed: {0}")]
+    JobQueue(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The role name in an application `DATABASE_URL`.
+pub fn app_role_from_url(options: &PgConnectOptions) -> String {
+    options.get_username().to_string()
+}
+
+/// Applies every migration and grants `app_role` what it needs. Idempotent.
+///
+/// When `app_role` is the owner itself (allowed only in development) the
+/// grants are skipped: an owner needs none.
+pub async fn migrate(
+    admin: &PgPool,
+    app_role: &str,
+    app_password: Option<&str>,
+) -> Result<(), MigrateError> {
+    let (owner, owner_bypasses): (String, bool) = sqlx::query_as(
+        "select rolname::text, rolsuper or rolbypassrls from pg_roles where rolname = current_user",
+    )
+    .fetch_one(admin)
+    .await?;
+    if !owner_bypasses {
+        return Err(MigrateError::OwnerCannotBypassRls(owner));
+    }
+
+    MIGRATOR.run(admin).await?;
+    apalis_postgres::PostgresStorage::setup(admin)
+        .await
+        .map_err(|e| MigrateError::JobQueue(e.to_string()))?;
+
+    if app_role == owner {
+        tracing::warn!(
+            role = app_role,
+            "application role is the owner role: row-level security is bypassed (development only)"
+        );
+        return Ok(());
+    }
+    ensure_role(admin, app_role, app_password).await?;
+    grant(admin, app_role).await?;
+    Ok(())
+}
+
+async fn ensure_role(
+    admin: &PgPool,
+    role: &str,
+    password: Option<&str>,
+) -> Result<(), MigrateError> {
+    let existing: Option<(bool,)> =
+        sqlx::query_as("select rolsuper or rolbypassrls from pg_roles where rolname = $1")
+            .bind(role)
+            .fetch_optional(admin)
+            .await?;
+    match existing {
+        Some((true,)) => return Err(MigrateError::AppRoleTooPowerful(role.to_string())),
+        Some((false,)) => {}
+        None => {
+            let ident = quote_ident(admin, role).await?;
+            let created = // Identifiers cannot be bound; `ident` comes from quote_ident().
+            sqlx::query(AssertSqlSafe(format!(
+                "create role {ident} login nosuperuser nobypassrls nocreatedb nocreaterole"
+            )))
+            .execute(admin)
+            .await;
+            // Another process (a parallel test, a second replica) may have
+            // created it between our check and our CREATE.
+            if let Err(e) = created
+                && !matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42710") || d.code().as_deref() == Some("23505"))
+            {
+                return Err(e.into());
+            }
+        }
+    }
+    if let Some(password) = password {
+        let ident = quote_ident(admin, role).await?;
+        let literal: String = sqlx::query_scalar("select quote_literal($1)")
+            .bind(password)
+            .fetch_one(admin)
+            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "alter role {ident} password {literal}"
+        )))
+        .execute(admin)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn grant(admin: &PgPool, role: &str) -> Result<(), MigrateError> {
+    let r = quote_ident(admin, role).await?;
+    let statements = [
+        format!(
+            "grant connect on database {} to {r}",
+            current_database(admin).await?
+        ),
+        format!("grant usage on schema public to {r}"),
+        format!("grant select, insert, update, delete on all tables in schema public to {r}"),
+        format!("revoke all on public._sqlx_migrations from {r}"),
+        format!("grant usage, select on all sequences in schema public to {r}"),
+        format!("grant execute on function nudge_user_id_for_phone(text) to {r}"),
+        format!("grant execute on function nudge_due_reminders(timestamptz, integer) to {r}"),
+        format!(
+            "grant execute on function nudge_log_identification(text, uuid, text, text) to {r}"
+        ),
+        format!("grant execute on function nudge_purge_expired(interval) to {r}"),
+        format!("grant usage on schema apalis to {r}"),
+        format!("grant select, insert, update, delete on all tables in schema apalis to {r}"),
+        format!("revoke all on apalis._sqlx_migrations from {r}"),
+        format!("grant usage, select on all sequences in schema apalis to {r}"),
+        format!("grant execute on all functions in schema apalis to {r}"),
+    ];
+    let mut tx = admin.begin().await?;
+    for statement in statements {
+        sqlx::query(AssertSqlSafe(statement))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn quote_ident(admin: &PgPool, name: &str) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("select quote_ident($1)")
+        .bind(name)
+        .fetch_one(admin)
+        .await
+}
+
+async fn current_database(admin: &PgPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("select quote_ident(current_database())")
+        .fetch_one(admin)
+        .await
+}

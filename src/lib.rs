@@ -1,0 +1,42 @@
+//! Nudge: a multi-tenant personal assistant people reach by SMS.
+//!
+//! One crate, one binary (`nudge`) with several roles: `serve` (HTTP),
+//! `worker` (apalis jobs), `dev` (both, with a private PostgreSQL),
+//! `migrate` and `admin`. PostgreSQL is the only source of truth; Redis
+//! holds only what may be lost; row-level security isolates each person.
+//!
+//! # Layout
+//!
+//! ```text
+//! main.rs          thin: parse the CLI, call `cli::run`
+//! cli.rs           the subcommands and what each one starts
+//! config.rs        typed config from env; every secret also from NAME_FILE
+//! telemetry.rs     tracing (JSON), OTLP export, Prometheus recorder
+//! error.rs         AppError and the error policy
+//! app.rs           AppState, shared by every handler and job
+//! startup.rs       Application::build: binds listeners, runs the server
+//! cache.rs         Redis, for what may be lost
+//! db/              pools, UserTx, migrations runner, dev PostgreSQL
+//! store/           per-user data, always through a UserTx
+//! workers/         apalis wiring and one file per job
+//! api/             axum routers, middleware, health, metrics
+//! admin/           operator CLI commands
+//! ```
+//!
+//! Arrows point one way: `api` and `workers` call into `store` and `db`;
+//! `store` calls nothing above it.
+
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod api;
+pub mod app;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod workers;

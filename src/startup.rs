@@ -1,0 +1,134 @@
+//! Building and running the HTTP server: `Application::build` binds both
+//! listeners itself (port 0 in tests) and exposes the ports it got.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::api;
+use crate::app::AppState;
+use crate::cache::Redis;
+use crate::config::Config;
+use crate::db;
+
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    metrics_listener: TcpListener,
+}
+
+impl Application {
+    /// Connects lazily to PostgreSQL (so `/readyz` can report it down) and
+    /// binds `BIND_ADDR` and `METRICS_ADDR`.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let state = build_state(config)?;
+        Self::build_with_state(state).await
+    }
+
+    pub async fn build_with_state(state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(state.config.bind_addr)
+            .await
+            .with_context(|| format!("cannot listen on BIND_ADDR {}", state.config.bind_addr))?;
+        let metrics_listener = TcpListener::bind(state.config.metrics_addr)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on METRICS_ADDR {}",
+                    state.config.metrics_addr
+                )
+            })?;
+        Ok(Self {
+            state,
+            listener,
+            metrics_listener,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and drains
+    /// the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let public = axum::serve(self.listener, api::router(self.state.clone()))
+            .with_graceful_shutdown(wait_for(stop_rx.clone()));
+        let metrics = axum::serve(self.metrics_listener, api::metrics_router(self.state))
+            .with_graceful_shutdown(wait_for(stop_rx));
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let (a, b) = tokio::join!(public.into_future(), metrics.into_future());
+        a.context("public listener failed")?;
+        b.context("metrics listener failed")?;
+        Ok(())
+    }
+}
+
+async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// The state shared by serve and worker: lazy pool, lazy Redis, metrics.
+pub fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let url = config
+        .database_url
+        .as_ref()
+        .context("DATABASE_URL is not set")?;
+    let options = db::connect_options(url)?;
+    let pool = db::lazy_pool(options, config.database_max_connections);
+    let redis = config.redis_url.as_ref().map(Redis::new).transpose()?;
+    Ok(AppState {
+        config: Arc::new(config),
+        db: pool,
+        redis,
+        metrics: crate::telemetry::metrics_handle(),
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,185 @@
+//! Phone numbers: parsing to E.164, ownership, opt-out state.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{StoreError, UserId, is_unique_violation};
+use crate::db::UserTx;
+
+/// A phone number known to be valid, held in E.164 form (`+15145550101`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PhoneError {
+    #[error("'{0}' is not a phone number (expected international form, e.g. +15145550101)")]
+    Unparseable(String),
+    #[error("'{0}' is not a valid phone number for its country")]
+    Invalid(String),
+}
+
+impl PhoneNumber {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PhoneNumber {
+    type Err = PhoneError;
+
+    /// Accepts `+` followed by the country code, with spaces, dashes, dots
+    /// or parentheses; a number without `+` is read as if it had one
+    /// (Twilio always sends `+`, people sometimes forget it).
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let trimmed = raw.trim();
+        let candidate = if trimmed.starts_with('+') {
+            trimmed.to_string()
+        } else {
+            format!("+{trimmed}")
+        };
+        let parsed = phonenumber::parse(None, &candidate)
+            .map_err(|_| PhoneError::Unparseable(trimmed.to_string()))?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(PhoneError::Invalid(trimmed.to_string()));
+        }
+        Ok(PhoneNumber(
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One of a person's numbers as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PhoneRecord {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub e164: String,
+    pub verified: bool,
+    pub is_primary: bool,
+    pub opted_out_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+macro_rules! phone_columns {
+    () => {
+        "id, user_id, e164, verified, is_primary, opted_out_at, created_at"
+    };
+}
+
+impl PhoneRecord {
+    /// Adds a number to the person; their first number becomes primary.
+    pub async fn add(
+        tx: &mut UserTx,
+        phone: &PhoneNumber,
+        verified: bool,
+    ) -> Result<PhoneRecord, StoreError> {
+        let user = tx.uuid();
+        let result = sqlx::query_as::<_, PhoneRecord>(concat!(
+            "insert into user_phone_numbers (user_id, e164, verified, is_primary) \
+             values ($1, $2, $3, not exists (select 1 from user_phone_numbers where user_id = $1)) \
+             returning ",
+            phone_columns!()
+        ))
+        .bind(user)
+        .bind(phone.as_str())
+        .bind(verified)
+        .fetch_one(tx.conn())
+        .await;
+        match result {
+            Ok(record) => Ok(record),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+                "{phone} is already registered"
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn list(tx: &mut UserTx) -> Result<Vec<PhoneRecord>, StoreError> {
+        Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
+            "select ",
+            phone_columns!(),
+            " from user_phone_numbers order by is_primary desc, created_at, id"
+        ))
+        .fetch_all(tx.conn())
+        .await?)
+    }
+
+    /// Removes a number; when it was primary, the oldest remaining one is promoted.
+    pub async fn remove(tx: &mut UserTx, phone: &PhoneNumber) -> Result<(), StoreError> {
+        let removed: Option<(bool,)> =
+            sqlx::query_as("delete from user_phone_numbers where e164 = $1 returning is_primary")
+                .bind(phone.as_str())
+                .fetch_optional(tx.conn())
+                .await?;
+        match removed {
+            None => Err(StoreError::NotFound),
+            Some((true,)) => {
+                sqlx::query(
+                    "update user_phone_numbers set is_primary = true where id = \
+                     (select id from user_phone_numbers order by created_at, id limit 1)",
+                )
+                .execute(tx.conn())
+                .await?;
+                Ok(())
+            }
+            Some((false,)) => Ok(()),
+        }
+    }
+}
+
+/// Which person owns this number: the one cross-user lookup of the SMS path,
+/// through a `SECURITY DEFINER` function that returns the id only.
+pub async fn user_id_for_phone(
+    pool: &PgPool,
+    phone: &PhoneNumber,
+) -> Result<Option<UserId>, sqlx::Error> {
+    let id: Option<Uuid> = sqlx::query_scalar("select nudge_user_id_for_phone($1)")
+        .bind(phone.as_str())
+        .fetch_one(pool)
+        .await?;
+    Ok(id.map(UserId))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_to_e164() {
+        for raw in [
+            "+1 514 555 0101",
+            "+1 (514) 555-0101",
+            "15145550101",
+            " +15145550101 ",
+        ] {
+            assert_eq!(
+                raw.parse::<PhoneNumber>().unwrap().as_str(),
+                "+15145550101",
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            "+33 6 12 34 56 78".parse::<PhoneNumber>().unwrap().as_str(),
+            "+33612345678"
+        );
+    }
+
+    #[test]
+    fn refuses_garbage_and_invalid_numbers() {
+        for raw in ["12", "", "hello", "+1 000", "+999 1234567"] {
+            assert!(raw.parse::<PhoneNumber>().is_err(), "{raw} accepted");
+        }
+    }
+}
