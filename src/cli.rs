@@ -98,7 +98,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn worker(config: Config) -> anyhow::Result<()> {
     let state = build_state(config)?;
-    workers::run(state, shutdown_signal()).await
+    workers::run(state, workers::WorkerOptions::default(), shutdown_signal()).await
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -183,7 +183,11 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
         let _ = rx.wait_for(|s| *s).await;
     };
     let server = tokio::spawn(app.run_until(stopped(stop_rx.clone())));
-    let worker = tokio::spawn(workers::run(state, stopped(stop_rx)));
+    let worker = tokio::spawn(workers::run(
+        state,
+        workers::WorkerOptions::default(),
+        stopped(stop_rx),
+    ));
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     let (server, worker) = tokio::join!(server, worker);

@@ -34,7 +34,10 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber. Call once, from `main`.
 pub fn init(config: &Config) -> anyhow::Result<TelemetryGuard> {
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"))
+    };
     let fmt_layer = match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()

@@ -18,13 +18,29 @@ use crate::app::AppState;
 /// (they are then re-queued as orphans by the next worker).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// What can be tuned when starting the workers.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Cron expression (seconds first) for the maintenance job.
+    pub maintenance_schedule: String,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            maintenance_schedule: maintenance::SCHEDULE.into(),
+        }
+    }
+}
+
 /// Runs every worker until `shutdown` resolves; running jobs finish first.
 pub async fn run(
     state: AppState,
+    options: WorkerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let worker_suffix = worker_suffix();
-    let schedule = cron::Schedule::from_str(maintenance::SCHEDULE)?;
+    let schedule = cron::Schedule::from_str(&options.maintenance_schedule)?;
     let monitor = Monitor::new()
         .register({
             let state = state.clone();

@@ -1,0 +1,256 @@
+//! `nudge admin` as an operator runs it: the real binary, the owner role,
+//! exit codes, tables and JSON, and the audit log.
+
+mod common;
+
+use std::process::Output;
+
+use common::TestDb;
+
+fn admin(db: &TestDb, args: &[&str]) -> Output {
+    let cwd = tempfile::tempdir().unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .arg("admin")
+        .args(args)
+        .current_dir(cwd.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NUDGE_ENV", "development")
+        .env("DATABASE_ADMIN_URL", db.owner_url())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_refused(o: &Output, reason: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "stdout: {} stderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+    let err = stderr(o);
+    assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
+    assert!(err.contains(reason), "'{reason}' not in: {err}");
+}
+
+#[tokio::test]
+async fn user_add_then_list_json_round_trips() {
+    let db = TestDb::new().await;
+    let add = admin(
+        &db,
+        &[
+            "user",
+            "add",
+            "--name",
+            "Ada Lovelace",
+            "--phone",
+            "+1 514 555 0101",
+            "--timezone",
+            "America/Montreal",
+            "--locale",
+            "fr",
+        ],
+    );
+    assert!(add.status.success(), "{}", stderr(&add));
+    assert!(stdout(&add).contains("+15145550101"));
+
+    let list = admin(&db, &["user", "list", "--json"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let users: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let users = users.as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["display_name"], "Ada Lovelace");
+    assert_eq!(users[0]["primary_phone"], "+15145550101");
+    assert_eq!(users[0]["timezone"], "America/Montreal");
+    assert_eq!(users[0]["locale"], "fr");
+    assert_eq!(users[0]["status"], "active");
+
+    let table = admin(&db, &["user", "list"]);
+    let text = stdout(&table);
+    assert!(text.starts_with("ID"), "{text}");
+    assert!(text.contains("Ada Lovelace") && text.contains("America/Montreal"));
+
+    let audit: Vec<(String, String)> =
+        sqlx::query_as("select actor, action from audit_log order by id")
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
+    assert_eq!(audit, vec![("admin".into(), "user.add".into())]);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_exit_code_2_and_one_line() {
+    let db = TestDb::new().await;
+    assert_refused(
+        &admin(&db, &["user", "add", "--name", "X", "--phone", "12"]),
+        "'12' is not a phone number",
+    );
+    assert_refused(
+        &admin(
+            &db,
+            &[
+                "user",
+                "add",
+                "--name",
+                "X",
+                "--phone",
+                "+15145550101",
+                "--timezone",
+                "Mars/Olympus",
+            ],
+        ),
+        "unknown timezone 'Mars/Olympus'",
+    );
+    assert_refused(
+        &admin(
+            &db,
+            &[
+                "user",
+                "add",
+                "--name",
+                "X",
+                "--phone",
+                "+15145550101",
+                "--locale",
+                "de",
+            ],
+        ),
+        "unsupported locale",
+    );
+    assert!(
+        admin(
+            &db,
+            &["user", "add", "--name", "A", "--phone", "+15145550101"]
+        )
+        .status
+        .success()
+    );
+    assert_refused(
+        &admin(
+            &db,
+            &["user", "add", "--name", "B", "--phone", "+1 (514) 555-0101"],
+        ),
+        "+15145550101 is already registered",
+    );
+    assert_refused(
+        &admin(&db, &["user", "show", "+15145559999"]),
+        "no user has the number",
+    );
+    assert_refused(
+        &admin(
+            &db,
+            &["user", "show", "2b1e7c4c-0000-4000-8000-000000000000"],
+        ),
+        "no user with id",
+    );
+    // The refused add left nothing behind.
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(users, 1);
+}
+
+#[tokio::test]
+async fn disable_enable_and_phone_management_are_audited() {
+    let db = TestDb::new().await;
+    assert!(
+        admin(
+            &db,
+            &["user", "add", "--name", "Bo", "--phone", "+15145550101"]
+        )
+        .status
+        .success()
+    );
+
+    let disabled = admin(&db, &["user", "disable", "+15145550101"]);
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    let show = admin(&db, &["user", "show", "+15145550101", "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(shown["user"]["status"], "disabled");
+    let id = shown["user"]["id"].as_str().unwrap().to_string();
+
+    assert!(admin(&db, &["user", "enable", &id]).status.success());
+    assert!(
+        admin(&db, &["phone", "add", &id, "+33 6 12 34 56 78"])
+            .status
+            .success()
+    );
+    let phones = admin(&db, &["phone", "list", &id, "--json"]);
+    let phones: serde_json::Value = serde_json::from_slice(&phones.stdout).unwrap();
+    let numbers: Vec<(&str, bool)> = phones
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["e164"].as_str().unwrap(),
+                p["is_primary"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        vec![("+15145550101", true), ("+33612345678", false)]
+    );
+
+    // Removing the primary promotes the other number.
+    assert!(
+        admin(&db, &["phone", "remove", "+15145550101"])
+            .status
+            .success()
+    );
+    let phones = admin(&db, &["phone", "list", "+33612345678", "--json"]);
+    let phones: serde_json::Value = serde_json::from_slice(&phones.stdout).unwrap();
+    assert_eq!(phones[0]["e164"], "+33612345678");
+    assert_eq!(phones[0]["is_primary"], true);
+    assert_refused(
+        &admin(&db, &["phone", "remove", "+15145550101"]),
+        "is not registered",
+    );
+
+    let actions: Vec<String> =
+        sqlx::query_scalar("select action from audit_log where actor = 'admin' order by id")
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "user.add",
+            "user.disable",
+            "user.enable",
+            "phone.add",
+            "phone.remove"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn unreachable_database_is_a_one_line_failure() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["admin", "user", "list"])
+        .current_dir(cwd.path())
+        .env_clear()
+        .env("NUDGE_ENV", "development")
+        .env(
+            "DATABASE_ADMIN_URL",
+            "postgres://x:secretpw@127.0.0.1:1/nudge",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!err.contains("secretpw"), "{err}");
+}

@@ -1,0 +1,213 @@
+//! `nudge serve` on port 0: health, readiness, metrics on their own
+//! listener, request ids.
+
+mod common;
+
+use common::TestDb;
+use nudge::startup::Application;
+use secrecy::SecretString;
+
+struct TestApp {
+    base: String,
+    metrics_base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn spawn(config: nudge::config::Config) -> TestApp {
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let metrics_base = format!("http://127.0.0.1:{}", app.metrics_port());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let handle = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        metrics_base,
+        stop: Some(tx),
+        handle,
+    }
+}
+
+impl TestApp {
+    async fn shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.handle.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_when_everything_is_up() {
+    let db = TestDb::new().await;
+    let mut config = db.config();
+    config.redis_url = Some(SecretString::from(common::redis_url()));
+    let app = spawn(config).await;
+    let client = reqwest::Client::new();
+
+    let health = client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    let ready = client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["checks"]["postgres"], "ok");
+    assert_eq!(body["checks"]["redis"], "ok");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn readyz_is_503_and_names_what_failed_when_postgres_is_unreachable() {
+    let db = TestDb::new().await;
+    let mut config = db.config();
+    // Nothing listens on port 1.
+    config.database_url = Some(SecretString::from(
+        "postgres://nobody@127.0.0.1:1/nudge".to_string(),
+    ));
+    let app = spawn(config).await;
+    let client = reqwest::Client::new();
+
+    // The process itself is alive.
+    let health = client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    let ready = client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["checks"]["postgres"], "unreachable");
+    assert!(
+        !body.to_string().contains("127.0.0.1:1"),
+        "leaks internals: {body}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn readyz_reports_redis_down_when_configured() {
+    let db = TestDb::new().await;
+    let mut config = db.config();
+    config.redis_url = Some(SecretString::from("redis://127.0.0.1:1".to_string()));
+    let app = spawn(config).await;
+    let ready = reqwest::get(format!("{}/readyz", app.base)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["checks"]["postgres"], "ok");
+    assert_eq!(body["checks"]["redis"], "unreachable");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn metrics_live_on_their_own_listener_only() {
+    let db = TestDb::new().await;
+    let app = spawn(db.config()).await;
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        client
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .get(format!("{}/no-such-page", app.base))
+        .send()
+        .await
+        .unwrap();
+
+    let public = client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404, "metrics must not be public");
+
+    let metrics = client
+        .get(format!("{}/metrics", app.metrics_base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("nudge_build_info"), "{text}");
+    let healthz_line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("http_requests_total")
+                && l.contains("route=\"/healthz\"")
+                && l.contains("status=\"200\"")
+        })
+        .unwrap_or_else(|| panic!("no healthz counter in:\n{text}"));
+    let count: f64 = healthz_line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 3.0, "{healthz_line}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"unmatched\"") && !text.contains("no-such-page"),
+        "raw paths must not become labels"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_ids_are_generated_or_propagated() {
+    let db = TestDb::new().await;
+    let app = spawn(db.config()).await;
+    let client = reqwest::Client::new();
+
+    let given = client
+        .get(format!("{}/healthz", app.base))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "abc-123");
+
+    let generated = client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    let id = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+
+    let other = client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(other.headers()["x-request-id"].to_str().unwrap(), id);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_drains_requests_in_flight() {
+    let db = TestDb::new().await;
+    let app = spawn(db.config()).await;
+    let url = format!("{}/readyz", app.base);
+    let in_flight = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.shutdown().await;
+    assert_eq!(in_flight.await.unwrap().unwrap(), 200);
+}

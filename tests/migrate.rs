@@ -1,0 +1,128 @@
+//! `nudge migrate` from an empty database: schema, job queue, application
+//! role and its grants; idempotent; refuses roles that would defeat RLS.
+
+mod common;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+use common::server_url;
+
+struct EmptyDb {
+    name: String,
+}
+
+impl EmptyDb {
+    async fn new() -> Self {
+        let name = format!("nudge_test_empty_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&server_url()).await.unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!("create database {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        EmptyDb { name }
+    }
+
+    fn url_as(&self, role: &str) -> String {
+        let base: url::Url = server_url().parse().unwrap();
+        format!(
+            "postgres://{role}@{}:{}/{}",
+            base.host_str().unwrap(),
+            base.port().unwrap_or(5432),
+            self.name
+        )
+    }
+}
+
+impl Drop for EmptyDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    if let Ok(mut c) = PgConnection::connect(&server_url()).await {
+                        let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                            "drop database if exists {name} with (force)"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                })
+        })
+        .join();
+    }
+}
+
+fn migrate_cmd(db: &EmptyDb, app_role: &str) -> std::process::Output {
+    let owner: url::Url = server_url().parse().unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .arg("migrate")
+        .env_clear()
+        .env("NUDGE_ENV", "development")
+        .env("DATABASE_URL", db.url_as(app_role))
+        .env("DATABASE_ADMIN_URL", db.url_as(owner.username()))
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn migrate_builds_everything_and_is_idempotent() {
+    let db = EmptyDb::new().await;
+    let role = "nudge_test_migrate_app";
+    for run in 0..2 {
+        let out = migrate_cmd(&db, role);
+        assert!(
+            out.status.success(),
+            "run {run}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The application role connects, sees the schema, owns nothing.
+    let app = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url_as(role))
+        .await
+        .unwrap();
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+    let jobs: i64 = sqlx::query_scalar("select count(*) from apalis.jobs")
+        .fetch_one(&app)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 0);
+    let owned: i64 = sqlx::query_scalar(
+        "select count(*) from pg_class c join pg_roles r on r.oid = c.relowner where r.rolname = current_user",
+    )
+    .fetch_one(&app)
+    .await
+    .unwrap();
+    assert_eq!(owned, 0);
+    // Migration history is not the application's business.
+    assert!(
+        sqlx::query("select 1 from _sqlx_migrations")
+            .fetch_all(&app)
+            .await
+            .is_err()
+    );
+    app.close().await;
+}
+
+#[tokio::test]
+async fn migrate_refuses_an_application_role_that_bypasses_rls() {
+    let db = EmptyDb::new().await;
+    let mut conn = PgConnection::connect(&server_url()).await.unwrap();
+    let _ = sqlx::raw_sql("create role nudge_test_too_powerful login superuser")
+        .execute(&mut conn)
+        .await;
+    let out = migrate_cmd(&db, "nudge_test_too_powerful");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("defeat row-level security"), "{err}");
+}
