@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod agent;
 pub mod api;
 pub mod app;
 pub mod cache;

@@ -1,0 +1,213 @@
+//! Language models behind one trait, [`LlmClient`]: Gemini, an
+//! OpenAI-compatible endpoint, and the offline rules planner. They are
+//! chained (primary → fallback → offline), each remote one behind a circuit
+//! breaker, so a turn always gets an answer.
+//!
+//! The conversation model is provider-neutral: messages of parts (text,
+//! function calls, function responses). Model messages are kept exactly as
+//! received — including Gemini's `thoughtSignature`s, which must be echoed
+//! back verbatim or Gemini 3 rejects the turn.
+
+pub mod gemini;
+pub mod offline;
+pub mod openai;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::Locale;
+
+/// Who said a message. Function responses travel in a `User` message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Model,
+}
+
+/// One piece of a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Part {
+    Text {
+        text: String,
+        /// Opaque; echoed back exactly as received.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thought_signature: Option<String>,
+    },
+    FunctionCall(FunctionCall),
+    FunctionResponse(FunctionResponse),
+}
+
+/// The model asks for a tool to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionCall {
+    /// Provider-assigned id (Gemini 3, OpenAI); matched by the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    /// A JSON object of arguments.
+    pub args: Value,
+    /// Opaque; echoed back exactly as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thought_signature: Option<String>,
+}
+
+/// A tool's result, sent back to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionResponse {
+    /// The id of the call it answers, when the call had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    /// A JSON object: the tool's output, or `{"error": "..."}`.
+    pub response: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub parts: Vec<Part>,
+}
+
+impl Message {
+    pub fn user_text(text: impl Into<String>) -> Self {
+        Message {
+            role: Role::User,
+            parts: vec![Part::Text {
+                text: text.into(),
+                thought_signature: None,
+            }],
+        }
+    }
+
+    pub fn model_text(text: impl Into<String>) -> Self {
+        Message {
+            role: Role::Model,
+            parts: vec![Part::Text {
+                text: text.into(),
+                thought_signature: None,
+            }],
+        }
+    }
+
+    /// The text parts joined, ignoring calls and responses.
+    pub fn text(&self) -> String {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("")
+    }
+
+    pub fn function_calls(&self) -> Vec<&FunctionCall> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::FunctionCall(c) => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn function_responses(&self) -> Vec<&FunctionResponse> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::FunctionResponse(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// A tool as the model sees it. `parameters` is a JSON schema in the
+/// OpenAPI subset Gemini accepts (type, properties, required, enum, items,
+/// description, format, minimum/maximum).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolDeclaration {
+    pub name: String,
+    pub description: String,
+    pub parameters: Value,
+}
+
+/// Facts about the person and the moment, for planners that reason about
+/// time without a model (the offline planner) and for the system prompt.
+#[derive(Debug, Clone)]
+pub struct TurnContext {
+    pub now: DateTime<Utc>,
+    pub timezone: chrono_tz::Tz,
+    pub locale: Locale,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmRequest {
+    pub system: String,
+    /// Oldest first; ends with the user's message or with function responses.
+    pub messages: Vec<Message>,
+    pub tools: Vec<ToolDeclaration>,
+    pub context: TurnContext,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    pub total_tokens: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmResponse {
+    /// Role `Model`: text and/or function calls, exactly as received.
+    pub message: Message,
+    pub usage: Usage,
+    /// Provider name for metrics and `llm_usage` ("gemini", "openai", "offline").
+    pub provider: String,
+    pub model: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    /// Worth trying again later (429, 500, 503, 504, timeouts).
+    #[error("{provider} is unavailable (status {status:?}): {message}")]
+    Unavailable {
+        provider: String,
+        status: Option<u16>,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The request itself is wrong or refused (400, 401, 403, 404).
+    #[error("{provider} refused the request (status {status}): {message}")]
+    Rejected {
+        provider: String,
+        status: u16,
+        message: String,
+    },
+    /// The answer could not be understood.
+    #[error("{provider} sent an unreadable answer: {message}")]
+    Malformed { provider: String, message: String },
+    /// The circuit breaker is open: not called.
+    #[error("{provider} is skipped: its circuit breaker is open")]
+    CircuitOpen { provider: String },
+}
+
+impl LlmError {
+    /// Whether the same request may succeed if sent again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, LlmError::Unavailable { .. })
+    }
+}
+
+/// A language model that plans with function calling.
+#[async_trait::async_trait]
+pub trait LlmClient: Send + Sync {
+    /// Low-cardinality name for metrics and logs.
+    fn provider(&self) -> &str;
+    async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError>;
+}

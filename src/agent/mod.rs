@@ -1,0 +1,3 @@
+//! The agent: planner, runner, conversation, memory, language models and tools.
+
+pub mod llm;
