@@ -1,0 +1,69 @@
+//! Expenses: amounts in minor units with a currency and a category.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::db::UserTx;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Expense {
+    pub id: Uuid,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub category: String,
+    pub note: Option<String>,
+    pub spent_at: DateTime<Utc>,
+}
+
+/// A month's total for one category and currency.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq, Eq)]
+pub struct CategoryTotal {
+    pub category: String,
+    pub currency: String,
+    pub total_minor: i64,
+}
+
+impl Expense {
+    pub async fn add(
+        tx: &mut UserTx,
+        amount_minor: i64,
+        currency: &str,
+        category: &str,
+        note: Option<&str>,
+    ) -> Result<Expense, StoreError> {
+        let user = tx.uuid();
+        Ok(sqlx::query_as(
+            "insert into expenses (user_id, amount_minor, currency, category, note) \
+             values ($1, $2, $3, $4, $5) returning id, amount_minor, currency, category, note, spent_at",
+        )
+        .bind(user)
+        .bind(amount_minor)
+        .bind(currency)
+        .bind(category)
+        .bind(note)
+        .fetch_one(tx.conn())
+        .await?)
+    }
+
+    /// Totals by category for the month `year-month` in the person's timezone.
+    pub async fn month_totals(
+        tx: &mut UserTx,
+        timezone: &str,
+        year: i32,
+        month: u32,
+    ) -> Result<Vec<CategoryTotal>, StoreError> {
+        Ok(sqlx::query_as(
+            "select category, currency, sum(amount_minor)::bigint as total_minor from expenses \
+             where spent_at >= (make_date($2, $3, 1)::timestamp at time zone $1) \
+               and spent_at < ((make_date($2, $3, 1) + interval '1 month')::timestamp at time zone $1) \
+             group by category, currency order by total_minor desc, category",
+        )
+        .bind(timezone)
+        .bind(year)
+        .bind(month as i32)
+        .fetch_all(tx.conn())
+        .await?)
+    }
+}

@@ -1,0 +1,185 @@
+//! Reminders: the due instant in UTC, the person's timezone and wall-clock
+//! time, an optional recurrence, and a status.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use serde::Serialize;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::StoreError;
+use super::recurrence::Recurrence;
+use crate::db::UserTx;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Reminder {
+    pub id: Uuid,
+    pub body: String,
+    pub due_at: DateTime<Utc>,
+    pub timezone: String,
+    pub local_time: Option<NaiveTime>,
+    pub recurrence: Option<Json<Recurrence>>,
+    pub explicit_time: bool,
+    pub status: String,
+    pub last_sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a new reminder needs.
+#[derive(Debug, Clone)]
+pub struct NewReminder {
+    pub body: String,
+    pub due_at: DateTime<Utc>,
+    pub timezone: String,
+    pub local_time: Option<NaiveTime>,
+    pub recurrence: Option<Recurrence>,
+    pub explicit_time: bool,
+}
+
+macro_rules! reminder_columns {
+    () => {
+        "id, body, due_at, timezone, local_time, recurrence, explicit_time, status, last_sent_at, created_at"
+    };
+}
+
+impl Reminder {
+    pub async fn create(tx: &mut UserTx, new: NewReminder) -> Result<Reminder, StoreError> {
+        let user = tx.uuid();
+        Ok(sqlx::query_as(concat!(
+            "insert into reminders (user_id, body, due_at, timezone, local_time, recurrence, explicit_time) \
+             values ($1, $2, $3, $4, $5, $6, $7) returning ",
+            reminder_columns!()
+        ))
+        .bind(user)
+        .bind(&new.body)
+        .bind(new.due_at)
+        .bind(&new.timezone)
+        .bind(new.local_time)
+        .bind(new.recurrence.map(Json))
+        .bind(new.explicit_time)
+        .fetch_one(tx.conn())
+        .await?)
+    }
+
+    /// Scheduled reminders, soonest first.
+    pub async fn upcoming(tx: &mut UserTx, limit: i64) -> Result<Vec<Reminder>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "select ",
+            reminder_columns!(),
+            " from reminders where status = 'scheduled' order by due_at, id limit $1"
+        ))
+        .bind(limit)
+        .fetch_all(tx.conn())
+        .await?)
+    }
+
+    pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Reminder, StoreError> {
+        sqlx::query_as(concat!(
+            "select ",
+            reminder_columns!(),
+            " from reminders where id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// Scheduled reminders whose text contains every word of `query`.
+    pub async fn find_scheduled(tx: &mut UserTx, query: &str) -> Result<Vec<Reminder>, StoreError> {
+        let pattern = like_all_words(query);
+        Ok(sqlx::query_as(concat!(
+            "select ",
+            reminder_columns!(),
+            " from reminders where status = 'scheduled' and body ilike all($1) order by due_at"
+        ))
+        .bind(pattern)
+        .fetch_all(tx.conn())
+        .await?)
+    }
+
+    pub async fn cancel(tx: &mut UserTx, id: Uuid) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "update reminders set status = 'cancelled', updated_at = now() \
+             where id = $1 and status = 'scheduled'",
+        )
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn cancel_all(tx: &mut UserTx) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "update reminders set status = 'cancelled', updated_at = now() where status = 'scheduled'",
+        )
+        .execute(tx.conn())
+        .await?
+        .rows_affected())
+    }
+
+    /// Moves a one-off reminder to `until` (scheduled again).
+    pub async fn reschedule(
+        tx: &mut UserTx,
+        id: Uuid,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "update reminders set due_at = $2, status = 'scheduled', updated_at = now() where id = $1",
+        )
+        .bind(id)
+        .bind(until)
+        .execute(tx.conn())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// The reminder delivered most recently, if any.
+    pub async fn last_delivered(tx: &mut UserTx) -> Result<Option<Reminder>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "select ",
+            reminder_columns!(),
+            " from reminders where last_sent_at is not null order by last_sent_at desc limit 1"
+        ))
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// Moves future occurrences to a new timezone, keeping their wall-clock time.
+    pub async fn retime_all(tx: &mut UserTx, timezone: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "update reminders set \
+                due_at = ((due_at at time zone timezone) at time zone $1), \
+                timezone = $1, updated_at = now() \
+             where status = 'scheduled'",
+        )
+        .bind(timezone)
+        .execute(tx.conn())
+        .await?
+        .rows_affected())
+    }
+}
+
+/// `%word%` patterns for `ilike all`, with LIKE's wildcards escaped.
+pub(crate) fn like_all_words(query: &str) -> Vec<String> {
+    let words: Vec<String> = query
+        .split_whitespace()
+        .map(|w| {
+            let escaped = w
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        })
+        .collect();
+    if words.is_empty() {
+        vec!["%".into()]
+    } else {
+        words
+    }
+}
