@@ -214,3 +214,51 @@ impl User {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 }
+
+impl User {
+    pub async fn set_timezone(tx: &mut UserTx, timezone: Timezone) -> Result<(), StoreError> {
+        let id = tx.uuid();
+        sqlx::query("update users set timezone = $2, updated_at = now() where id = $1")
+            .bind(id)
+            .bind(timezone.to_string())
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_display_name(tx: &mut UserTx, name: &str) -> Result<(), StoreError> {
+        let id = tx.uuid();
+        sqlx::query("update users set display_name = $2, updated_at = now() where id = $1")
+            .bind(id)
+            .bind(name)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_quiet_hours(
+        tx: &mut UserTx,
+        hours: Option<(NaiveTime, NaiveTime)>,
+    ) -> Result<(), StoreError> {
+        let id = tx.uuid();
+        sqlx::query(
+            "update users set quiet_hours_start = $2, quiet_hours_end = $3, updated_at = now() where id = $1",
+        )
+        .bind(id)
+        .bind(hours.map(|h| h.0))
+        .bind(hours.map(|h| h.1))
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The person's timezone, falling back to UTC for a value chrono-tz
+    /// no longer knows (it was validated when stored).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    pub fn locale(&self) -> Locale {
+        self.locale.parse().unwrap_or(Locale::En)
+    }
+}

@@ -1,0 +1,153 @@
+//! Named-list tools (shopping by default).
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::builtin::BuiltinTool;
+use super::{Effect, Tool, ToolContext, ToolError, arg_str};
+use crate::store::{ListItem, normalise_list_name};
+
+pub fn tools() -> Vec<Arc<dyn Tool>> {
+    let items = || {
+        json!({
+            "type": "object",
+            "properties": {
+                "list": {"type": "string", "description": "List name; shopping when omitted."},
+                "items": {"type": "array", "items": {"type": "string"}, "minItems": 1}
+            },
+            "required": ["items"]
+        })
+    };
+    let list = || json!({"type": "object", "properties": {"list": {"type": "string"}}});
+    vec![
+        Arc::new(BuiltinTool {
+            name: "add_list_items",
+            description: "Add items to a named list (shopping by default).",
+            parameters: items,
+            effect: Effect::Write,
+            confirm: None,
+            handler: add,
+        }),
+        Arc::new(BuiltinTool {
+            name: "remove_list_items",
+            description: "Remove items from a named list.",
+            parameters: items,
+            effect: Effect::Write,
+            confirm: None,
+            handler: remove,
+        }),
+        Arc::new(BuiltinTool {
+            name: "show_list",
+            description: "Show the items on a named list.",
+            parameters: list,
+            effect: Effect::Read,
+            confirm: None,
+            handler: show,
+        }),
+        Arc::new(BuiltinTool {
+            name: "clear_list",
+            description: "Delete every item of a named list (asks the person to confirm first).",
+            parameters: list,
+            effect: Effect::Write,
+            confirm: Some(|args, say| {
+                let name = normalise_list_name(arg_str(args, "list"));
+                say.pick(
+                    &format!("empty your {name} list"),
+                    &format!("vider ta liste {name}"),
+                )
+            }),
+            handler: clear,
+        }),
+    ]
+}
+
+fn items_arg(args: &Value) -> Vec<String> {
+    args.get("items")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn add<'a>(ctx: &'a mut ToolContext<'_>, args: Value) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let list = normalise_list_name(arg_str(&args, "list"));
+        let wanted = items_arg(&args);
+        if wanted.is_empty() {
+            return Err(ToolError::Invalid("items is empty".into()));
+        }
+        let added = ListItem::add(ctx.tx, &list, &wanted).await?;
+        let confirmation = if added.is_empty() {
+            ctx.say.pick(
+                &format!("Already on your {list} list."),
+                &format!("Déjà sur ta liste {list}."),
+            )
+        } else {
+            ctx.say.pick(
+                &format!("Added to your {list} list: {}.", added.join(", ")),
+                &format!("Ajouté à ta liste {list} : {}.", added.join(", ")),
+            )
+        };
+        Ok(json!({"confirmation": confirmation, "list": list, "added": added}))
+    })
+}
+
+fn remove<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let list = normalise_list_name(arg_str(&args, "list"));
+        let removed = ListItem::remove(ctx.tx, &list, &items_arg(&args)).await?;
+        let confirmation = if removed.is_empty() {
+            ctx.say.pick(
+                &format!("None of that was on your {list} list."),
+                &format!("Rien de tout ça n'était sur ta liste {list}."),
+            )
+        } else {
+            ctx.say.pick(
+                &format!("Removed from your {list} list: {}.", removed.join(", ")),
+                &format!("Retiré de ta liste {list} : {}.", removed.join(", ")),
+            )
+        };
+        Ok(json!({"confirmation": confirmation, "list": list, "removed": removed}))
+    })
+}
+
+fn show<'a>(ctx: &'a mut ToolContext<'_>, args: Value) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let list = normalise_list_name(arg_str(&args, "list"));
+        let items = ListItem::show(ctx.tx, &list).await?;
+        let names: Vec<&str> = items.iter().map(|i| i.item.as_str()).collect();
+        let confirmation = if names.is_empty() {
+            ctx.say.pick(
+                &format!("Your {list} list is empty."),
+                &format!("Ta liste {list} est vide."),
+            )
+        } else {
+            ctx.say.pick(
+                &format!("{list}: {}.", names.join(", ")),
+                &format!("{list} : {}.", names.join(", ")),
+            )
+        };
+        Ok(json!({"confirmation": confirmation, "list": list, "items": names}))
+    })
+}
+
+fn clear<'a>(ctx: &'a mut ToolContext<'_>, args: Value) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let list = normalise_list_name(arg_str(&args, "list"));
+        let n = ListItem::clear(ctx.tx, &list).await?;
+        Ok(json!({
+            "confirmation": ctx.say.pick(&format!("Emptied your {list} list ({n} items)."), &format!("Liste {list} vidée ({n} éléments).")),
+            "removed": n,
+        }))
+    })
+}

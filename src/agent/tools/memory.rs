@@ -1,0 +1,78 @@
+//! Long-term memory tools: remember a fact, recall by words.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::builtin::BuiltinTool;
+use super::{Effect, Tool, ToolContext, ToolError, arg_str};
+use crate::store::{Locale, Memory};
+
+pub fn tools() -> Vec<Arc<dyn Tool>> {
+    vec![
+        Arc::new(BuiltinTool {
+            name: "remember",
+            description: "Keep a fact the person wants remembered.",
+            parameters: || json!({"type": "object", "properties": {"fact": {"type": "string", "minLength": 1, "maxLength": 2000}}, "required": ["fact"]}),
+            effect: Effect::Write,
+            confirm: None,
+            handler: remember,
+        }),
+        Arc::new(BuiltinTool {
+            name: "recall",
+            description: "Search the facts the person asked to remember.",
+            parameters: || json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1}}, "required": ["query"]}),
+            effect: Effect::Read,
+            confirm: None,
+            handler: recall,
+        }),
+    ]
+}
+
+fn remember<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let fact =
+            arg_str(&args, "fact").ok_or_else(|| ToolError::Invalid("fact is required".into()))?;
+        let language = if ctx.say.french {
+            Locale::Fr
+        } else {
+            Locale::En
+        };
+        let memory = Memory::remember(ctx.tx, fact, language).await?;
+        Ok(json!({
+            "confirmation": ctx.say.pick(&format!("Got it, I'll remember: {}.", memory.content), &format!("C'est noté : {}.", memory.content)),
+            "memory_id": memory.id,
+        }))
+    })
+}
+
+fn recall<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let query = arg_str(&args, "query")
+            .ok_or_else(|| ToolError::Invalid("query is required".into()))?;
+        let found = Memory::recall(ctx.tx, query, 3).await?;
+        let facts: Vec<&str> = found.iter().map(|m| m.content.as_str()).collect();
+        let confirmation = match facts.as_slice() {
+            [] => ctx.say.pick(
+                "I don't have anything saved about that.",
+                "Je n'ai rien de noté là-dessus.",
+            ),
+            [one] => ctx.say.pick(
+                &format!("You told me: {one}."),
+                &format!("Tu m'as dit : {one}."),
+            ),
+            many => ctx.say.pick(
+                &format!("You told me: {}.", many.join("; ")),
+                &format!("Tu m'as dit : {}.", many.join(" ; ")),
+            ),
+        };
+        Ok(json!({"confirmation": confirmation, "facts": facts}))
+    })
+}

@@ -1,0 +1,340 @@
+//! Reminder tools: create (one-off or recurring, in the person's
+//! timezone), list, cancel, cancel all (confirmed), snooze.
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDateTime};
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::builtin::BuiltinTool;
+use super::{Effect, Tool, ToolContext, ToolError, arg_str, arg_uuid};
+use crate::store::recurrence::{Recurrence, next_occurrence, resolve_local};
+use crate::store::{NewReminder, Reminder};
+
+pub fn tools() -> Vec<Arc<dyn Tool>> {
+    vec![
+        Arc::new(BuiltinTool {
+            name: "create_reminder",
+            description: "Create a reminder at a local date and time (due_local) or after a delay (in_minutes), optionally recurring.",
+            parameters: || {
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "text": {"type": "string", "description": "What to remind about, in the person's words."},
+                        "due_local": {"type": "string", "description": "Local wall-clock time YYYY-MM-DDTHH:MM in the person's timezone; the first occurrence for a recurring reminder."},
+                        "in_minutes": {"type": "integer", "minimum": 1, "maximum": 525600, "description": "Delay from now, instead of due_local."},
+                        "recurrence": {
+                            "type": "object",
+                            "properties": {
+                                "frequency": {"type": "string", "enum": ["daily", "weekdays", "weekly", "monthly"]},
+                                "days": {"type": "array", "items": {"type": "string", "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+                                "day_of_month": {"type": "integer", "minimum": 1, "maximum": 31}
+                            },
+                            "required": ["frequency"]
+                        }
+                    },
+                    "required": ["text"]
+                })
+            },
+            effect: Effect::Write,
+            confirm: None,
+            handler: create,
+        }),
+        Arc::new(BuiltinTool {
+            name: "list_reminders",
+            description: "List the person's upcoming reminders.",
+            parameters: || json!({"type": "object", "properties": {}}),
+            effect: Effect::Read,
+            confirm: None,
+            handler: list,
+        }),
+        Arc::new(BuiltinTool {
+            name: "cancel_reminder",
+            description: "Cancel one upcoming reminder, found by words of its text (query) or by id.",
+            parameters: || {
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "query": {"type": "string"},
+                        "reminder_id": {"type": "string"}
+                    }
+                })
+            },
+            effect: Effect::Write,
+            confirm: None,
+            handler: cancel,
+        }),
+        Arc::new(BuiltinTool {
+            name: "cancel_all_reminders",
+            description: "Cancel every upcoming reminder (asks the person to confirm first).",
+            parameters: || json!({"type": "object", "properties": {}}),
+            effect: Effect::Write,
+            confirm: Some(|_, say| {
+                say.pick("cancel ALL your reminders", "annuler TOUS tes rappels")
+            }),
+            handler: cancel_all,
+        }),
+        Arc::new(BuiltinTool {
+            name: "snooze_reminder",
+            description: "Postpone a reminder by some minutes; without an id, the one delivered last.",
+            parameters: || {
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "minutes": {"type": "integer", "minimum": 1, "maximum": 10080},
+                        "reminder_id": {"type": "string"}
+                    },
+                    "required": ["minutes"]
+                })
+            },
+            effect: Effect::Write,
+            confirm: None,
+            handler: snooze,
+        }),
+    ]
+}
+
+fn describe(r: &Reminder, ctx: &ToolContext<'_>) -> String {
+    let when = ctx.say.when(r.due_at, ctx.tz, ctx.now);
+    match &r.recurrence {
+        Some(rule) => format!(
+            "{} — {} ({})",
+            r.body,
+            rule.0.describe(ctx.say.french),
+            when
+        ),
+        None => format!("{} — {when}", r.body),
+    }
+}
+
+fn reminder_json(r: &Reminder, ctx: &ToolContext<'_>) -> Value {
+    json!({
+        "id": r.id,
+        "text": r.body,
+        "due_local": r.due_at.with_timezone(&ctx.tz).format("%Y-%m-%dT%H:%M").to_string(),
+        "recurrence": r.recurrence.as_ref().map(|j| &j.0),
+    })
+}
+
+fn create<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let text = arg_str(&args, "text")
+            .ok_or_else(|| ToolError::Invalid("text is required".into()))?
+            .to_string();
+        let recurrence: Option<Recurrence> = match args.get("recurrence") {
+            None | Some(Value::Null) => None,
+            Some(r) => Some(parse_recurrence(r)?),
+        };
+        let in_minutes = args.get("in_minutes").and_then(Value::as_i64);
+        let due_local = arg_str(&args, "due_local");
+        let (due_at, local_time, explicit) = match (due_local, in_minutes) {
+            (Some(_), Some(_)) => {
+                return Err(ToolError::Invalid(
+                    "give due_local or in_minutes, not both".into(),
+                ));
+            }
+            (None, None) => {
+                return Err(ToolError::Invalid(
+                    "due_local or in_minutes is required".into(),
+                ));
+            }
+            (None, Some(minutes)) => {
+                let at = ctx.now + Duration::minutes(minutes);
+                let local = at.with_timezone(&ctx.tz).time();
+                (at, recurrence.as_ref().map(|_| local), false)
+            }
+            (Some(raw), None) => {
+                let local = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+                    .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+                    .map_err(|_| {
+                        ToolError::Invalid("due_local must look like 2026-11-22T08:00".into())
+                    })?;
+                let at = resolve_local(ctx.tz, local);
+                (at, Some(local.time()), true)
+            }
+        };
+        let due_at = match (&recurrence, local_time) {
+            // The first occurrence must follow the rule, whatever date was given.
+            (Some(rule), Some(time)) => {
+                let from = if due_at > ctx.now {
+                    due_at - Duration::seconds(1)
+                } else {
+                    ctx.now
+                };
+                next_occurrence(rule, ctx.tz, time, from)
+                    .ok_or_else(|| ToolError::Invalid("that recurrence never happens".into()))?
+            }
+            _ => {
+                if due_at < ctx.now - Duration::minutes(1) {
+                    return Err(ToolError::Invalid(format!(
+                        "that time ({}) has already passed",
+                        ctx.say.when(due_at, ctx.tz, ctx.now)
+                    )));
+                }
+                due_at
+            }
+        };
+        let reminder = Reminder::create(
+            ctx.tx,
+            NewReminder {
+                body: text,
+                due_at,
+                timezone: ctx.tz.name().to_string(),
+                local_time,
+                recurrence,
+                explicit_time: explicit,
+            },
+        )
+        .await?;
+        let what = describe(&reminder, ctx);
+        Ok(json!({
+            "confirmation": ctx.say.pick(&format!("Reminder set: {what}."), &format!("Rappel créé : {what}.")),
+            "reminder": reminder_json(&reminder, ctx),
+        }))
+    })
+}
+
+fn parse_recurrence(raw: &Value) -> Result<Recurrence, ToolError> {
+    let rule: Recurrence = serde_json::from_value(raw.clone())
+        .map_err(|_| ToolError::Invalid("recurrence is not valid".into()))?;
+    if let Recurrence::Weekly { days } = &rule
+        && days.is_empty()
+    {
+        return Err(ToolError::Invalid("a weekly recurrence needs days".into()));
+    }
+    if let Recurrence::Monthly { day_of_month } = rule
+        && !(1..=31).contains(&day_of_month)
+    {
+        return Err(ToolError::Invalid("day_of_month must be 1 to 31".into()));
+    }
+    Ok(rule)
+}
+
+fn list<'a>(ctx: &'a mut ToolContext<'_>, _args: Value) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let upcoming = Reminder::upcoming(ctx.tx, 10).await?;
+        if upcoming.is_empty() {
+            return Ok(json!({
+                "confirmation": ctx.say.pick("You have no upcoming reminders.", "Tu n'as aucun rappel à venir."),
+                "reminders": [],
+            }));
+        }
+        let lines: Vec<String> = upcoming
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("{}) {}", i + 1, describe(r, ctx)))
+            .collect();
+        let head = ctx.say.pick("Your reminders:", "Tes rappels :");
+        Ok(json!({
+            "confirmation": format!("{head} {}", lines.join("; ")),
+            "reminders": upcoming.iter().map(|r| reminder_json(r, ctx)).collect::<Vec<_>>(),
+        }))
+    })
+}
+
+/// One scheduled reminder named by id or by words, or a helpful error.
+async fn find_one(ctx: &mut ToolContext<'_>, args: &Value) -> Result<Reminder, ToolError> {
+    if let Some(id) = arg_uuid(args, "reminder_id")? {
+        let r = Reminder::get(ctx.tx, id).await?;
+        return Ok(r);
+    }
+    let query = arg_str(args, "query").unwrap_or("");
+    let mut found = Reminder::find_scheduled(ctx.tx, query).await?;
+    match found.len() {
+        0 => Err(ToolError::Invalid(ctx.say.pick(
+            &format!("no upcoming reminder matches '{query}'"),
+            &format!("aucun rappel ne correspond à « {query} »"),
+        ))),
+        1 => Ok(found.remove(0)),
+        n => Err(ToolError::Invalid(format!(
+            "{n} reminders match '{query}': {}; ask which one",
+            found
+                .iter()
+                .map(|r| r.body.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn cancel<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let reminder = find_one(ctx, &args).await?;
+        Reminder::cancel(ctx.tx, reminder.id).await?;
+        Ok(json!({
+            "confirmation": ctx.say.pick(
+                &format!("Cancelled: {}.", reminder.body),
+                &format!("Rappel annulé : {}.", reminder.body)),
+            "cancelled": reminder.id,
+        }))
+    })
+}
+
+fn cancel_all<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    _args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let n = Reminder::cancel_all(ctx.tx).await?;
+        Ok(json!({
+            "confirmation": ctx.say.pick(
+                &format!("Cancelled all {n} reminders."),
+                &format!("{n} rappels annulés.")),
+            "cancelled": n,
+        }))
+    })
+}
+
+fn snooze<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let minutes = args
+            .get("minutes")
+            .and_then(Value::as_i64)
+            .unwrap_or(10)
+            .clamp(1, 10_080);
+        let reminder = match arg_uuid(&args, "reminder_id")? {
+            Some(id) => Reminder::get(ctx.tx, id).await?,
+            None => Reminder::last_delivered(ctx.tx).await?.ok_or_else(|| {
+                ToolError::Invalid(ctx.say.pick(
+                    "there is no recent reminder to snooze",
+                    "aucun rappel récent à reporter",
+                ))
+            })?,
+        };
+        let until = ctx.now + Duration::minutes(minutes);
+        if reminder.recurrence.is_some() {
+            // The series keeps its rhythm; the snooze is a one-off copy.
+            Reminder::create(
+                ctx.tx,
+                NewReminder {
+                    body: reminder.body.clone(),
+                    due_at: until,
+                    timezone: ctx.tz.name().to_string(),
+                    local_time: None,
+                    recurrence: None,
+                    explicit_time: false,
+                },
+            )
+            .await?;
+        } else {
+            Reminder::reschedule(ctx.tx, reminder.id, until).await?;
+        }
+        let when = ctx.say.time(until.with_timezone(&ctx.tz));
+        Ok(json!({
+            "confirmation": ctx.say.pick(
+                &format!("Snoozed {minutes} min: {} at {when}.", reminder.body),
+                &format!("Reporté de {minutes} min : {} à {when}.", reminder.body)),
+            "reminder_id": reminder.id,
+        }))
+    })
+}
