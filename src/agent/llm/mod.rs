@@ -9,8 +9,11 @@
 //! back verbatim or Gemini 3 rejects the turn.
 
 pub mod gemini;
+mod http;
 pub mod offline;
 pub mod openai;
+
+pub use http::{DEFAULT_TIMEOUT, RetryPolicy};
 
 use std::time::Duration;
 
