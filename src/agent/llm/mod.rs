@@ -8,6 +8,7 @@
 //! received — including Gemini's `thoughtSignature`s, which must be echoed
 //! back verbatim or Gemini 3 rejects the turn.
 
+pub mod chain;
 pub mod gemini;
 mod http;
 pub mod offline;

@@ -1,0 +1,581 @@
+//! The runner: one turn of conversation. It stores the person's message,
+//! asks the model, runs the tools it calls (each with a timeout, each in
+//! its own user-scoped transaction), feeds results back, and stops at a
+//! final text or at the budget. Every turn ends with a short reply.
+//!
+//! Side effects that send, spend or delete in bulk never run from a model's
+//! call: the runner stores a pending action and asks; only the person's
+//! "yes" (or the short code) runs it, once. This is enforced here, in code,
+//! whatever the model or a tool's output says.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::conversation;
+use super::llm::{FunctionResponse, LlmClient, Message, Part, Role};
+use super::planner;
+use super::tools::{ToolContext, ToolError, ToolRegistry, Wording};
+use crate::db::UserTx;
+use crate::store::recurrence::resolve_local;
+use crate::store::{
+    Direction, PendingAction, StoreError, StoredMessage, User, UserId, UserStatus,
+    record_llm_usage, tokens_used_since,
+};
+
+/// Limits of one turn.
+#[derive(Debug, Clone)]
+pub struct TurnBudget {
+    pub max_llm_calls: u32,
+    pub max_tool_calls: u32,
+    pub wall_time: Duration,
+    pub tool_timeout: Duration,
+    /// Tokens per person per local day, checked before every LLM call.
+    pub daily_tokens: u64,
+}
+
+impl Default for TurnBudget {
+    fn default() -> Self {
+        TurnBudget {
+            max_llm_calls: 4,
+            max_tool_calls: 8,
+            wall_time: Duration::from_secs(20),
+            tool_timeout: Duration::from_secs(5),
+            daily_tokens: 200_000,
+        }
+    }
+}
+
+/// How long a pending action waits for its "yes".
+pub const CONFIRMATION_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Why a turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// The model gave its final text.
+    Answered,
+    /// A side effect waits for the person's confirmation.
+    AwaitingConfirmation,
+    /// A pending action was confirmed and ran.
+    Confirmed,
+    /// A pending action was declined.
+    Declined,
+    /// The turn's call, tool or time budget ran out.
+    BudgetExhausted,
+    /// The person's daily token budget is spent.
+    TokenBudgetExhausted,
+    /// Every provider failed.
+    ProvidersFailed,
+}
+
+#[derive(Debug, Clone)]
+pub struct TurnOutcome {
+    pub reply: String,
+    pub reply_message_id: Uuid,
+    pub inbound_message_id: Uuid,
+    pub end: TurnEnd,
+    pub llm_calls: u32,
+    pub tool_calls: u32,
+    /// The providers that answered, in order.
+    pub providers: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("user not found")]
+    UnknownUser,
+    #[error("user is disabled")]
+    DisabledUser,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AgentError {
+    fn from(e: sqlx::Error) -> Self {
+        AgentError::Store(StoreError::Database(e))
+    }
+}
+
+/// The agent: everything a turn needs, cheap to clone.
+#[derive(Clone)]
+pub struct Agent {
+    pool: PgPool,
+    llm: Arc<dyn LlmClient>,
+    registry: Arc<ToolRegistry>,
+    budget: TurnBudget,
+    clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+impl Agent {
+    pub fn new(
+        pool: PgPool,
+        llm: Arc<dyn LlmClient>,
+        registry: Arc<ToolRegistry>,
+        budget: TurnBudget,
+    ) -> Self {
+        Agent {
+            pool,
+            llm,
+            registry,
+            budget,
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    /// Replaces the clock (tests pin "now").
+    pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn llm(&self) -> &Arc<dyn LlmClient> {
+        &self.llm
+    }
+
+    /// Stores `text` as the person's message and answers it.
+    #[tracing::instrument(name = "agent.turn", skip_all, fields(user_id = %user_id))]
+    pub async fn handle_text(
+        &self,
+        user_id: UserId,
+        text: &str,
+    ) -> Result<TurnOutcome, AgentError> {
+        let mut tx = UserTx::begin(&self.pool, user_id).await?;
+        let inbound =
+            StoredMessage::insert(&mut tx, Direction::Inbound, text, "received", None).await?;
+        tx.commit().await?;
+        self.answer(user_id, inbound.id, text, inbound.created_at)
+            .await
+    }
+
+    /// Answers a message already stored (the SMS path stores it first).
+    pub async fn answer(
+        &self,
+        user_id: UserId,
+        inbound_id: Uuid,
+        text: &str,
+        received_at: DateTime<Utc>,
+    ) -> Result<TurnOutcome, AgentError> {
+        let started = Instant::now();
+        let outcome = self.run_turn(user_id, inbound_id, text, received_at).await;
+        let label = match &outcome {
+            Ok(o) => format!("{:?}", o.end),
+            Err(_) => "Error".into(),
+        };
+        metrics::counter!("agent_turns_total", "outcome" => label).increment(1);
+        metrics::histogram!("agent_turn_duration_seconds").record(started.elapsed().as_secs_f64());
+        outcome
+    }
+
+    async fn run_turn(
+        &self,
+        user_id: UserId,
+        inbound_id: Uuid,
+        text: &str,
+        received_at: DateTime<Utc>,
+    ) -> Result<TurnOutcome, AgentError> {
+        let started = Instant::now();
+        let now = (self.clock)();
+        let mut tx = UserTx::begin(&self.pool, user_id).await?;
+        let user = match User::current(&mut tx).await {
+            Ok(u) => u,
+            Err(StoreError::NotFound) => return Err(AgentError::UnknownUser),
+            Err(e) => return Err(e.into()),
+        };
+        if user.status == UserStatus::Disabled {
+            return Err(AgentError::DisabledUser);
+        }
+        let say = Wording::new(user.locale());
+
+        if let Some(pending) = PendingAction::awaiting(&mut tx, now).await? {
+            if is_yes(text) || text.trim().eq_ignore_ascii_case(&pending.short_code) {
+                PendingAction::resolve(&mut tx, pending.id, true).await?;
+                let reply = self.run_confirmed(&mut tx, &user, &pending, now, say).await;
+                return self
+                    .finish(tx, inbound_id, reply, TurnEnd::Confirmed, 0, 0, vec![])
+                    .await;
+            }
+            PendingAction::resolve(&mut tx, pending.id, false).await?;
+            if is_no(text) {
+                let reply = say.pick(
+                    "OK, cancelled. Nothing was changed.",
+                    "D'accord, annulé. Rien n'a changé.",
+                );
+                return self
+                    .finish(tx, inbound_id, reply, TurnEnd::Declined, 0, 0, vec![])
+                    .await;
+            }
+        }
+
+        let mut request =
+            planner::build_request(&mut tx, &user, &self.registry, text, received_at, now).await?;
+        let day_start = resolve_local(
+            user.tz(),
+            now.with_timezone(&user.tz())
+                .date_naive()
+                .and_time(chrono::NaiveTime::MIN),
+        );
+        let mut tokens_today = tokens_used_since(&mut tx, day_start).await?.max(0) as u64;
+        tx.commit().await?;
+
+        let connected = HashSet::new();
+        let mut llm_calls = 0u32;
+        let mut tool_calls = 0u32;
+        let mut providers = Vec::new();
+        let mut confirmations: Vec<String> = Vec::new();
+        let deadline = started + self.budget.wall_time;
+
+        let (reply, end) = loop {
+            if llm_calls >= self.budget.max_llm_calls || Instant::now() >= deadline {
+                break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted);
+            }
+            if tokens_today >= self.budget.daily_tokens {
+                break (
+                    say.pick(
+                        "I've hit today's thinking limit for your account. Your message is saved; I'll be able to help again tomorrow.",
+                        "J'ai atteint ma limite de réflexion pour aujourd'hui. Ton message est enregistré ; je pourrai t'aider à nouveau demain.",
+                    ),
+                    TurnEnd::TokenBudgetExhausted,
+                );
+            }
+            llm_calls += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let response = match tokio::time::timeout(remaining, self.llm.generate(&request)).await
+            {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "every LLM provider failed");
+                    break (
+                        providers_failed_reply(&confirmations, say),
+                        TurnEnd::ProvidersFailed,
+                    );
+                }
+                Err(_) => break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted),
+            };
+            providers.push(response.provider.clone());
+            tokens_today += u64::from(response.usage.total_tokens);
+            let mut usage_tx = UserTx::begin(&self.pool, user_id).await?;
+            record_llm_usage(
+                &mut usage_tx,
+                &response.provider,
+                &response.model,
+                response.usage.input_tokens,
+                response.usage.output_tokens,
+                response.usage.total_tokens,
+            )
+            .await?;
+            usage_tx.commit().await?;
+
+            let calls: Vec<_> = response
+                .message
+                .function_calls()
+                .into_iter()
+                .cloned()
+                .collect();
+            let final_text = response.message.text();
+            request.messages.push(response.message);
+            if calls.is_empty() {
+                let text = final_text.trim().to_string();
+                break if text.is_empty() {
+                    (budget_reply(&confirmations, say), TurnEnd::Answered)
+                } else {
+                    (text, TurnEnd::Answered)
+                };
+            }
+
+            let mut responses = Vec::new();
+            let mut question = None;
+            for call in calls {
+                let result = if tool_calls >= self.budget.max_tool_calls {
+                    json!({"error": "tool call budget for this turn is spent; answer with what you have"})
+                } else {
+                    tool_calls += 1;
+                    match self.registry.validate(&call.name, &call.args, &connected) {
+                        Err(e) => json!({"error": e.to_string()}),
+                        Ok(tool) if tool.needs_confirmation() => {
+                            let asked = self
+                                .ask_confirmation(
+                                    user_id,
+                                    &call.name,
+                                    &call.args,
+                                    tool.describe_call(&call.args, say),
+                                    now,
+                                    say,
+                                )
+                                .await?;
+                            question = Some(asked);
+                            json!({"status": "awaiting the person's confirmation"})
+                        }
+                        Ok(tool) => {
+                            let result = self
+                                .run_tool(
+                                    user_id,
+                                    &user,
+                                    &call.name,
+                                    tool,
+                                    call.args.clone(),
+                                    now,
+                                    say,
+                                )
+                                .await?;
+                            if let Some(c) = result.get("confirmation").and_then(Value::as_str) {
+                                confirmations.push(c.to_string());
+                            }
+                            result
+                        }
+                    }
+                };
+                responses.push(Part::FunctionResponse(FunctionResponse {
+                    id: call.id.clone(),
+                    name: call.name.clone(),
+                    response: result,
+                }));
+                if question.is_some() {
+                    break;
+                }
+            }
+            if let Some(question) = question {
+                let reply = match confirmations.is_empty() {
+                    true => question,
+                    false => format!("{} {question}", confirmations.join(" ")),
+                };
+                break (reply, TurnEnd::AwaitingConfirmation);
+            }
+            request.messages.push(Message {
+                role: Role::User,
+                parts: responses,
+            });
+        };
+
+        let tx = UserTx::begin(&self.pool, user_id).await?;
+        let outcome = self
+            .finish(tx, inbound_id, reply, end, llm_calls, tool_calls, providers)
+            .await?;
+        conversation::maybe_summarise(&self.pool, user_id, self.llm.as_ref(), &request).await;
+        Ok(outcome)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        mut tx: UserTx,
+        inbound_id: Uuid,
+        reply: String,
+        end: TurnEnd,
+        llm_calls: u32,
+        tool_calls: u32,
+        providers: Vec<String>,
+    ) -> Result<TurnOutcome, AgentError> {
+        let stored = StoredMessage::insert(
+            &mut tx,
+            Direction::Outbound,
+            &reply,
+            "generated",
+            Some(inbound_id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(TurnOutcome {
+            reply,
+            reply_message_id: stored.id,
+            inbound_message_id: inbound_id,
+            end,
+            llm_calls,
+            tool_calls,
+            providers,
+        })
+    }
+
+    /// Runs one tool in its own transaction: committed on success, rolled
+    /// back on error or timeout; either way the model gets a result.
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(name = "agent.tool", skip_all, fields(tool = %name))]
+    async fn run_tool(
+        &self,
+        user_id: UserId,
+        user: &User,
+        name: &str,
+        tool: Arc<dyn super::tools::Tool>,
+        args: Value,
+        now: DateTime<Utc>,
+        say: Wording,
+    ) -> Result<Value, AgentError> {
+        let mut tx = UserTx::begin(&self.pool, user_id).await?;
+        let result = {
+            let mut ctx = ToolContext {
+                tx: &mut tx,
+                user,
+                tz: user.tz(),
+                now,
+                say,
+            };
+            tokio::time::timeout(self.budget.tool_timeout, tool.call(&mut ctx, args)).await
+        };
+        let (value, outcome) = match result {
+            Ok(Ok(value)) => {
+                tx.commit().await?;
+                (value, "ok")
+            }
+            Ok(Err(ToolError::Invalid(reason))) => {
+                tx.rollback().await?;
+                (json!({"error": reason}), "invalid")
+            }
+            Ok(Err(ToolError::Store(e))) => {
+                tracing::error!(error = %e, "tool failed");
+                tx.rollback().await?;
+                (
+                    json!({"error": "internal error while saving; nothing was changed"}),
+                    "error",
+                )
+            }
+            Err(_) => {
+                tx.rollback().await?;
+                (
+                    json!({"error": "the tool took too long; nothing was changed"}),
+                    "timeout",
+                )
+            }
+        };
+        metrics::counter!("agent_tool_calls_total", "tool" => name.to_string(), "outcome" => outcome).increment(1);
+        Ok(value)
+    }
+
+    async fn ask_confirmation(
+        &self,
+        user_id: UserId,
+        tool: &str,
+        args: &Value,
+        what: String,
+        now: DateTime<Utc>,
+        say: Wording,
+    ) -> Result<String, AgentError> {
+        let code = short_code();
+        let mut tx = UserTx::begin(&self.pool, user_id).await?;
+        PendingAction::create(&mut tx, tool, args, &what, &code, now + CONFIRMATION_WINDOW).await?;
+        tx.commit().await?;
+        Ok(say.pick(
+            &format!("To confirm: {what}? Reply YES (or {code}) within 10 minutes; anything else cancels."),
+            &format!("Pour confirmer : {what} ? Réponds OUI (ou {code}) dans les 10 minutes ; toute autre réponse annule."),
+        ))
+    }
+
+    /// Runs a confirmed action inside the transaction that marked it done,
+    /// so it runs exactly once even if "yes" arrives twice at the same time.
+    async fn run_confirmed(
+        &self,
+        tx: &mut UserTx,
+        user: &User,
+        pending: &PendingAction,
+        now: DateTime<Utc>,
+        say: Wording,
+    ) -> String {
+        let Some(tool) = self.registry.get(&pending.tool_name) else {
+            return say.pick(
+                "That action is no longer available.",
+                "Cette action n'est plus disponible.",
+            );
+        };
+        let mut ctx = ToolContext {
+            tx,
+            user,
+            tz: user.tz(),
+            now,
+            say,
+        };
+        match tokio::time::timeout(
+            self.budget.tool_timeout,
+            tool.call(&mut ctx, pending.arguments.clone()),
+        )
+        .await
+        {
+            Ok(Ok(value)) => value
+                .get("confirmation")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| say.pick("Done.", "C'est fait.")),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "confirmed action failed");
+                say.pick(
+                    "Sorry, that didn't work. Nothing was changed.",
+                    "Désolé, ça n'a pas marché. Rien n'a changé.",
+                )
+            }
+            Err(_) => say.pick("Sorry, that took too long.", "Désolé, c'était trop long."),
+        }
+    }
+}
+
+fn normalise(text: &str) -> String {
+    text.trim().trim_end_matches(['.', '!', ' ']).to_lowercase()
+}
+
+/// "yes" in the ways people text it.
+pub fn is_yes(text: &str) -> bool {
+    matches!(
+        normalise(text).as_str(),
+        "yes"
+            | "y"
+            | "yep"
+            | "yeah"
+            | "yes please"
+            | "ok"
+            | "okay"
+            | "confirm"
+            | "sure"
+            | "oui"
+            | "o"
+            | "ouais"
+            | "confirme"
+            | "confirmer"
+            | "d'accord"
+            | "daccord"
+            | "ok go"
+            | "go"
+    )
+}
+
+pub fn is_no(text: &str) -> bool {
+    matches!(
+        normalise(text).as_str(),
+        "no" | "n" | "nope" | "cancel" | "stop it" | "non" | "annule" | "annuler" | "laisse tomber"
+    )
+}
+
+fn short_code() -> String {
+    let mut rng = rand::rng();
+    // No 0/O or 1/I: codes are read on small screens.
+    const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    format!(
+        "{}{}",
+        LETTERS[rng.random_range(0..LETTERS.len())] as char,
+        rng.random_range(2..10)
+    )
+}
+
+fn budget_reply(done: &[String], say: Wording) -> String {
+    if done.is_empty() {
+        say.pick(
+            "Sorry, that took me too long. Your message is saved; could you say it more simply?",
+            "Désolé, ça m'a pris trop de temps. Ton message est enregistré ; peux-tu le dire plus simplement ?",
+        )
+    } else {
+        done.join(" ")
+    }
+}
+
+fn providers_failed_reply(done: &[String], say: Wording) -> String {
+    let sorry = say.pick(
+        "Sorry, I can't think right now. Your message is saved; please try again in a few minutes.",
+        "Désolé, je n'arrive pas à réfléchir pour l'instant. Ton message est enregistré ; réessaie dans quelques minutes.",
+    );
+    if done.is_empty() {
+        sorry
+    } else {
+        format!("{} {sorry}", done.join(" "))
+    }
+}
