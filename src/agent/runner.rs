@@ -425,6 +425,14 @@ impl Agent {
                 tx.rollback().await?;
                 (json!({"error": reason}), "invalid")
             }
+            Ok(Err(ToolError::Store(StoreError::NotFound))) => {
+                tx.rollback().await?;
+                (json!({"error": "not found"}), "invalid")
+            }
+            Ok(Err(ToolError::Store(StoreError::Conflict(reason)))) => {
+                tx.rollback().await?;
+                (json!({"error": reason}), "invalid")
+            }
             Ok(Err(ToolError::Store(e))) => {
                 tracing::error!(error = %e, "tool failed");
                 tx.rollback().await?;

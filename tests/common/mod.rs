@@ -2,6 +2,8 @@
 //! with an owner pool and an application-role pool; an app on port 0.
 #![allow(dead_code)]
 
+pub mod scripted_llm;
+
 use std::sync::Once;
 
 use secrecy::SecretString;
