@@ -3,6 +3,7 @@
 //! `admin`, prints tables for people and `--json` for scripts, and exits 2
 //! with a one-line reason when the operator's input is refused.
 
+mod chat;
 mod output;
 mod phones;
 mod users;
@@ -36,6 +37,8 @@ pub enum AdminSubcommand {
     /// Manage phone numbers.
     #[command(subcommand)]
     Phone(phones::PhoneCommand),
+    /// Talk to the agent as a user, from the terminal.
+    Chat(chat::ChatCommand),
 }
 
 /// Why an admin command did not do what was asked.
@@ -84,6 +87,17 @@ pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
         }
     };
     let out = Output::new(cmd.json);
+    if let AdminSubcommand::Chat(chat) = cmd.command {
+        let result = chat::run(&config, &pool, chat).await;
+        pool.close().await;
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("nudge admin: {e}");
+                e.exit_code()
+            }
+        };
+    }
     let result = execute(&pool, cmd.command).await;
     pool.close().await;
     match result {
@@ -106,6 +120,9 @@ pub async fn execute(
     match command {
         AdminSubcommand::User(c) => users::execute(pool, c).await,
         AdminSubcommand::Phone(c) => phones::execute(pool, c).await,
+        AdminSubcommand::Chat(_) => Err(AdminError::Refused(
+            "chat is interactive; run it through `nudge admin chat`".into(),
+        )),
     }
 }
 

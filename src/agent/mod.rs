@@ -9,3 +9,51 @@ pub mod runner;
 pub mod tools;
 
 pub use runner::{Agent, AgentError, TurnBudget, TurnEnd, TurnOutcome};
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::Config;
+use llm::LlmClient;
+use llm::chain::{BreakerSettings, LlmChain};
+use llm::gemini::{GeminiClient, GeminiSettings};
+use llm::offline::OfflinePlanner;
+use llm::openai::{OpenAiCompatibleClient, OpenAiSettings};
+
+/// The chain the configuration asks for: Gemini when `GEMINI_API_KEY` is
+/// set, then the OpenAI-compatible fallback when configured, then the
+/// offline planner.
+pub fn llm_chain_from_config(
+    config: &Config,
+    http: reqwest::Client,
+    breakers: &BreakerSettings,
+) -> anyhow::Result<LlmChain> {
+    let mut remote: Vec<Arc<dyn LlmClient>> = Vec::new();
+    if let Some(settings) = GeminiSettings::from_config(&config.llm)? {
+        remote.push(Arc::new(GeminiClient::new(settings, http.clone())?));
+    }
+    if let Some(settings) = OpenAiSettings::from_config(&config.llm) {
+        remote.push(Arc::new(OpenAiCompatibleClient::new(settings, http)?));
+    }
+    Ok(LlmChain::new(
+        remote,
+        Arc::new(OfflinePlanner::new()),
+        breakers,
+    ))
+}
+
+/// An agent wired as configured, on the application-role pool.
+pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent> {
+    let chain = llm_chain_from_config(config, reqwest::Client::new(), &BreakerSettings::default())?;
+    let budget = TurnBudget {
+        daily_tokens: config.llm.daily_token_budget,
+        ..TurnBudget::default()
+    };
+    Ok(Agent::new(
+        pool,
+        Arc::new(chain),
+        Arc::new(tools::ToolRegistry::builtin()),
+        budget,
+    ))
+}
