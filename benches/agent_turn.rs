@@ -32,7 +32,12 @@ fn bench(c: &mut Criterion) {
         (db, user)
     });
     let llm = Arc::new(ScriptedLlm::new(vec![]).with_fallback(script));
-    let agent = Agent::new(db.app.clone(), llm.clone(), Arc::new(ToolRegistry::builtin()), TurnBudget::default());
+    let agent = Agent::new(
+        db.app.clone(),
+        llm.clone(),
+        Arc::new(ToolRegistry::builtin()),
+        TurnBudget::default(),
+    );
     let turn = || {
         let llm = llm.clone();
         let agent = agent.clone();
@@ -42,7 +47,10 @@ fn bench(c: &mut Criterion) {
                 ("list_reminders", json!({})),
             ]));
             llm.push(Step::Text("Added milk. No reminders.".into()));
-            agent.handle_text(user, "add milk and show my reminders").await.unwrap();
+            agent
+                .handle_text(user, "add milk and show my reminders")
+                .await
+                .unwrap();
             // Keep the recorded requests from growing without bound.
             llm.requests.lock().unwrap().clear();
         }
