@@ -6,7 +6,6 @@
 //! criterion's estimate it prints p50/p99 over a fixed number of turns.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
 mod common;
 
 use std::sync::Arc;
