@@ -462,3 +462,38 @@ async fn a_slow_tool_times_out_and_the_turn_goes_on() {
     assert_eq!(outcome.end, TurnEnd::BudgetExhausted);
     assert!(outcome.reply.contains("saved"));
 }
+
+#[tokio::test]
+async fn older_turns_fold_into_a_summary_that_later_turns_carry() {
+    let db = TestDb::new().await;
+    let user = common::create_user(&db, "Ana", "+15145550101").await;
+    let llm = Arc::new(ScriptedLlm::new(vec![]).with_fallback(|| Step::Text("noted".into())));
+    let a = agent(&db, llm.clone());
+    // 15 turns are 30 messages: the threshold.
+    for i in 0..15 {
+        a.handle_text(user, &format!("message number {i}"))
+            .await
+            .unwrap();
+    }
+    let summaries: Vec<String> =
+        sqlx::query_scalar("select summary from conversation_summaries where user_id = $1")
+            .bind(user.0)
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
+    assert_eq!(summaries, ["noted"], "one summary made by the model");
+    let summary_request = llm.request(llm.calls() - 1);
+    assert!(summary_request.tools.is_empty());
+    let transcript = summary_request.messages[0].text();
+    assert!(transcript.contains("message number 0"), "{transcript}");
+
+    a.handle_text(user, "and now?").await.unwrap();
+    let next = llm.request(llm.calls() - 1);
+    assert!(
+        next.system
+            .contains("Earlier conversation (summary): noted"),
+        "{}",
+        next.system
+    );
+    assert!(next.messages.len() <= 13, "{}", next.messages.len());
+}

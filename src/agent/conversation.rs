@@ -15,6 +15,17 @@ use crate::store::{ConversationSummary, StoreError, StoredMessage, UserId};
 pub const SUMMARY_THRESHOLD: usize = 30;
 const SUMMARY_MAX_CHARS: usize = 2000;
 
+/// Whether enough messages have piled up since the last summary.
+pub async fn summary_due(tx: &mut UserTx) -> Result<bool, StoreError> {
+    let unsummarised: i64 = sqlx::query_scalar(
+        "select count(*) from messages where created_at > coalesce(\
+           (select max(covers_until) from conversation_summaries), '-infinity')",
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(unsummarised >= SUMMARY_THRESHOLD as i64)
+}
+
 /// Folds older turns into the summary when due. Failures are logged, never
 /// surfaced: the turn's reply is already stored.
 pub async fn maybe_summarise(pool: &PgPool, user: UserId, llm: &dyn LlmClient, turn: &LlmRequest) {

@@ -19,7 +19,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::conversation;
-use super::llm::{FunctionResponse, LlmClient, Message, Part, Role};
+use super::llm::{FunctionResponse, LlmClient, Message, Part, Role, Usage};
 use super::planner;
 use super::tools::{ToolContext, ToolError, ToolRegistry, Wording};
 use crate::db::UserTx;
@@ -54,6 +54,39 @@ impl Default for TurnBudget {
 
 /// How long a pending action waits for its "yes".
 pub const CONFIRMATION_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+
+/// What a message to answer is: new text, or one the SMS path stored.
+enum Inbound<'a> {
+    New(&'a str),
+    Stored {
+        id: Uuid,
+        text: &'a str,
+        at: DateTime<Utc>,
+    },
+}
+
+/// What a turn produced, before it is stored.
+struct Turn {
+    reply: String,
+    end: TurnEnd,
+    llm_calls: u32,
+    tool_calls: u32,
+    providers: Vec<String>,
+    usages: Vec<(String, String, Usage)>,
+}
+
+impl Turn {
+    fn short(reply: String, end: TurnEnd) -> Self {
+        Turn {
+            reply,
+            end,
+            llm_calls: 0,
+            tool_calls: 0,
+            providers: Vec::new(),
+            usages: Vec::new(),
+        }
+    }
+}
 
 /// Why a turn ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,15 +178,11 @@ impl Agent {
         user_id: UserId,
         text: &str,
     ) -> Result<TurnOutcome, AgentError> {
-        let mut tx = UserTx::begin(&self.pool, user_id).await?;
-        let inbound =
-            StoredMessage::insert(&mut tx, Direction::Inbound, text, "received", None).await?;
-        tx.commit().await?;
-        self.answer(user_id, inbound.id, text, inbound.created_at)
-            .await
+        self.timed(user_id, Inbound::New(text)).await
     }
 
     /// Answers a message already stored (the SMS path stores it first).
+    #[tracing::instrument(name = "agent.turn", skip_all, fields(user_id = %user_id))]
     pub async fn answer(
         &self,
         user_id: UserId,
@@ -161,8 +190,24 @@ impl Agent {
         text: &str,
         received_at: DateTime<Utc>,
     ) -> Result<TurnOutcome, AgentError> {
+        self.timed(
+            user_id,
+            Inbound::Stored {
+                id: inbound_id,
+                text,
+                at: received_at,
+            },
+        )
+        .await
+    }
+
+    async fn timed(
+        &self,
+        user_id: UserId,
+        inbound: Inbound<'_>,
+    ) -> Result<TurnOutcome, AgentError> {
         let started = Instant::now();
-        let outcome = self.run_turn(user_id, inbound_id, text, received_at).await;
+        let outcome = self.run_turn(user_id, inbound).await;
         let label = match &outcome {
             Ok(o) => format!("{:?}", o.end),
             Err(_) => "Error".into(),
@@ -175,13 +220,22 @@ impl Agent {
     async fn run_turn(
         &self,
         user_id: UserId,
-        inbound_id: Uuid,
-        text: &str,
-        received_at: DateTime<Utc>,
+        inbound: Inbound<'_>,
     ) -> Result<TurnOutcome, AgentError> {
         let started = Instant::now();
         let now = (self.clock)();
         let mut tx = UserTx::begin(&self.pool, user_id).await?;
+        // A new message is stored in the transaction that loads the
+        // context: one commit, and it is durable before any model call.
+        let (inbound_id, text, received_at) = match inbound {
+            Inbound::New(text) => {
+                let stored =
+                    StoredMessage::insert(&mut tx, Direction::Inbound, text, "received", None)
+                        .await?;
+                (stored.id, text, stored.created_at)
+            }
+            Inbound::Stored { id, text, at } => (id, text, at),
+        };
         let user = match User::current(&mut tx).await {
             Ok(u) => u,
             Err(StoreError::NotFound) => return Err(AgentError::UnknownUser),
@@ -197,8 +251,9 @@ impl Agent {
                 PendingAction::resolve(&mut tx, pending.id, true).await?;
                 let reply = self.run_confirmed(&mut tx, &user, &pending, now, say).await;
                 return self
-                    .finish(tx, inbound_id, reply, TurnEnd::Confirmed, 0, 0, vec![])
-                    .await;
+                    .finish(tx, inbound_id, Turn::short(reply, TurnEnd::Confirmed))
+                    .await
+                    .map(|(outcome, _)| outcome);
             }
             PendingAction::resolve(&mut tx, pending.id, false).await?;
             if is_no(text) {
@@ -207,8 +262,9 @@ impl Agent {
                     "D'accord, annulé. Rien n'a changé.",
                 );
                 return self
-                    .finish(tx, inbound_id, reply, TurnEnd::Declined, 0, 0, vec![])
-                    .await;
+                    .finish(tx, inbound_id, Turn::short(reply, TurnEnd::Declined))
+                    .await
+                    .map(|(outcome, _)| outcome);
             }
         }
 
@@ -227,6 +283,7 @@ impl Agent {
         let mut llm_calls = 0u32;
         let mut tool_calls = 0u32;
         let mut providers = Vec::new();
+        let mut usages = Vec::new();
         let mut confirmations: Vec<String> = Vec::new();
         let deadline = started + self.budget.wall_time;
 
@@ -259,17 +316,11 @@ impl Agent {
             };
             providers.push(response.provider.clone());
             tokens_today += u64::from(response.usage.total_tokens);
-            let mut usage_tx = UserTx::begin(&self.pool, user_id).await?;
-            record_llm_usage(
-                &mut usage_tx,
-                &response.provider,
-                &response.model,
-                response.usage.input_tokens,
-                response.usage.output_tokens,
-                response.usage.total_tokens,
-            )
-            .await?;
-            usage_tx.commit().await?;
+            usages.push((
+                response.provider.clone(),
+                response.model.clone(),
+                response.usage,
+            ));
 
             let calls: Vec<_> = response
                 .message
@@ -353,42 +404,62 @@ impl Agent {
         };
 
         let tx = UserTx::begin(&self.pool, user_id).await?;
-        let outcome = self
-            .finish(tx, inbound_id, reply, end, llm_calls, tool_calls, providers)
-            .await?;
-        conversation::maybe_summarise(&self.pool, user_id, self.llm.as_ref(), &request).await;
-        Ok(outcome)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn finish(
-        &self,
-        mut tx: UserTx,
-        inbound_id: Uuid,
-        reply: String,
-        end: TurnEnd,
-        llm_calls: u32,
-        tool_calls: u32,
-        providers: Vec<String>,
-    ) -> Result<TurnOutcome, AgentError> {
-        let stored = StoredMessage::insert(
-            &mut tx,
-            Direction::Outbound,
-            &reply,
-            "generated",
-            Some(inbound_id),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(TurnOutcome {
+        let turn = Turn {
             reply,
-            reply_message_id: stored.id,
-            inbound_message_id: inbound_id,
             end,
             llm_calls,
             tool_calls,
             providers,
-        })
+            usages,
+        };
+        let (outcome, summary_due) = self.finish(tx, inbound_id, turn).await?;
+        if summary_due {
+            conversation::maybe_summarise(&self.pool, user_id, self.llm.as_ref(), &request).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Stores the reply and the turn's token usage in one transaction.
+    /// Returns whether the conversation is due for a new summary.
+    async fn finish(
+        &self,
+        mut tx: UserTx,
+        inbound_id: Uuid,
+        turn: Turn,
+    ) -> Result<(TurnOutcome, bool), AgentError> {
+        for (provider, model, usage) in &turn.usages {
+            record_llm_usage(
+                &mut tx,
+                provider,
+                model,
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.total_tokens,
+            )
+            .await?;
+        }
+        let stored = StoredMessage::insert(
+            &mut tx,
+            Direction::Outbound,
+            &turn.reply,
+            "generated",
+            Some(inbound_id),
+        )
+        .await?;
+        let summary_due = conversation::summary_due(&mut tx).await?;
+        tx.commit().await?;
+        Ok((
+            TurnOutcome {
+                reply: turn.reply,
+                reply_message_id: stored.id,
+                inbound_message_id: inbound_id,
+                end: turn.end,
+                llm_calls: turn.llm_calls,
+                tool_calls: turn.tool_calls,
+                providers: turn.providers,
+            },
+            summary_due,
+        ))
     }
 
     /// Runs one tool in its own transaction: committed on success, rolled
