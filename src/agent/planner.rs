@@ -10,28 +10,87 @@ use chrono::{DateTime, Utc};
 use super::llm::{LlmRequest, Message, TurnContext};
 use super::tools::{Integration, ToolRegistry};
 use crate::db::UserTx;
-use crate::store::{ConversationSummary, Locale, Memory, StoreError, StoredMessage, User};
+use crate::store::{Locale, Memory, StoreError, StoredMessage, User, UserRow};
 
 /// How many recent messages travel verbatim with each turn.
 pub const RECENT_MESSAGES: i64 = 12;
 
-/// Builds the request for `text`, sent by `user` at `now`. `before` is the
-/// stored inbound message's time, so the current message is not counted
-/// twice in the history.
+/// What a turn needs to know before planning, read in one query.
+pub struct TurnFacts {
+    pub user: User,
+    /// A pending action may be waiting for this message's "yes".
+    pub has_pending_action: bool,
+    pub summary: Option<String>,
+    pub connected: HashSet<Integration>,
+    /// Tokens spent since the start of the person's local day.
+    pub tokens_today: u64,
+}
+
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    has_pending_action: bool,
+    summary: Option<String>,
+    integrations: Vec<String>,
+    tokens_today: i64,
+}
+
+impl TurnFacts {
+    /// `None` when the transaction's person does not exist.
+    pub async fn load(
+        tx: &mut UserTx,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TurnFacts>, StoreError> {
+        let id = tx.uuid();
+        let row: Option<FactsRow> = sqlx::query_as(
+            "select u.id, u.display_name, u.timezone, u.locale, u.status, u.quiet_hours_start, \
+                    u.quiet_hours_end, u.created_at, \
+               exists(select 1 from pending_actions where status = 'pending' and expires_at > $1) \
+                 as has_pending_action, \
+               (select summary from conversation_summaries order by covers_until desc limit 1) as summary, \
+               coalesce((select array_agg(provider) from oauth_integrations where status = 'connected'), \
+                 '{}') as integrations, \
+               (select coalesce(sum(total_tokens), 0)::bigint from llm_usage where created_at >= \
+                 (date_trunc('day', $1 at time zone u.timezone) at time zone u.timezone)) as tokens_today \
+             from users u where u.id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+        Ok(row.map(|r| TurnFacts {
+            user: r.user.into(),
+            has_pending_action: r.has_pending_action,
+            summary: r.summary,
+            connected: r
+                .integrations
+                .iter()
+                .filter_map(|p| match p.as_str() {
+                    "google" => Some(Integration::Google),
+                    "microsoft" => Some(Integration::Microsoft),
+                    "notion" => Some(Integration::Notion),
+                    _ => None,
+                })
+                .collect(),
+            tokens_today: r.tokens_today.max(0) as u64,
+        }))
+    }
+}
+
+/// Builds the request for `text`. `before` is the stored inbound message's
+/// time, so the current message is not counted twice in the history.
 pub async fn build_request(
     tx: &mut UserTx,
-    user: &User,
+    facts: &TurnFacts,
     registry: &ToolRegistry,
     text: &str,
     before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<LlmRequest, StoreError> {
-    let tz = user.tz();
-    let locale = user.locale();
-    let summary = ConversationSummary::latest(tx).await?;
+    let user = &facts.user;
     let history = StoredMessage::recent(tx, before, RECENT_MESSAGES).await?;
     let memories = Memory::recall(tx, text, 3).await?;
-    let connected = connected_integrations(tx).await?;
 
     let mut messages: Vec<Message> = history
         .iter()
@@ -46,37 +105,21 @@ pub async fn build_request(
     messages.push(Message::user_text(text));
 
     Ok(LlmRequest {
-        system: system_prompt(user, now, summary.as_ref(), &memories),
+        system: system_prompt(user, now, facts.summary.as_deref(), &memories),
         messages,
-        tools: registry.declarations_for(&connected),
+        tools: registry.declarations_for(&facts.connected),
         context: TurnContext {
             now,
-            timezone: tz,
-            locale,
+            timezone: user.tz(),
+            locale: user.locale(),
         },
     })
-}
-
-async fn connected_integrations(tx: &mut UserTx) -> Result<HashSet<Integration>, StoreError> {
-    let providers: Vec<String> =
-        sqlx::query_scalar("select provider from oauth_integrations where status = 'connected'")
-            .fetch_all(tx.conn())
-            .await?;
-    Ok(providers
-        .iter()
-        .filter_map(|p| match p.as_str() {
-            "google" => Some(Integration::Google),
-            "microsoft" => Some(Integration::Microsoft),
-            "notion" => Some(Integration::Notion),
-            _ => None,
-        })
-        .collect())
 }
 
 fn system_prompt(
     user: &User,
     now: DateTime<Utc>,
-    summary: Option<&ConversationSummary>,
+    summary: Option<&str>,
     memories: &[Memory],
 ) -> String {
     let tz = user.tz();
@@ -100,7 +143,7 @@ fn system_prompt(
     );
     if let Some(summary) = summary {
         prompt.push_str("\nEarlier conversation (summary): ");
-        prompt.push_str(&summary.summary);
+        prompt.push_str(summary);
     }
     if !memories.is_empty() {
         prompt.push_str("\nThings they asked you to remember that may matter now:");

@@ -8,7 +8,6 @@
 //! "yes" (or the short code) runs it, once. This is enforced here, in code,
 //! whatever the model or a tool's output says.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,13 +19,11 @@ use uuid::Uuid;
 
 use super::conversation;
 use super::llm::{FunctionResponse, LlmClient, Message, Part, Role, Usage};
-use super::planner;
+use super::planner::{self, TurnFacts};
 use super::tools::{ToolContext, ToolError, ToolRegistry, Wording};
 use crate::db::UserTx;
-use crate::store::recurrence::resolve_local;
 use crate::store::{
-    Direction, PendingAction, StoreError, StoredMessage, User, UserId, UserStatus,
-    record_llm_usage, tokens_used_since,
+    Direction, PendingAction, StoreError, StoredMessage, User, UserId, UserStatus, record_llm_usage,
 };
 
 /// Limits of one turn.
@@ -236,20 +233,23 @@ impl Agent {
             }
             Inbound::Stored { id, text, at } => (id, text, at),
         };
-        let user = match User::current(&mut tx).await {
-            Ok(u) => u,
-            Err(StoreError::NotFound) => return Err(AgentError::UnknownUser),
-            Err(e) => return Err(e.into()),
-        };
+        let facts = TurnFacts::load(&mut tx, now)
+            .await?
+            .ok_or(AgentError::UnknownUser)?;
+        let user = &facts.user;
         if user.status == UserStatus::Disabled {
             return Err(AgentError::DisabledUser);
         }
         let say = Wording::new(user.locale());
 
-        if let Some(pending) = PendingAction::awaiting(&mut tx, now).await? {
+        let pending = match facts.has_pending_action {
+            true => PendingAction::awaiting(&mut tx, now).await?,
+            false => None,
+        };
+        if let Some(pending) = pending {
             if is_yes(text) || text.trim().eq_ignore_ascii_case(&pending.short_code) {
                 PendingAction::resolve(&mut tx, pending.id, true).await?;
-                let reply = self.run_confirmed(&mut tx, &user, &pending, now, say).await;
+                let reply = self.run_confirmed(&mut tx, user, &pending, now, say).await;
                 return self
                     .finish(tx, inbound_id, Turn::short(reply, TurnEnd::Confirmed))
                     .await
@@ -269,17 +269,11 @@ impl Agent {
         }
 
         let mut request =
-            planner::build_request(&mut tx, &user, &self.registry, text, received_at, now).await?;
-        let day_start = resolve_local(
-            user.tz(),
-            now.with_timezone(&user.tz())
-                .date_naive()
-                .and_time(chrono::NaiveTime::MIN),
-        );
-        let mut tokens_today = tokens_used_since(&mut tx, day_start).await?.max(0) as u64;
+            planner::build_request(&mut tx, &facts, &self.registry, text, received_at, now).await?;
+        let mut tokens_today = facts.tokens_today;
         tx.commit().await?;
 
-        let connected = HashSet::new();
+        let connected = &facts.connected;
         let mut llm_calls = 0u32;
         let mut tool_calls = 0u32;
         let mut providers = Vec::new();
@@ -346,7 +340,7 @@ impl Agent {
                     json!({"error": "tool call budget for this turn is spent; answer with what you have"})
                 } else {
                     tool_calls += 1;
-                    match self.registry.validate(&call.name, &call.args, &connected) {
+                    match self.registry.validate(&call.name, &call.args, connected) {
                         Err(e) => json!({"error": e.to_string()}),
                         Ok(tool) if tool.needs_confirmation() => {
                             let asked = self

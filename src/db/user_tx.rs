@@ -4,7 +4,7 @@
 //! connection never carries one person's scope into the next transaction.
 //! Row-level security policies compare every row's `user_id` with it.
 
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::store::UserId;
@@ -18,11 +18,13 @@ pub struct UserTx {
 impl UserTx {
     /// Begins a transaction scoped to `user_id`.
     pub async fn begin(pool: &PgPool, user_id: UserId) -> Result<Self, sqlx::Error> {
-        let mut tx = pool.begin().await?;
-        sqlx::query("select set_config('app.user_id', $1, true)")
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // One round trip: BEGIN and the scope travel together. A `Uuid`
+        // formats as hex digits and dashes only, so inlining it is safe.
+        let statement = format!(
+            "begin; select set_config('app.user_id', '{}', true)",
+            user_id.0.hyphenated()
+        );
+        let tx = pool.begin_with(AssertSqlSafe(statement)).await?;
         Ok(Self { tx, user_id })
     }
 

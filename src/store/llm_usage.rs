@@ -1,7 +1,5 @@
 //! Tokens spent per person, for the daily budget and for cost reports.
 
-use chrono::{DateTime, Utc};
-
 use super::StoreError;
 use crate::db::UserTx;
 
@@ -27,14 +25,4 @@ pub async fn record_llm_usage(
     .execute(tx.conn())
     .await?;
     Ok(())
-}
-
-/// Tokens used since `since` (the start of the person's local day).
-pub async fn tokens_used_since(tx: &mut UserTx, since: DateTime<Utc>) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "select coalesce(sum(total_tokens), 0)::bigint from llm_usage where created_at >= $1",
-    )
-    .bind(since)
-    .fetch_one(tx.conn())
-    .await?)
 }

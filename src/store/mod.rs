@@ -18,13 +18,14 @@ mod users;
 pub use audit::{Actor, record_audit};
 pub use expenses::{CategoryTotal, Expense};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
-pub use llm_usage::{record_llm_usage, tokens_used_since};
+pub use llm_usage::record_llm_usage;
 pub use memories::Memory;
 pub use messages::{ConversationSummary, Direction, StoredMessage};
 pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord, user_id_for_phone};
 pub use reminders::{NewReminder, Reminder};
 pub use tasks::{Goal, Task};
+pub(crate) use users::UserRow;
 pub use users::{Locale, Timezone, User, UserId, UserStatus};
 
 /// Errors of the store that callers act on; anything else is a database error.

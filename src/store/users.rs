@@ -118,8 +118,9 @@ pub struct User {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A `users` row as selected; embed it with `#[sqlx(flatten)]`.
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: Uuid,
     display_name: String,
     timezone: String,
