@@ -4,6 +4,8 @@
 //!
 //! `cargo bench --bench agent_turn` (PostgreSQL as for the tests). Besides
 //! criterion's estimate it prints p50/p99 over a fixed number of turns.
+//! Turns rotate over 50 people, so no one accumulates thousands of turns in
+//! a day (which would measure an unrealistic history, not the agent).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -25,11 +27,16 @@ fn script() -> Step {
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (db, user) = rt.block_on(async {
+    let (db, users) = rt.block_on(async {
         let db = TestDb::new().await;
-        let user = common::create_user(&db, "Bench", "+15145550101").await;
-        (db, user)
+        let mut users = Vec::new();
+        for i in 0..50 {
+            users
+                .push(common::create_user(&db, "Bench", &format!("+1514555{:04}", 1000 + i)).await);
+        }
+        (db, users)
     });
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let llm = Arc::new(ScriptedLlm::new(vec![]).with_fallback(script));
     let agent = Agent::new(
         db.app.clone(),
@@ -40,6 +47,7 @@ fn bench(c: &mut Criterion) {
     let turn = || {
         let llm = llm.clone();
         let agent = agent.clone();
+        let user = users[next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % users.len()];
         async move {
             llm.push(Step::Calls(vec![
                 ("add_list_items", json!({"items": ["milk"]})),

@@ -221,7 +221,9 @@ impl Agent {
     ) -> Result<TurnOutcome, AgentError> {
         let started = Instant::now();
         let now = (self.clock)();
-        let mut tx = UserTx::begin(&self.pool, user_id).await?;
+        // Deferred durability: the reply's commit, at the end of the turn,
+        // flushes this one too; nothing is acknowledged before it.
+        let mut tx = UserTx::begin_deferred(&self.pool, user_id).await?;
         // A new message is stored in the transaction that loads the
         // context: one commit, and it is durable before any model call.
         let (inbound_id, text, received_at) = match inbound {
@@ -441,7 +443,7 @@ impl Agent {
         )
         .await?;
         let summary_due = conversation::summary_due(&mut tx).await?;
-        tx.commit().await?;
+        tx.commit_durably().await?;
         Ok((
             TurnOutcome {
                 reply: turn.reply,
@@ -470,7 +472,7 @@ impl Agent {
         now: DateTime<Utc>,
         say: Wording,
     ) -> Result<Value, AgentError> {
-        let mut tx = UserTx::begin(&self.pool, user_id).await?;
+        let mut tx = UserTx::begin_deferred(&self.pool, user_id).await?;
         let result = {
             let mut ctx = ToolContext {
                 tx: &mut tx,

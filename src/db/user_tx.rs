@@ -13,19 +13,49 @@ use crate::store::UserId;
 pub struct UserTx {
     tx: Transaction<'static, Postgres>,
     user_id: UserId,
+    /// Began with `begin_deferred`: its commit does not wait for the disk.
+    deferred: bool,
 }
 
 impl UserTx {
     /// Begins a transaction scoped to `user_id`.
     pub async fn begin(pool: &PgPool, user_id: UserId) -> Result<Self, sqlx::Error> {
+        Self::begin_with(pool, user_id, false).await
+    }
+
+    /// Begins a scoped transaction whose commit does not wait for the disk.
+    ///
+    /// Use it only for a step that a later, ordinary commit of the same flow
+    /// acknowledges: WAL is flushed in order, so that later commit makes
+    /// this one durable too, and nothing is acknowledged before it. An
+    /// agent turn's intermediate steps are such steps; its stored reply is
+    /// the acknowledging commit.
+    pub async fn begin_deferred(pool: &PgPool, user_id: UserId) -> Result<Self, sqlx::Error> {
+        Self::begin_with(pool, user_id, true).await
+    }
+
+    async fn begin_with(
+        pool: &PgPool,
+        user_id: UserId,
+        deferred: bool,
+    ) -> Result<Self, sqlx::Error> {
+        let extra = if deferred {
+            "; set local synchronous_commit = off"
+        } else {
+            ""
+        };
         // One round trip: BEGIN and the scope travel together. A `Uuid`
         // formats as hex digits and dashes only, so inlining it is safe.
         let statement = format!(
-            "begin; select set_config('app.user_id', '{}', true)",
+            "begin; select set_config('app.user_id', '{}', true){extra}",
             user_id.0.hyphenated()
         );
         let tx = pool.begin_with(AssertSqlSafe(statement)).await?;
-        Ok(Self { tx, user_id })
+        Ok(Self {
+            tx,
+            user_id,
+            deferred,
+        })
     }
 
     pub fn user_id(&self) -> UserId {
@@ -43,6 +73,17 @@ impl UserTx {
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Commits and waits for the disk, even when begun deferred: this is
+    /// the commit that acknowledges.
+    pub async fn commit_durably(mut self) -> Result<(), sqlx::Error> {
+        if self.deferred {
+            sqlx::query("set local synchronous_commit = on")
+                .execute(&mut *self.tx)
+                .await?;
+        }
         self.tx.commit().await
     }
 

@@ -79,7 +79,7 @@ impl StoredMessage {
     ) -> Result<Vec<StoredMessage>, StoreError> {
         Ok(sqlx::query_as(
             "select id, direction, body, status, created_at from messages \
-             where $1::timestamptz is null or created_at > $1 order by created_at, id",
+             where created_at > coalesce($1::timestamptz, '-infinity') order by created_at, id",
         )
         .bind(after)
         .fetch_all(tx.conn())
