@@ -362,7 +362,7 @@ impl Agent {
                             let result = self
                                 .run_tool(
                                     user_id,
-                                    &user,
+                                    user,
                                     &call.name,
                                     tool,
                                     call.args.clone(),
