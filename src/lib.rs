@@ -37,6 +37,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod sms_router;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,10 @@
+//! SMS: the Twilio webhook (signature, identification, keywords), the
+//! durable hand-off to workers, outbound delivery (senders, segments,
+//! pacing and limits) and status callbacks.
+
+pub mod console_sender;
+pub mod rate_limit;
+pub mod segments;
+pub mod sender;
+pub mod signature;
+pub mod twilio_sender;
