@@ -6,8 +6,11 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
+use crate::agent::Agent;
 use crate::cache::Redis;
 use crate::config::Config;
+use crate::sms_router::rate_limit::RedisLimiter;
+use crate::sms_router::sender::SmsSender;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,4 +23,10 @@ pub struct AppState {
     pub redis: Option<Redis>,
     /// Renders the process-wide Prometheus registry.
     pub metrics: PrometheusHandle,
+    /// Limits shared across replicas; `None` without Redis.
+    pub limiter: Option<RedisLimiter>,
+    /// Twilio in production, the console in development.
+    pub sender: Arc<dyn SmsSender>,
+    /// Runs conversation turns (workers only; serve never waits on a model).
+    pub agent: Agent,
 }

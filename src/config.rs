@@ -95,6 +95,26 @@ pub struct TwilioConfig {
     pub max_mps: f64,
     /// Only honoured in development.
     pub skip_signature_validation: bool,
+    /// Longer replies are cut at a sentence boundary to fit.
+    pub max_segments: u32,
+    /// At most one onboarding reply per unknown number per window.
+    pub onboarding_window: Duration,
+    /// Inbound messages per person (and per number) per minute before "slow down".
+    pub inbound_per_minute: u32,
+}
+
+impl TwilioConfig {
+    /// The token webhooks are signed with: the configured one, or in
+    /// development a fixed one (see [`DEVELOPMENT_TWILIO_AUTH_TOKEN`]).
+    pub fn signing_token(&self, env: Environment) -> Option<SecretString> {
+        match (&self.auth_token, env) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Environment::Development) => {
+                Some(SecretString::from(DEVELOPMENT_TWILIO_AUTH_TOKEN))
+            }
+            (None, _) => None,
+        }
+    }
 }
 
 /// Reserved for the agent issue.
@@ -142,6 +162,9 @@ impl fmt::Display for ConfigError {
 pub const DEFAULT_GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 pub const DEFAULT_GEMINI_MODEL: &str = "gemini-2.5-flash";
 pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
+/// The auth token development uses when none is configured, so webhooks can
+/// be signed (by `nudge admin sms simulate`) and checked as in production.
+pub const DEVELOPMENT_TWILIO_AUTH_TOKEN: &str = "nudge-development-token";
 
 impl Config {
     /// Reads the process environment (and `NAME_FILE` files).
@@ -243,7 +266,15 @@ impl Config {
             skip_signature_validation: r
                 .parse::<bool>("TWILIO_SKIP_SIGNATURE_VALIDATION")
                 .unwrap_or(false),
+            max_segments: r.parse::<u32>("SMS_MAX_SEGMENTS").unwrap_or(3).max(1),
+            onboarding_window: Duration::from_secs(
+                r.parse::<u64>("ONBOARDING_REPLY_WINDOW_HOURS").unwrap_or(24) * 3600,
+            ),
+            inbound_per_minute: r.parse::<u32>("INBOUND_MESSAGES_PER_MINUTE").unwrap_or(20).max(1),
         };
+        if strict && twilio.auth_token.is_none() {
+            r.problem("TWILIO_AUTH_TOKEN is required (webhook signatures are checked with it)".into());
+        }
         if twilio.skip_signature_validation && strict {
             r.problem(
                 "TWILIO_SKIP_SIGNATURE_VALIDATION may only be set with NUDGE_ENV=development"
@@ -429,7 +460,8 @@ mod tests {
         ] {
             assert!(msg.contains(needle), "{needle} missing from: {msg}");
         }
-        assert_eq!(err.problems.len(), 5, "{msg}");
+        assert!(msg.contains("TWILIO_AUTH_TOKEN is required"), "{msg}");
+        assert_eq!(err.problems.len(), 6, "{msg}");
     }
 
     #[test]
@@ -441,6 +473,7 @@ mod tests {
             ("DATABASE_URL", url),
             ("DATABASE_ADMIN_URL", url),
             ("REDIS_URL", "redis://r"),
+            ("TWILIO_AUTH_TOKEN", "t"),
         ])
         .unwrap_err();
         assert!(err.to_string().contains("must differ"));

@@ -12,6 +12,9 @@ use crate::app::AppState;
 use crate::cache::Redis;
 use crate::config::Config;
 use crate::db;
+use crate::sms_router::console_sender::ConsoleSender;
+use crate::sms_router::rate_limit::RedisLimiter;
+use crate::sms_router::sender::SmsSender;
 
 pub struct Application {
     state: AppState,
@@ -96,12 +99,24 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let options = db::connect_options(url)?;
     let pool = db::lazy_pool(options, config.database_max_connections);
     let redis = config.redis_url.as_ref().map(Redis::new).transpose()?;
+    let limiter = redis.clone().map(|r| RedisLimiter::new(r, "nudge:limit:"));
+    let http = reqwest::Client::new();
+    let sender = sms_sender(&config, http.clone())?;
+    let agent = crate::agent::agent_from_config(&config, pool.clone())?;
     Ok(AppState {
         config: Arc::new(config),
         db: pool,
         redis,
         metrics: crate::telemetry::metrics_handle(),
+        limiter,
+        sender,
+        agent,
     })
+}
+
+/// Twilio when configured; the console in development otherwise.
+fn sms_sender(config: &Config, _http: reqwest::Client) -> anyhow::Result<Arc<dyn SmsSender>> {
+    Ok(Arc::new(ConsoleSender::new()))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

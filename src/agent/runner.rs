@@ -434,14 +434,7 @@ impl Agent {
             )
             .await?;
         }
-        let stored = StoredMessage::insert(
-            &mut tx,
-            Direction::Outbound,
-            &turn.reply,
-            "generated",
-            Some(inbound_id),
-        )
-        .await?;
+        let stored = StoredMessage::store_reply(&mut tx, inbound_id, &turn.reply).await?;
         let summary_due = conversation::summary_due(&mut tx).await?;
         tx.commit_durably().await?;
         Ok((

@@ -49,10 +49,11 @@ pub async fn migrate(
         return Err(MigrateError::OwnerCannotBypassRls(owner));
     }
 
-    MIGRATOR.run(admin).await?;
+    // The job queue first: our functions read `apalis.jobs`.
     apalis_postgres::PostgresStorage::setup(admin)
         .await
         .map_err(|e| MigrateError::JobQueue(e.to_string()))?;
+    MIGRATOR.run(admin).await?;
 
     if app_role == owner {
         tracing::warn!(
@@ -128,6 +129,9 @@ async fn grant(admin: &PgPool, role: &str) -> Result<(), MigrateError> {
             "grant execute on function nudge_log_identification(text, uuid, text, text) to {r}"
         ),
         format!("grant execute on function nudge_purge_expired(interval) to {r}"),
+        format!("grant execute on function nudge_log_unknown_sender(text, text, interval) to {r}"),
+        format!("grant execute on function nudge_user_id_for_provider_message(text) to {r}"),
+        format!("grant execute on function nudge_stranded_inbound(interval, integer) to {r}"),
         format!("grant usage on schema apalis to {r}"),
         format!("grant select, insert, update, delete on all tables in schema apalis to {r}"),
         format!("revoke all on apalis._sqlx_migrations from {r}"),

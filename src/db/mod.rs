@@ -8,6 +8,7 @@
 
 mod dev_postgres;
 mod migrate;
+pub mod queue;
 mod user_tx;
 
 pub use dev_postgres::{DEV_APP_ROLE, DEV_DATABASE, DEV_OWNER_ROLE, DevPostgres, DevPostgresError};

@@ -3,8 +3,10 @@
 //! pacing and limits) and status callbacks.
 
 pub mod console_sender;
+pub mod keywords;
 pub mod rate_limit;
 pub mod segments;
 pub mod sender;
 pub mod signature;
 pub mod twilio_sender;
+pub mod webhook;

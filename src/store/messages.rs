@@ -118,3 +118,249 @@ impl ConversationSummary {
         Ok(())
     }
 }
+
+/// The SMS view of a message: what delivery and status callbacks need.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SmsMessage {
+    pub id: Uuid,
+    pub direction: String,
+    pub body: String,
+    pub status: String,
+    pub provider_message_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub in_reply_to: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+macro_rules! sms_columns {
+    () => {
+        "id, direction, body, status, provider_message_id, idempotency_key, in_reply_to, created_at"
+    };
+}
+
+/// Where a status sits in Twilio's lifecycle; a callback never moves a
+/// message to a lower rank (a late "sent" does not undo "delivered").
+pub fn status_rank(status: &str) -> u8 {
+    match status {
+        "generated" => 0,
+        "sending" => 1,
+        "accepted" | "queued" | "scheduled" => 2,
+        "sent" => 3,
+        "delivered" | "undelivered" | "failed" | "canceled" | "suppressed" => 4,
+        "read" => 5,
+        _ => 0,
+    }
+}
+
+impl SmsMessage {
+    /// Stores an inbound SMS; `None` when this provider id was already
+    /// stored (a retried webhook).
+    pub async fn insert_inbound(
+        tx: &mut UserTx,
+        body: &str,
+        phone: &str,
+        provider_message_id: &str,
+        media: &serde_json::Value,
+        status: &str,
+    ) -> Result<Option<SmsMessage>, StoreError> {
+        let user = tx.uuid();
+        Ok(sqlx::query_as(concat!(
+            "insert into messages (user_id, direction, body, phone_e164, provider_message_id, media, status) \
+             values ($1, 'inbound', $2, $3, $4, $5, $6) on conflict (provider_message_id) do nothing returning ",
+            sms_columns!()
+        ))
+        .bind(user)
+        .bind(body)
+        .bind(phone)
+        .bind(provider_message_id)
+        .bind(media)
+        .bind(status)
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// Stores an outbound message once per idempotency key; returns the
+    /// stored one (new or existing).
+    pub async fn insert_outbound(
+        tx: &mut UserTx,
+        body: &str,
+        idempotency_key: &str,
+        in_reply_to: Option<Uuid>,
+    ) -> Result<SmsMessage, StoreError> {
+        let user = tx.uuid();
+        let inserted: Option<SmsMessage> = sqlx::query_as(concat!(
+            "insert into messages (user_id, direction, body, status, idempotency_key, in_reply_to) \
+             values ($1, 'outbound', $2, 'generated', $3, $4) on conflict (idempotency_key) do nothing returning ",
+            sms_columns!()
+        ))
+        .bind(user)
+        .bind(body)
+        .bind(idempotency_key)
+        .bind(in_reply_to)
+        .fetch_optional(tx.conn())
+        .await?;
+        match inserted {
+            Some(m) => Ok(m),
+            None => SmsMessage::by_idempotency_key(tx, idempotency_key)
+                .await?
+                .ok_or(StoreError::NotFound),
+        }
+    }
+
+    pub async fn by_idempotency_key(tx: &mut UserTx, key: &str) -> Result<Option<SmsMessage>, StoreError> {
+        Ok(sqlx::query_as(concat!("select ", sms_columns!(), " from messages where idempotency_key = $1"))
+            .bind(key)
+            .fetch_optional(tx.conn())
+            .await?)
+    }
+
+    pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<SmsMessage, StoreError> {
+        sqlx::query_as(concat!("select ", sms_columns!(), " from messages where id = $1"))
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The oldest inbound message still waiting for an answer.
+    pub async fn oldest_unanswered(tx: &mut UserTx) -> Result<Option<SmsMessage>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "select ",
+            sms_columns!(),
+            " from messages where direction = 'inbound' and status = 'received' order by created_at, id limit 1"
+        ))
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// Outbound messages stored but not yet handed to the provider, oldest first.
+    pub async fn unsent(tx: &mut UserTx) -> Result<Vec<SmsMessage>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "select ",
+            sms_columns!(),
+            " from messages where direction = 'outbound' and status in ('generated', 'sending') \
+             order by created_at, id"
+        ))
+        .fetch_all(tx.conn())
+        .await?)
+    }
+
+    pub async fn set_status(tx: &mut UserTx, id: Uuid, status: &str) -> Result<(), StoreError> {
+        sqlx::query("update messages set status = $2, updated_at = now() where id = $1")
+            .bind(id)
+            .bind(status)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Records what the provider answered for an outbound message.
+    pub async fn record_send(
+        tx: &mut UserTx,
+        id: Uuid,
+        status: &str,
+        provider_message_id: Option<&str>,
+        error_code: Option<&str>,
+        segments: Option<i32>,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update messages set status = $2, provider_message_id = coalesce($3, provider_message_id), \
+             error_code = $4, segments = coalesce($5, segments), body = $6, updated_at = now() where id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(provider_message_id)
+        .bind(error_code)
+        .bind(segments)
+        .bind(body)
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A status callback: applied only when it moves the message forward.
+    pub async fn apply_callback(
+        tx: &mut UserTx,
+        provider_message_id: &str,
+        status: &str,
+        error_code: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let current: Option<(Uuid, String)> = sqlx::query_as(
+            "select id, status from messages where provider_message_id = $1 for update",
+        )
+        .bind(provider_message_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some((id, current)) = current else {
+            return Err(StoreError::NotFound);
+        };
+        if status_rank(status) <= status_rank(&current) {
+            return Ok(false);
+        }
+        sqlx::query(
+            "update messages set status = $2, error_code = coalesce($3, error_code), updated_at = now() where id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(error_code)
+        .execute(tx.conn())
+        .await?;
+        Ok(true)
+    }
+}
+
+/// Segments and estimated cost of one outbound SMS, per person.
+pub async fn record_sms_usage(
+    tx: &mut UserTx,
+    message_id: Uuid,
+    segments: i32,
+    encoding: &str,
+    estimated_cost_micros: i64,
+) -> Result<(), StoreError> {
+    let user = tx.uuid();
+    sqlx::query(
+        "insert into sms_usage_logs (user_id, message_id, segments, encoding, estimated_cost_micros) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(user)
+    .bind(message_id)
+    .bind(segments)
+    .bind(encoding)
+    .bind(estimated_cost_micros)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+impl StoredMessage {
+    /// Stores the reply to `inbound_id` and marks the inbound answered, in
+    /// one statement. The reply's idempotency key (`reply:<inbound id>`)
+    /// makes a second reply to the same message impossible.
+    pub async fn store_reply(tx: &mut UserTx, inbound_id: Uuid, body: &str) -> Result<StoredMessage, StoreError> {
+        let user = tx.uuid();
+        let inserted: Option<StoredMessage> = sqlx::query_as(
+            "with answered as ( \
+                 update messages set status = 'answered', updated_at = now() \
+                  where id = $2 and direction = 'inbound' and status = 'received') \
+             insert into messages (user_id, direction, body, status, idempotency_key, in_reply_to) \
+             values ($1, 'outbound', $3, 'generated', 'reply:' || $2::text, $2) \
+             on conflict (idempotency_key) do nothing \
+             returning id, direction, body, status, created_at",
+        )
+        .bind(user)
+        .bind(inbound_id)
+        .bind(body)
+        .fetch_optional(tx.conn())
+        .await?;
+        match inserted {
+            Some(m) => Ok(m),
+            None => Ok(sqlx::query_as(
+                "select id, direction, body, status, created_at from messages where idempotency_key = 'reply:' || $1::text",
+            )
+            .bind(inbound_id)
+            .fetch_one(tx.conn())
+            .await?),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The job queue's producer side: job payloads and their queue names, and
+//! enqueueing inside the caller's transaction (apalis-postgres), so a job
+//! exists exactly when the row it works on does.
+
+use std::time::SystemTime;
+
+use apalis::prelude::TaskBuilder;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Answer a person's oldest unanswered message (and deliver the reply).
+pub const AGENT_TURN: &str = "agent_turn";
+/// Send one stored outbound message.
+pub const DELIVER_SMS: &str = "deliver_sms";
+/// Send the onboarding text to a number nobody owns.
+pub const ONBOARDING_SMS: &str = "onboarding_sms";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentTurnJob {
+    pub user_id: Uuid,
+    pub message_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverSmsJob {
+    pub user_id: Uuid,
+    pub message_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingSmsJob {
+    pub phone: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("job payload cannot be encoded: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("job cannot be enqueued: {0}")]
+    Database(String),
+}
+
+/// Options for one job.
+#[derive(Debug, Clone, Default)]
+pub struct JobOptions {
+    pub run_at: Option<SystemTime>,
+    pub priority: Option<usize>,
+    pub max_attempts: Option<usize>,
+}
+
+/// Enqueues `job` on `queue` in the caller's transaction.
+pub async fn enqueue<T: Serialize>(
+    conn: &mut PgConnection,
+    queue: &str,
+    job: &T,
+    options: JobOptions,
+) -> Result<(), QueueError> {
+    let mut builder = TaskBuilder::new(serde_json::to_vec(job)?);
+    if let Some(at) = options.run_at {
+        builder = builder.run_at_time(at);
+    }
+    if let Some(p) = options.priority {
+        builder = builder.priority(p);
+    }
+    builder = builder.max_attempts(options.max_attempts.unwrap_or(10));
+    apalis_postgres::queries::push_tasks(conn, queue, vec![builder.build()])
+        .await
+        .map_err(|e| QueueError::Database(e.to_string()))
+}

@@ -1,0 +1,352 @@
+//! `POST /twilio/sms` and `POST /twilio/status`.
+//!
+//! Inbound: check the signature against `PUBLIC_BASE_URL` + path and query
+//! (never the Host header), dedupe on `MessageSid`, identify the sender,
+//! handle keywords, then store the message and enqueue its `agent_turn`
+//! job in one transaction and answer empty TwiML. Nothing here waits for a
+//! model.
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use super::keywords::{self, Keyword};
+use super::rate_limit::{Decision, Rate};
+use super::signature::verify_signature;
+use crate::app::AppState;
+use crate::db::UserTx;
+use crate::db::queue::{self, AgentTurnJob, DeliverSmsJob, JobOptions, OnboardingSmsJob};
+use crate::error::AppError;
+use crate::store::{PhoneNumber, PhoneRecord, SmsMessage, User, UserId, UserStatus, user_id_for_phone};
+
+const EMPTY_TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
+
+fn twiml() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml")],
+        EMPTY_TWIML,
+    )
+        .into_response()
+}
+
+/// The form parameters in order, repeated names kept.
+fn form_params(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Checks `X-Twilio-Signature`; the only way past it is development with
+/// verification explicitly switched off.
+fn check_signature(
+    state: &AppState,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Result<(), AppError> {
+    let config = &state.config;
+    if config.env.is_development() && config.twilio.skip_signature_validation {
+        return Ok(());
+    }
+    let Some(token) = config.twilio.signing_token(config.env) else {
+        return Err(AppError::Forbidden("webhook signatures cannot be checked".into()));
+    };
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::Forbidden("missing X-Twilio-Signature".into()))?;
+    let path_and_query = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let url = format!("{}{}", config.public_base_url, path_and_query);
+    if verify_signature(token.expose_secret(), &url, params, signature) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("invalid X-Twilio-Signature".into()))
+    }
+}
+
+fn outcome(label: &'static str, started: Instant) {
+    metrics::counter!("sms_webhooks_total", "outcome" => label).increment(1);
+    metrics::histogram!("sms_webhook_ack_seconds").record(started.elapsed().as_secs_f64());
+}
+
+#[tracing::instrument(name = "twilio.sms", skip_all)]
+pub async fn inbound(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let started = Instant::now();
+    let params = form_params(&body);
+    if let Err(e) = check_signature(&state, &uri, &headers, &params) {
+        outcome("forbidden", started);
+        return Err(e);
+    }
+    let sid = param(&params, "MessageSid")
+        .or_else(|| param(&params, "SmsSid"))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::BadRequest("MessageSid is missing".into()))?
+        .to_string();
+    let from_raw = param(&params, "From")
+        .ok_or_else(|| AppError::BadRequest("From is missing".into()))?;
+    let text = param(&params, "Body").unwrap_or("").to_string();
+    let media = media_of(&params);
+
+    let Ok(from) = from_raw.parse::<PhoneNumber>() else {
+        // Short codes and alphanumeric senders are not people we serve.
+        tracing::info!("message from a sender that is not a phone number");
+        outcome("unknown", started);
+        return Ok(twiml());
+    };
+
+    let label = match user_id_for_phone(&state.db, &from).await? {
+        None => unknown_sender(&state, &from, &sid).await?,
+        Some(user_id) => known_sender(&state, user_id, &from, &sid, &text, media).await?,
+    };
+    outcome(label, started);
+    Ok(twiml())
+}
+
+/// `NumMedia` and every `MediaUrlN`/`MediaContentTypeN`, as stored metadata.
+fn media_of(params: &[(String, String)]) -> serde_json::Value {
+    let count: usize = param(params, "NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let items: Vec<_> = (0..count.min(10))
+        .filter_map(|i| {
+            let url = param(params, &format!("MediaUrl{i}"))?;
+            Some(json!({
+                "url": url,
+                "content_type": param(params, &format!("MediaContentType{i}")),
+            }))
+        })
+        .collect();
+    json!(items)
+}
+
+async fn unknown_sender(state: &AppState, from: &PhoneNumber, sid: &str) -> Result<&'static str, AppError> {
+    let mut tx = state.db.begin().await?;
+    let window_secs = state.config.twilio.onboarding_window.as_secs_f64();
+    let may_reply: bool = sqlx::query_scalar(
+        "select nudge_log_unknown_sender($1, $2, make_interval(secs => $3))",
+    )
+    .bind(from.as_str())
+    .bind(sid)
+    .bind(window_secs)
+    .fetch_one(&mut *tx)
+    .await?;
+    if may_reply {
+        queue::enqueue(
+            &mut tx,
+            queue::ONBOARDING_SMS,
+            &OnboardingSmsJob {
+                phone: from.as_str().to_string(),
+            },
+            JobOptions::default(),
+        )
+        .await
+        .map_err(anyhow::Error::from)?;
+    }
+    tx.commit().await?;
+    Ok("unknown")
+}
+
+async fn log_identification(tx: &mut UserTx, from: &PhoneNumber, outcome: &str, sid: &str) -> Result<(), sqlx::Error> {
+    let user = tx.uuid();
+    sqlx::query("select nudge_log_identification($1, $2, $3, $4)")
+        .bind(from.as_str())
+        .bind(user)
+        .bind(outcome)
+        .bind(sid)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+async fn known_sender(
+    state: &AppState,
+    user_id: UserId,
+    from: &PhoneNumber,
+    sid: &str,
+    text: &str,
+    media: serde_json::Value,
+) -> Result<&'static str, AppError> {
+    let mut tx = UserTx::begin(&state.db, user_id).await?;
+    let user = User::current(&mut tx).await.map_err(|e| anyhow::anyhow!(e))?;
+    if user.status == UserStatus::Disabled {
+        log_identification(&mut tx, from, "disabled", sid).await?;
+        tx.commit().await?;
+        return Ok("disabled");
+    }
+    let phone = PhoneRecord::find(&mut tx, from).await.map_err(|e| anyhow::anyhow!(e))?;
+    let opted_out = phone.as_ref().is_some_and(|p| p.opted_out_at.is_some());
+
+    if let Some(kw) = keywords::keyword(text, opted_out) {
+        let stored = SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "keyword")
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if stored.is_none() {
+            return Ok("duplicate");
+        }
+        log_identification(&mut tx, from, if opted_out { "opted_out" } else { "matched" }, sid).await?;
+        match kw {
+            Keyword::OptOut => PhoneRecord::set_opted_out(&mut tx, from.as_str(), true).await,
+            Keyword::OptIn => PhoneRecord::set_opted_out(&mut tx, from.as_str(), false).await,
+            Keyword::Help => queue_reply(&mut tx, keywords::HELP_TEXT, &format!("help:{sid}")).await,
+        }
+        .map_err(|e| anyhow::anyhow!(e))?;
+        tx.commit().await?;
+        return Ok(match kw {
+            Keyword::OptOut => "opt_out",
+            Keyword::OptIn => "opt_in",
+            Keyword::Help => "help",
+        });
+    }
+
+    if opted_out {
+        // Kept, never answered: nothing goes to an opted-out number.
+        let stored = SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "opted_out")
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if stored.is_some() {
+            log_identification(&mut tx, from, "opted_out", sid).await?;
+        }
+        tx.commit().await?;
+        return Ok("opted_out");
+    }
+
+    let limited = over_limit(state, user_id, from).await;
+    let status = if limited { "rate_limited" } else { "received" };
+    let Some(message) = SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, status)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?
+    else {
+        return Ok("duplicate");
+    };
+    log_identification(&mut tx, from, "matched", sid).await?;
+    if limited {
+        if first_slow_down(state, user_id).await {
+            queue_reply(&mut tx, keywords::SLOW_DOWN_TEXT, &format!("slow:{sid}"))
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+        }
+        tx.commit().await?;
+        return Ok("rate_limited");
+    }
+    queue::enqueue(
+        tx.conn(),
+        queue::AGENT_TURN,
+        &AgentTurnJob {
+            user_id: user_id.0,
+            message_id: message.id,
+        },
+        JobOptions::default(),
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    tx.commit().await?;
+    Ok("accepted")
+}
+
+/// Stores a fixed reply and its delivery job in the caller's transaction.
+async fn queue_reply(tx: &mut UserTx, body: &str, key: &str) -> Result<(), crate::store::StoreError> {
+    let reply = SmsMessage::insert_outbound(tx, body, key, None).await?;
+    let user_id = tx.uuid();
+    queue::enqueue(
+        tx.conn(),
+        queue::DELIVER_SMS,
+        &DeliverSmsJob {
+            user_id,
+            message_id: reply.id,
+        },
+        JobOptions::default(),
+    )
+    .await
+    .map_err(|e| crate::store::StoreError::Conflict(e.to_string()))
+}
+
+/// Per person and per number, shared across replicas. When Redis is down
+/// the message is accepted: losing it would be worse than answering it.
+async fn over_limit(state: &AppState, user: UserId, from: &PhoneNumber) -> bool {
+    let Some(limiter) = &state.limiter else {
+        return false;
+    };
+    let per_minute = state.config.twilio.inbound_per_minute;
+    let rate = Rate {
+        count: per_minute,
+        period: std::time::Duration::from_secs(60),
+        burst: per_minute / 2,
+    };
+    for key in [format!("in:user:{user}"), format!("in:phone:{from}")] {
+        match limiter.check(&key, rate).await {
+            Ok(Decision::Allowed) => {}
+            Ok(Decision::Limited { .. }) => return true,
+            Err(e) => {
+                tracing::warn!(error = %e, "rate limiter unavailable; accepting the message");
+                metrics::counter!("rate_limiter_unavailable_total").increment(1);
+                return false;
+            }
+        }
+    }
+    false
+}
+
+async fn first_slow_down(state: &AppState, user: UserId) -> bool {
+    match &state.limiter {
+        Some(limiter) => limiter
+            .first_in_window(&format!("slow:user:{user}"), std::time::Duration::from_secs(60))
+            .await
+            .unwrap_or(false),
+        None => false,
+    }
+}
+
+/// `POST /twilio/status`: moves an outbound message forward, never back.
+#[tracing::instrument(name = "twilio.status", skip_all)]
+pub async fn status(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let params = form_params(&body);
+    check_signature(&state, &uri, &headers, &params)?;
+    let sid = param(&params, "MessageSid")
+        .or_else(|| param(&params, "SmsSid"))
+        .ok_or_else(|| AppError::BadRequest("MessageSid is missing".into()))?;
+    let new_status = param(&params, "MessageStatus")
+        .or_else(|| param(&params, "SmsStatus"))
+        .ok_or_else(|| AppError::BadRequest("MessageStatus is missing".into()))?
+        .to_ascii_lowercase();
+    let error_code = param(&params, "ErrorCode").filter(|c| !c.is_empty());
+
+    let user: Option<uuid::Uuid> = sqlx::query_scalar("select nudge_user_id_for_provider_message($1)")
+        .bind(sid)
+        .fetch_one(&state.db)
+        .await?;
+    let Some(user) = user else {
+        // Not ours (or not stored yet): Twilio needs no retry.
+        metrics::counter!("sms_status_callbacks_total", "outcome" => "unknown").increment(1);
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let mut tx = UserTx::begin(&state.db, UserId(user)).await?;
+    let applied = SmsMessage::apply_callback(&mut tx, sid, &new_status, error_code)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if error_code == Some("21610") {
+        let to = param(&params, "To").unwrap_or_default();
+        PhoneRecord::set_opted_out(&mut tx, to, true)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+    }
+    tx.commit().await?;
+    metrics::counter!("sms_outbound_status_total", "status" => new_status.clone(), "applied" => applied.to_string())
+        .increment(1);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
