@@ -4,6 +4,7 @@
 
 pub mod console_sender;
 pub mod keywords;
+pub mod outbound;
 pub mod rate_limit;
 pub mod segments;
 pub mod sender;

@@ -129,12 +129,13 @@ pub struct SmsMessage {
     pub provider_message_id: Option<String>,
     pub idempotency_key: Option<String>,
     pub in_reply_to: Option<Uuid>,
+    pub media: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
 
 macro_rules! sms_columns {
     () => {
-        "id, direction, body, status, provider_message_id, idempotency_key, in_reply_to, created_at"
+        "id, direction, body, status, provider_message_id, idempotency_key, in_reply_to, media, created_at"
     };
 }
 

@@ -1,0 +1,116 @@
+//! Delivering one stored outbound message: checked against opt-outs and
+//! disabled accounts at send time, cut to the segment limit, recorded as
+//! "sending" before the provider is called (so a retried job knows), then
+//! recorded with the provider's answer, its segments and estimated cost.
+
+use uuid::Uuid;
+
+use super::segments::{DEFAULT_SEGMENT_COST_MICROS, analyse, estimated_cost_micros, fit_to_segments};
+use super::sender::{OutboundSms, SendError};
+use crate::app::AppState;
+use crate::db::UserTx;
+use crate::store::{PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus, record_sms_usage, status_rank};
+
+/// What happened to the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent { provider_message_id: String },
+    /// Not sent, by rule: opted out, disabled, no number.
+    Suppressed(&'static str),
+    /// Already handed to the provider earlier (a retried job).
+    AlreadyDone,
+    /// The provider refused it for good.
+    Failed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Try again later; the message stays "sending".
+    #[error("provider unavailable: {0}")]
+    Retry(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for DeliveryError {
+    fn from(e: sqlx::Error) -> Self {
+        DeliveryError::Store(StoreError::Database(e))
+    }
+}
+
+#[tracing::instrument(name = "sms.deliver", skip_all, fields(message_id = %message_id))]
+pub async fn deliver(state: &AppState, user_id: UserId, message_id: Uuid) -> Result<Delivery, DeliveryError> {
+    let mut tx = UserTx::begin(&state.db, user_id).await?;
+    let message = SmsMessage::get(&mut tx, message_id).await?;
+    if message.direction != "outbound"
+        || status_rank(&message.status) >= 2
+        || matches!(message.status.as_str(), "failed" | "suppressed")
+    {
+        return Ok(Delivery::AlreadyDone);
+    }
+    let user = User::current(&mut tx).await?;
+    let phone = PhoneRecord::primary(&mut tx).await?;
+    let suppressed = match (&user.status, &phone) {
+        (UserStatus::Disabled, _) => Some("disabled"),
+        (_, None) => Some("no_number"),
+        (_, Some(p)) if p.opted_out_at.is_some() => Some("opted_out"),
+        _ => None,
+    };
+    if let Some(reason) = suppressed {
+        SmsMessage::record_send(&mut tx, message_id, "suppressed", None, Some(reason), None, &message.body).await?;
+        tx.commit().await?;
+        metrics::counter!("sms_outbound_total", "status" => "suppressed").increment(1);
+        return Ok(Delivery::Suppressed(reason));
+    }
+    let Some(phone) = phone else {
+        return Ok(Delivery::Suppressed("no_number"));
+    };
+    let body = fit_to_segments(&message.body, state.config.twilio.max_segments);
+    let info = analyse(&body);
+    let segments = i32::try_from(info.segments).unwrap_or(i32::MAX);
+    SmsMessage::record_send(&mut tx, message_id, "sending", None, None, Some(segments), &body).await?;
+    tx.commit().await?;
+
+    let sms = OutboundSms {
+        to: phone.e164.clone(),
+        body: body.clone(),
+    };
+    let result = state.sender.send(&sms).await;
+
+    let mut tx = UserTx::begin(&state.db, user_id).await?;
+    let delivery = match result {
+        Ok(sent) => {
+            SmsMessage::record_send(&mut tx, message_id, &sent.status, Some(&sent.provider_message_id), None, Some(segments), &body)
+                .await?;
+            let cost = estimated_cost_micros(info.segments, DEFAULT_SEGMENT_COST_MICROS);
+            record_sms_usage(&mut tx, message_id, segments, info.encoding.as_str(), cost).await?;
+            metrics::counter!("sms_segments_total").increment(u64::from(info.segments));
+            metrics::counter!("sms_estimated_cost_micros_total").increment(cost.max(0) as u64);
+            Delivery::Sent {
+                provider_message_id: sent.provider_message_id,
+            }
+        }
+        Err(SendError::Unsubscribed) => {
+            PhoneRecord::set_opted_out(&mut tx, &phone.e164, true).await?;
+            SmsMessage::record_send(&mut tx, message_id, "failed", None, Some("21610"), Some(segments), &body).await?;
+            Delivery::Failed("recipient unsubscribed".into())
+        }
+        Err(SendError::Rejected { code, message }) => {
+            let code = code.map(|c| c.to_string());
+            SmsMessage::record_send(&mut tx, message_id, "failed", None, code.as_deref(), Some(segments), &body).await?;
+            Delivery::Failed(message)
+        }
+        Err(SendError::Unavailable { message }) => {
+            tx.rollback().await?;
+            metrics::counter!("sms_outbound_total", "status" => "retry").increment(1);
+            return Err(DeliveryError::Retry(message));
+        }
+    };
+    tx.commit().await?;
+    let label = match &delivery {
+        Delivery::Sent { .. } => "sent",
+        _ => "failed",
+    };
+    metrics::counter!("sms_outbound_total", "status" => label).increment(1);
+    Ok(delivery)
+}
