@@ -268,12 +268,19 @@ impl Config {
                 .unwrap_or(false),
             max_segments: r.parse::<u32>("SMS_MAX_SEGMENTS").unwrap_or(3).max(1),
             onboarding_window: Duration::from_secs(
-                r.parse::<u64>("ONBOARDING_REPLY_WINDOW_HOURS").unwrap_or(24) * 3600,
+                r.parse::<u64>("ONBOARDING_REPLY_WINDOW_HOURS")
+                    .unwrap_or(24)
+                    * 3600,
             ),
-            inbound_per_minute: r.parse::<u32>("INBOUND_MESSAGES_PER_MINUTE").unwrap_or(20).max(1),
+            inbound_per_minute: r
+                .parse::<u32>("INBOUND_MESSAGES_PER_MINUTE")
+                .unwrap_or(20)
+                .max(1),
         };
         if strict && twilio.auth_token.is_none() {
-            r.problem("TWILIO_AUTH_TOKEN is required (webhook signatures are checked with it)".into());
+            r.problem(
+                "TWILIO_AUTH_TOKEN is required (webhook signatures are checked with it)".into(),
+            );
         }
         if twilio.skip_signature_validation && strict {
             r.problem(

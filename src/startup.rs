@@ -15,6 +15,7 @@ use crate::db;
 use crate::sms_router::console_sender::ConsoleSender;
 use crate::sms_router::rate_limit::RedisLimiter;
 use crate::sms_router::sender::SmsSender;
+use crate::sms_router::twilio_sender::{TwilioSender, TwilioSettings};
 
 pub struct Application {
     state: AppState,
@@ -115,8 +116,15 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
 }
 
 /// Twilio when configured; the console in development otherwise.
-fn sms_sender(config: &Config, _http: reqwest::Client) -> anyhow::Result<Arc<dyn SmsSender>> {
-    Ok(Arc::new(ConsoleSender::new()))
+fn sms_sender(config: &Config, http: reqwest::Client) -> anyhow::Result<Arc<dyn SmsSender>> {
+    match TwilioSettings::from_config(&config.twilio, &config.public_base_url) {
+        Ok(Some(settings)) => Ok(Arc::new(TwilioSender::new(settings, http))),
+        Ok(None) if config.env.is_development() => Ok(Arc::new(ConsoleSender::new())),
+        Ok(None) => anyhow::bail!(
+            "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required outside development"
+        ),
+        Err(why) => anyhow::bail!("Twilio is misconfigured: {why}"),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

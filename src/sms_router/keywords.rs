@@ -41,7 +41,15 @@ mod tests {
 
     #[test]
     fn keywords_are_whole_trimmed_case_insensitive_messages() {
-        for w in ["STOP", " stop ", "Stopall", "unsubscribe", "cancel", "END", "quit"] {
+        for w in [
+            "STOP",
+            " stop ",
+            "Stopall",
+            "unsubscribe",
+            "cancel",
+            "END",
+            "quit",
+        ] {
             assert_eq!(keyword(w, false), Some(Keyword::OptOut), "{w}");
         }
         for w in ["start", "UNSTOP"] {
@@ -50,7 +58,11 @@ mod tests {
         assert_eq!(keyword("help", false), Some(Keyword::Help));
         assert_eq!(keyword("Info", false), Some(Keyword::Help));
         assert_eq!(keyword("yes", true), Some(Keyword::OptIn));
-        assert_eq!(keyword("yes", false), None, "YES is a confirmation when not opted out");
+        assert_eq!(
+            keyword("yes", false),
+            None,
+            "YES is a confirmation when not opted out"
+        );
         assert_eq!(keyword("stop the reminder", false), None);
         assert_eq!(keyword("please cancel", false), None);
     }

@@ -5,16 +5,22 @@
 
 use uuid::Uuid;
 
-use super::segments::{DEFAULT_SEGMENT_COST_MICROS, analyse, estimated_cost_micros, fit_to_segments};
+use super::segments::{
+    DEFAULT_SEGMENT_COST_MICROS, analyse, estimated_cost_micros, fit_to_segments,
+};
 use super::sender::{OutboundSms, SendError};
 use crate::app::AppState;
 use crate::db::UserTx;
-use crate::store::{PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus, record_sms_usage, status_rank};
+use crate::store::{
+    PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus, record_sms_usage, status_rank,
+};
 
 /// What happened to the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    Sent { provider_message_id: String },
+    Sent {
+        provider_message_id: String,
+    },
     /// Not sent, by rule: opted out, disabled, no number.
     Suppressed(&'static str),
     /// Already handed to the provider earlier (a retried job).
@@ -39,7 +45,11 @@ impl From<sqlx::Error> for DeliveryError {
 }
 
 #[tracing::instrument(name = "sms.deliver", skip_all, fields(message_id = %message_id))]
-pub async fn deliver(state: &AppState, user_id: UserId, message_id: Uuid) -> Result<Delivery, DeliveryError> {
+pub async fn deliver(
+    state: &AppState,
+    user_id: UserId,
+    message_id: Uuid,
+) -> Result<Delivery, DeliveryError> {
     let mut tx = UserTx::begin(&state.db, user_id).await?;
     let message = SmsMessage::get(&mut tx, message_id).await?;
     if message.direction != "outbound"
@@ -57,7 +67,16 @@ pub async fn deliver(state: &AppState, user_id: UserId, message_id: Uuid) -> Res
         _ => None,
     };
     if let Some(reason) = suppressed {
-        SmsMessage::record_send(&mut tx, message_id, "suppressed", None, Some(reason), None, &message.body).await?;
+        SmsMessage::record_send(
+            &mut tx,
+            message_id,
+            "suppressed",
+            None,
+            Some(reason),
+            None,
+            &message.body,
+        )
+        .await?;
         tx.commit().await?;
         metrics::counter!("sms_outbound_total", "status" => "suppressed").increment(1);
         return Ok(Delivery::Suppressed(reason));
@@ -68,7 +87,16 @@ pub async fn deliver(state: &AppState, user_id: UserId, message_id: Uuid) -> Res
     let body = fit_to_segments(&message.body, state.config.twilio.max_segments);
     let info = analyse(&body);
     let segments = i32::try_from(info.segments).unwrap_or(i32::MAX);
-    SmsMessage::record_send(&mut tx, message_id, "sending", None, None, Some(segments), &body).await?;
+    SmsMessage::record_send(
+        &mut tx,
+        message_id,
+        "sending",
+        None,
+        None,
+        Some(segments),
+        &body,
+    )
+    .await?;
     tx.commit().await?;
 
     let sms = OutboundSms {
@@ -80,8 +108,16 @@ pub async fn deliver(state: &AppState, user_id: UserId, message_id: Uuid) -> Res
     let mut tx = UserTx::begin(&state.db, user_id).await?;
     let delivery = match result {
         Ok(sent) => {
-            SmsMessage::record_send(&mut tx, message_id, &sent.status, Some(&sent.provider_message_id), None, Some(segments), &body)
-                .await?;
+            SmsMessage::record_send(
+                &mut tx,
+                message_id,
+                &sent.status,
+                Some(&sent.provider_message_id),
+                None,
+                Some(segments),
+                &body,
+            )
+            .await?;
             let cost = estimated_cost_micros(info.segments, DEFAULT_SEGMENT_COST_MICROS);
             record_sms_usage(&mut tx, message_id, segments, info.encoding.as_str(), cost).await?;
             metrics::counter!("sms_segments_total").increment(u64::from(info.segments));
@@ -92,12 +128,30 @@ pub async fn deliver(state: &AppState, user_id: UserId, message_id: Uuid) -> Res
         }
         Err(SendError::Unsubscribed) => {
             PhoneRecord::set_opted_out(&mut tx, &phone.e164, true).await?;
-            SmsMessage::record_send(&mut tx, message_id, "failed", None, Some("21610"), Some(segments), &body).await?;
+            SmsMessage::record_send(
+                &mut tx,
+                message_id,
+                "failed",
+                None,
+                Some("21610"),
+                Some(segments),
+                &body,
+            )
+            .await?;
             Delivery::Failed("recipient unsubscribed".into())
         }
         Err(SendError::Rejected { code, message }) => {
             let code = code.map(|c| c.to_string());
-            SmsMessage::record_send(&mut tx, message_id, "failed", None, code.as_deref(), Some(segments), &body).await?;
+            SmsMessage::record_send(
+                &mut tx,
+                message_id,
+                "failed",
+                None,
+                code.as_deref(),
+                Some(segments),
+                &body,
+            )
+            .await?;
             Delivery::Failed(message)
         }
         Err(SendError::Unavailable { message }) => {

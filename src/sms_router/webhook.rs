@@ -22,7 +22,9 @@ use crate::app::AppState;
 use crate::db::UserTx;
 use crate::db::queue::{self, AgentTurnJob, DeliverSmsJob, JobOptions, OnboardingSmsJob};
 use crate::error::AppError;
-use crate::store::{PhoneNumber, PhoneRecord, SmsMessage, User, UserId, UserStatus, user_id_for_phone};
+use crate::store::{
+    PhoneNumber, PhoneRecord, SmsMessage, User, UserId, UserStatus, user_id_for_phone,
+};
 
 const EMPTY_TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
 
@@ -41,7 +43,10 @@ fn form_params(body: &[u8]) -> Vec<(String, String)> {
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Checks `X-Twilio-Signature`; the only way past it is development with
@@ -57,7 +62,9 @@ fn check_signature(
         return Ok(());
     }
     let Some(token) = config.twilio.signing_token(config.env) else {
-        return Err(AppError::Forbidden("webhook signatures cannot be checked".into()));
+        return Err(AppError::Forbidden(
+            "webhook signatures cannot be checked".into(),
+        ));
     };
     let signature = headers
         .get("x-twilio-signature")
@@ -95,8 +102,8 @@ pub async fn inbound(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| AppError::BadRequest("MessageSid is missing".into()))?
         .to_string();
-    let from_raw = param(&params, "From")
-        .ok_or_else(|| AppError::BadRequest("From is missing".into()))?;
+    let from_raw =
+        param(&params, "From").ok_or_else(|| AppError::BadRequest("From is missing".into()))?;
     let text = param(&params, "Body").unwrap_or("").to_string();
     let media = media_of(&params);
 
@@ -117,7 +124,9 @@ pub async fn inbound(
 
 /// `NumMedia` and every `MediaUrlN`/`MediaContentTypeN`, as stored metadata.
 fn media_of(params: &[(String, String)]) -> serde_json::Value {
-    let count: usize = param(params, "NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let count: usize = param(params, "NumMedia")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     let items: Vec<_> = (0..count.min(10))
         .filter_map(|i| {
             let url = param(params, &format!("MediaUrl{i}"))?;
@@ -130,17 +139,20 @@ fn media_of(params: &[(String, String)]) -> serde_json::Value {
     json!(items)
 }
 
-async fn unknown_sender(state: &AppState, from: &PhoneNumber, sid: &str) -> Result<&'static str, AppError> {
+async fn unknown_sender(
+    state: &AppState,
+    from: &PhoneNumber,
+    sid: &str,
+) -> Result<&'static str, AppError> {
     let mut tx = state.db.begin().await?;
     let window_secs = state.config.twilio.onboarding_window.as_secs_f64();
-    let may_reply: bool = sqlx::query_scalar(
-        "select nudge_log_unknown_sender($1, $2, make_interval(secs => $3))",
-    )
-    .bind(from.as_str())
-    .bind(sid)
-    .bind(window_secs)
-    .fetch_one(&mut *tx)
-    .await?;
+    let may_reply: bool =
+        sqlx::query_scalar("select nudge_log_unknown_sender($1, $2, make_interval(secs => $3))")
+            .bind(from.as_str())
+            .bind(sid)
+            .bind(window_secs)
+            .fetch_one(&mut *tx)
+            .await?;
     if may_reply {
         queue::enqueue(
             &mut tx,
@@ -157,7 +169,12 @@ async fn unknown_sender(state: &AppState, from: &PhoneNumber, sid: &str) -> Resu
     Ok("unknown")
 }
 
-async fn log_identification(tx: &mut UserTx, from: &PhoneNumber, outcome: &str, sid: &str) -> Result<(), sqlx::Error> {
+async fn log_identification(
+    tx: &mut UserTx,
+    from: &PhoneNumber,
+    outcome: &str,
+    sid: &str,
+) -> Result<(), sqlx::Error> {
     let user = tx.uuid();
     sqlx::query("select nudge_log_identification($1, $2, $3, $4)")
         .bind(from.as_str())
@@ -178,27 +195,40 @@ async fn known_sender(
     media: serde_json::Value,
 ) -> Result<&'static str, AppError> {
     let mut tx = UserTx::begin(&state.db, user_id).await?;
-    let user = User::current(&mut tx).await.map_err(|e| anyhow::anyhow!(e))?;
+    let user = User::current(&mut tx)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     if user.status == UserStatus::Disabled {
         log_identification(&mut tx, from, "disabled", sid).await?;
         tx.commit().await?;
         return Ok("disabled");
     }
-    let phone = PhoneRecord::find(&mut tx, from).await.map_err(|e| anyhow::anyhow!(e))?;
+    let phone = PhoneRecord::find(&mut tx, from)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     let opted_out = phone.as_ref().is_some_and(|p| p.opted_out_at.is_some());
 
     if let Some(kw) = keywords::keyword(text, opted_out) {
-        let stored = SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "keyword")
-            .await
-            .map_err(|e| anyhow::anyhow!(e))?;
+        let stored =
+            SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "keyword")
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
         if stored.is_none() {
             return Ok("duplicate");
         }
-        log_identification(&mut tx, from, if opted_out { "opted_out" } else { "matched" }, sid).await?;
+        log_identification(
+            &mut tx,
+            from,
+            if opted_out { "opted_out" } else { "matched" },
+            sid,
+        )
+        .await?;
         match kw {
             Keyword::OptOut => PhoneRecord::set_opted_out(&mut tx, from.as_str(), true).await,
             Keyword::OptIn => PhoneRecord::set_opted_out(&mut tx, from.as_str(), false).await,
-            Keyword::Help => queue_reply(&mut tx, keywords::HELP_TEXT, &format!("help:{sid}")).await,
+            Keyword::Help => {
+                queue_reply(&mut tx, keywords::HELP_TEXT, &format!("help:{sid}")).await
+            }
         }
         .map_err(|e| anyhow::anyhow!(e))?;
         tx.commit().await?;
@@ -211,9 +241,10 @@ async fn known_sender(
 
     if opted_out {
         // Kept, never answered: nothing goes to an opted-out number.
-        let stored = SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "opted_out")
-            .await
-            .map_err(|e| anyhow::anyhow!(e))?;
+        let stored =
+            SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "opted_out")
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
         if stored.is_some() {
             log_identification(&mut tx, from, "opted_out", sid).await?;
         }
@@ -223,9 +254,10 @@ async fn known_sender(
 
     let limited = over_limit(state, user_id, from).await;
     let status = if limited { "rate_limited" } else { "received" };
-    let Some(message) = SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, status)
-        .await
-        .map_err(|e| anyhow::anyhow!(e))?
+    let Some(message) =
+        SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, status)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?
     else {
         return Ok("duplicate");
     };
@@ -255,7 +287,11 @@ async fn known_sender(
 }
 
 /// Stores a fixed reply and its delivery job in the caller's transaction.
-async fn queue_reply(tx: &mut UserTx, body: &str, key: &str) -> Result<(), crate::store::StoreError> {
+async fn queue_reply(
+    tx: &mut UserTx,
+    body: &str,
+    key: &str,
+) -> Result<(), crate::store::StoreError> {
     let reply = SmsMessage::insert_outbound(tx, body, key, None).await?;
     let user_id = tx.uuid();
     queue::enqueue(
@@ -300,7 +336,10 @@ async fn over_limit(state: &AppState, user: UserId, from: &PhoneNumber) -> bool 
 async fn first_slow_down(state: &AppState, user: UserId) -> bool {
     match &state.limiter {
         Some(limiter) => limiter
-            .first_in_window(&format!("slow:user:{user}"), std::time::Duration::from_secs(60))
+            .first_in_window(
+                &format!("slow:user:{user}"),
+                std::time::Duration::from_secs(60),
+            )
             .await
             .unwrap_or(false),
         None => false,
@@ -326,10 +365,11 @@ pub async fn status(
         .to_ascii_lowercase();
     let error_code = param(&params, "ErrorCode").filter(|c| !c.is_empty());
 
-    let user: Option<uuid::Uuid> = sqlx::query_scalar("select nudge_user_id_for_provider_message($1)")
-        .bind(sid)
-        .fetch_one(&state.db)
-        .await?;
+    let user: Option<uuid::Uuid> =
+        sqlx::query_scalar("select nudge_user_id_for_provider_message($1)")
+            .bind(sid)
+            .fetch_one(&state.db)
+            .await?;
     let Some(user) = user else {
         // Not ours (or not stored yet): Twilio needs no retry.
         metrics::counter!("sms_status_callbacks_total", "outcome" => "unknown").increment(1);

@@ -208,19 +208,30 @@ impl SmsMessage {
         }
     }
 
-    pub async fn by_idempotency_key(tx: &mut UserTx, key: &str) -> Result<Option<SmsMessage>, StoreError> {
-        Ok(sqlx::query_as(concat!("select ", sms_columns!(), " from messages where idempotency_key = $1"))
-            .bind(key)
-            .fetch_optional(tx.conn())
-            .await?)
+    pub async fn by_idempotency_key(
+        tx: &mut UserTx,
+        key: &str,
+    ) -> Result<Option<SmsMessage>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "select ",
+            sms_columns!(),
+            " from messages where idempotency_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(tx.conn())
+        .await?)
     }
 
     pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<SmsMessage, StoreError> {
-        sqlx::query_as(concat!("select ", sms_columns!(), " from messages where id = $1"))
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?
-            .ok_or(StoreError::NotFound)
+        sqlx::query_as(concat!(
+            "select ",
+            sms_columns!(),
+            " from messages where id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 
     /// The oldest inbound message still waiting for an answer.
@@ -338,7 +349,11 @@ impl StoredMessage {
     /// Stores the reply to `inbound_id` and marks the inbound answered, in
     /// one statement. The reply's idempotency key (`reply:<inbound id>`)
     /// makes a second reply to the same message impossible.
-    pub async fn store_reply(tx: &mut UserTx, inbound_id: Uuid, body: &str) -> Result<StoredMessage, StoreError> {
+    pub async fn store_reply(
+        tx: &mut UserTx,
+        inbound_id: Uuid,
+        body: &str,
+    ) -> Result<StoredMessage, StoreError> {
         let user = tx.uuid();
         let inserted: Option<StoredMessage> = sqlx::query_as(
             "with answered as ( \

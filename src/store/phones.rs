@@ -152,6 +152,51 @@ pub async fn user_id_for_phone(
     Ok(id.map(UserId))
 }
 
+impl PhoneRecord {
+    /// This person's record for `phone`, if it is theirs.
+    pub async fn find(
+        tx: &mut UserTx,
+        phone: &PhoneNumber,
+    ) -> Result<Option<PhoneRecord>, StoreError> {
+        Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
+            "select ",
+            phone_columns!(),
+            " from user_phone_numbers where e164 = $1"
+        ))
+        .bind(phone.as_str())
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// The number messages go to: the primary one.
+    pub async fn primary(tx: &mut UserTx) -> Result<Option<PhoneRecord>, StoreError> {
+        Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
+            "select ",
+            phone_columns!(),
+            " from user_phone_numbers order by is_primary desc, created_at limit 1"
+        ))
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// STOP (true) or START (false) for one number.
+    pub async fn set_opted_out(
+        tx: &mut UserTx,
+        e164: &str,
+        opted_out: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update user_phone_numbers set opted_out_at = case when $2 then coalesce(opted_out_at, now()) end \
+             where e164 = $1",
+        )
+        .bind(e164)
+        .bind(opted_out)
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,43 +226,5 @@ mod tests {
         for raw in ["12", "", "hello", "+1 000", "+999 1234567"] {
             assert!(raw.parse::<PhoneNumber>().is_err(), "{raw} accepted");
         }
-    }
-}
-
-impl PhoneRecord {
-    /// This person's record for `phone`, if it is theirs.
-    pub async fn find(tx: &mut UserTx, phone: &PhoneNumber) -> Result<Option<PhoneRecord>, StoreError> {
-        Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
-            "select ",
-            phone_columns!(),
-            " from user_phone_numbers where e164 = $1"
-        ))
-        .bind(phone.as_str())
-        .fetch_optional(tx.conn())
-        .await?)
-    }
-
-    /// The number messages go to: the primary one.
-    pub async fn primary(tx: &mut UserTx) -> Result<Option<PhoneRecord>, StoreError> {
-        Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
-            "select ",
-            phone_columns!(),
-            " from user_phone_numbers order by is_primary desc, created_at limit 1"
-        ))
-        .fetch_optional(tx.conn())
-        .await?)
-    }
-
-    /// STOP (true) or START (false) for one number.
-    pub async fn set_opted_out(tx: &mut UserTx, e164: &str, opted_out: bool) -> Result<(), StoreError> {
-        sqlx::query(
-            "update user_phone_numbers set opted_out_at = case when $2 then coalesce(opted_out_at, now()) end \
-             where e164 = $1",
-        )
-        .bind(e164)
-        .bind(opted_out)
-        .execute(tx.conn())
-        .await?;
-        Ok(())
     }
 }

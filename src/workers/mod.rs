@@ -3,7 +3,12 @@
 //! Jobs live in `apalis.jobs`, enqueued in the same transaction as the row
 //! they work on. Scheduled maintenance runs on apalis-cron.
 
+pub mod agent_turn;
+pub mod deliver_sms;
 pub mod maintenance;
+pub mod onboarding_sms;
+mod retry;
+pub mod sweeper;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -11,8 +16,10 @@ use std::time::Duration;
 
 use apalis::prelude::*;
 use apalis_cron::CronScheduler;
+use apalis_postgres::PostgresStorage;
 
 use crate::app::AppState;
+use crate::db::queue;
 
 /// How long a shutdown waits for running jobs before giving up on them
 /// (they are then re-queued as orphans by the next worker).
@@ -23,14 +30,39 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct WorkerOptions {
     /// Cron expression (seconds first) for the maintenance job.
     pub maintenance_schedule: String,
+    /// Cron expression for the stranded-message sweeper.
+    pub sweeper_schedule: String,
+    /// Agent turns in flight at once in this process.
+    pub agent_concurrency: usize,
+    /// Deliveries in flight at once in this process.
+    pub delivery_concurrency: usize,
+    /// How often an idle worker looks for scheduled or retried jobs
+    /// (new jobs wake it at once through LISTEN/NOTIFY).
+    pub poll_interval: Duration,
 }
 
 impl Default for WorkerOptions {
     fn default() -> Self {
         Self {
             maintenance_schedule: maintenance::SCHEDULE.into(),
+            sweeper_schedule: sweeper::SCHEDULE.into(),
+            agent_concurrency: 8,
+            delivery_concurrency: 8,
+            poll_interval: Duration::from_secs(1),
         }
     }
+}
+
+/// A job queue on PostgreSQL, woken by NOTIFY and polled for scheduled and
+/// retried jobs (which send no NOTIFY). A macro: the backend's type is a
+/// stack of adapters better left unnamed.
+macro_rules! storage {
+    ($state:expr, $job:ty, $queue:expr, $poll:expr) => {
+        PostgresStorage::<$job>::new(&$state.db)
+            .with_config(apalis_postgres::Config::default().queue($queue))
+            .with_pubsub()
+            .poll_with_interval($poll)
+    };
 }
 
 /// Runs every worker until `shutdown` resolves; running jobs finish first.
@@ -41,7 +73,69 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let worker_suffix = worker_suffix();
     let schedule = cron::Schedule::from_str(&options.maintenance_schedule)?;
+    let sweep_schedule = cron::Schedule::from_str(&options.sweeper_schedule)?;
+    let poll = options.poll_interval;
     let monitor = Monitor::new()
+        .register({
+            let state = state.clone();
+            let name = format!("agent-turn-{worker_suffix}");
+            let concurrency = options.agent_concurrency;
+            move |_restarts| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(storage!(
+                        state,
+                        queue::AgentTurnJob,
+                        queue::AGENT_TURN,
+                        poll
+                    ))
+                    .data(state.clone())
+                    .concurrency(concurrency)
+                    .build(agent_turn::handle)
+            }
+        })
+        .register({
+            let state = state.clone();
+            let name = format!("deliver-sms-{worker_suffix}");
+            let concurrency = options.delivery_concurrency;
+            move |_restarts| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(storage!(
+                        state,
+                        queue::DeliverSmsJob,
+                        queue::DELIVER_SMS,
+                        poll
+                    ))
+                    .data(state.clone())
+                    .concurrency(concurrency)
+                    .build(deliver_sms::handle)
+            }
+        })
+        .register({
+            let state = state.clone();
+            let name = format!("onboarding-sms-{worker_suffix}");
+            move |_restarts| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(storage!(
+                        state,
+                        queue::OnboardingSmsJob,
+                        queue::ONBOARDING_SMS,
+                        poll
+                    ))
+                    .data(state.clone())
+                    .concurrency(2)
+                    .build(onboarding_sms::handle)
+            }
+        })
+        .register({
+            let state = state.clone();
+            let name = format!("sweeper-{worker_suffix}");
+            move |_restarts| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(CronScheduler::new(sweep_schedule.clone()))
+                    .data(state.clone())
+                    .build(sweeper::on_tick)
+            }
+        })
         .register({
             let state = state.clone();
             let name = format!("maintenance-{worker_suffix}");

@@ -1,0 +1,144 @@
+//! `agent_turn`: answer a person's oldest unanswered message and deliver
+//! the reply.
+//!
+//! Turns of one person run one at a time, in arrival order: the job holds
+//! that person's advisory lock and answers the OLDEST unanswered message,
+//! whichever job it is — one job per message, so every message is answered
+//! once and in order. Replies left unsent by an earlier crash go out first.
+//! A retried job never runs the model twice for one message: the reply is
+//! stored with the key `reply:<message id>` before anything is sent.
+
+use apalis::prelude::{Attempt, BoxDynError, Data, TaskId};
+use sqlx::PgPool;
+
+use crate::agent::AgentError;
+use crate::app::AppState;
+use crate::db::UserTx;
+use crate::db::queue::AgentTurnJob;
+use crate::sms_router::outbound::{self, DeliveryError};
+use crate::store::{SmsMessage, UserId};
+
+/// The apalis handler.
+pub async fn handle(
+    job: AgentTurnJob,
+    state: Data<AppState>,
+    attempt: Attempt,
+    task_id: TaskId,
+) -> Result<(), BoxDynError> {
+    match run(&state, &job).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, attempt = attempt.current(), "agent turn failed; will retry");
+            super::retry::defer(&state.db, &task_id, attempt.current()).await;
+            Err(e.into())
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TurnJobError {
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+    #[error("agent: {0}")]
+    Agent(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<crate::store::StoreError> for TurnJobError {
+    fn from(e: crate::store::StoreError) -> Self {
+        TurnJobError::Delivery(DeliveryError::Store(e))
+    }
+}
+
+/// One job's work; see the module docs.
+#[tracing::instrument(name = "job.agent_turn", skip_all, fields(user_id = %job.user_id))]
+pub async fn run(state: &AppState, job: &AgentTurnJob) -> Result<(), TurnJobError> {
+    let user = UserId(job.user_id);
+    let lock = PersonLock::acquire(&state.db, user).await?;
+    let result = answer_next(state, user).await;
+    lock.release().await;
+    result
+}
+
+async fn answer_next(state: &AppState, user: UserId) -> Result<(), TurnJobError> {
+    deliver_unsent(state, user).await?;
+
+    let mut tx = UserTx::begin(&state.db, user).await?;
+    let next = SmsMessage::oldest_unanswered(&mut tx).await?;
+    tx.commit().await?;
+    let Some(message) = next else {
+        return Ok(());
+    };
+    let text = with_media_note(&message.body, &message.media);
+    let outcome = match state
+        .agent
+        .answer(user, message.id, &text, message.created_at)
+        .await
+    {
+        Ok(o) => o,
+        Err(AgentError::DisabledUser | AgentError::UnknownUser) => {
+            let mut tx = UserTx::begin(&state.db, user).await?;
+            SmsMessage::set_status(&mut tx, message.id, "ignored").await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        Err(e) => return Err(TurnJobError::Agent(e.to_string())),
+    };
+    metrics::counter!("agent_turn_jobs_total", "end" => format!("{:?}", outcome.end)).increment(1);
+    outbound::deliver(state, user, outcome.reply_message_id).await?;
+    Ok(())
+}
+
+/// Replies stored but never handed to the provider (a crash, a provider
+/// outage) leave before anything newer, keeping the person's order.
+async fn deliver_unsent(state: &AppState, user: UserId) -> Result<(), TurnJobError> {
+    let mut tx = UserTx::begin(&state.db, user).await?;
+    let unsent = SmsMessage::unsent(&mut tx).await?;
+    tx.commit().await?;
+    for message in unsent {
+        outbound::deliver(state, user, message.id).await?;
+    }
+    Ok(())
+}
+
+/// The agent is told when a picture came with the text.
+fn with_media_note(body: &str, media: &serde_json::Value) -> String {
+    let count = media.as_array().map(Vec::len).unwrap_or(0);
+    match count {
+        0 => body.to_string(),
+        1 => format!("{body}\n[The person also sent an image.]"),
+        n => format!("{body}\n[The person also sent {n} images.]"),
+    }
+}
+
+/// A session-level advisory lock on a dedicated connection: held across the
+/// model calls of a turn without holding a transaction open, and released
+/// by PostgreSQL itself if this worker dies.
+struct PersonLock {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    key: String,
+}
+
+impl PersonLock {
+    async fn acquire(pool: &PgPool, user: UserId) -> Result<Self, sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        let key = format!("turn:{user}");
+        sqlx::query("select pg_advisory_lock(hashtextextended($1, 0))")
+            .bind(&key)
+            .execute(&mut *conn)
+            .await?;
+        Ok(PersonLock { conn, key })
+    }
+
+    async fn release(mut self) {
+        let released = sqlx::query("select pg_advisory_unlock(hashtextextended($1, 0))")
+            .bind(&self.key)
+            .execute(&mut *self.conn)
+            .await;
+        if released.is_err() {
+            // Never hand a connection that may still hold the lock back to the pool.
+            let _ = self.conn.detach();
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! `deliver_sms`: send one stored outbound message (HELP replies, "slow
+//! down", and later reminders).
+
+use apalis::prelude::{Attempt, BoxDynError, Data, TaskId};
+
+use crate::app::AppState;
+use crate::db::queue::DeliverSmsJob;
+use crate::sms_router::outbound::{self, Delivery, DeliveryError};
+use crate::store::UserId;
+
+pub async fn handle(
+    job: DeliverSmsJob,
+    state: Data<AppState>,
+    attempt: Attempt,
+    task_id: TaskId,
+) -> Result<(), BoxDynError> {
+    match run(&state, &job).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, attempt = attempt.current(), "delivery failed; will retry");
+            super::retry::defer(&state.db, &task_id, attempt.current()).await;
+            Err(e.into())
+        }
+    }
+}
+
+#[tracing::instrument(name = "job.deliver_sms", skip_all, fields(message_id = %job.message_id))]
+pub async fn run(state: &AppState, job: &DeliverSmsJob) -> Result<Delivery, DeliveryError> {
+    outbound::deliver(state, UserId(job.user_id), job.message_id).await
+}

@@ -1,0 +1,53 @@
+//! Every minute: inbound messages with no reply and no live job for five
+//! minutes (a job that died for good) get a new `agent_turn` job.
+
+use std::time::Duration;
+
+use apalis::prelude::{BoxDynError, Data};
+use apalis_cron::Tick;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::db::queue::{self, AgentTurnJob, JobOptions};
+
+pub const SCHEDULE: &str = "30 * * * * *";
+pub const STRANDED_AFTER: Duration = Duration::from_secs(5 * 60);
+
+/// One pass; returns how many messages were re-enqueued.
+#[tracing::instrument(name = "job.sweeper", skip_all)]
+pub async fn sweep(state: &AppState, older_than: Duration) -> Result<usize, sqlx::Error> {
+    let stranded: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "select message_id, user_id from nudge_stranded_inbound(make_interval(secs => $1), 500)",
+    )
+    .bind(older_than.as_secs_f64())
+    .fetch_all(&state.db)
+    .await?;
+    for (message_id, user_id) in &stranded {
+        let mut tx = state.db.begin().await?;
+        queue::enqueue(
+            &mut tx,
+            queue::AGENT_TURN,
+            &AgentTurnJob {
+                user_id: *user_id,
+                message_id: *message_id,
+            },
+            JobOptions::default(),
+        )
+        .await
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        tx.commit().await?;
+    }
+    if !stranded.is_empty() {
+        tracing::warn!(
+            count = stranded.len(),
+            "re-enqueued stranded inbound messages"
+        );
+    }
+    metrics::counter!("sweeper_requeued_total").increment(stranded.len() as u64);
+    Ok(stranded.len())
+}
+
+pub async fn on_tick(_tick: Tick, state: Data<AppState>) -> Result<(), BoxDynError> {
+    sweep(&state, STRANDED_AFTER).await?;
+    Ok(())
+}
