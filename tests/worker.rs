@@ -93,6 +93,7 @@ async fn the_worker_runs_maintenance_on_its_cron_schedule_and_stops_on_signal() 
         state,
         WorkerOptions {
             maintenance_schedule: "* * * * * *".into(),
+            ..WorkerOptions::default()
         },
         async {
             let _ = stopped.await;
