@@ -116,7 +116,8 @@ fn with_media_note(body: &str, media: &serde_json::Value) -> String {
 /// model calls of a turn without holding a transaction open, and released
 /// by PostgreSQL itself if this worker dies.
 struct PersonLock {
-    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    /// `None` once released.
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
     key: String,
 }
 
@@ -128,17 +129,33 @@ impl PersonLock {
             .bind(&key)
             .execute(&mut *conn)
             .await?;
-        Ok(PersonLock { conn, key })
+        Ok(PersonLock {
+            conn: Some(conn),
+            key,
+        })
     }
 
     async fn release(mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
         let released = sqlx::query("select pg_advisory_unlock(hashtextextended($1, 0))")
             .bind(&self.key)
-            .execute(&mut *self.conn)
+            .execute(&mut *conn)
             .await;
         if released.is_err() {
             // Never hand a connection that may still hold the lock back to the pool.
-            let _ = self.conn.detach();
+            drop(conn.detach());
+        }
+    }
+}
+
+impl Drop for PersonLock {
+    /// A turn cancelled mid-way (shutdown timeout, aborted task) must not
+    /// return a locked connection to the pool: closing it releases the lock.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
         }
     }
 }

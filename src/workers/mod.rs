@@ -39,6 +39,11 @@ pub struct WorkerOptions {
     /// How often an idle worker looks for scheduled or retried jobs
     /// (new jobs wake it at once through LISTEN/NOTIFY).
     pub poll_interval: Duration,
+    /// Workers prove they are alive this often...
+    pub heartbeat: Duration,
+    /// ...and a worker silent for this many heartbeats is dead: its running
+    /// jobs go back to the queue.
+    pub missed_heartbeats: usize,
 }
 
 impl Default for WorkerOptions {
@@ -49,6 +54,8 @@ impl Default for WorkerOptions {
             agent_concurrency: 8,
             delivery_concurrency: 8,
             poll_interval: Duration::from_secs(1),
+            heartbeat: Duration::from_secs(5),
+            missed_heartbeats: 3,
         }
     }
 }
@@ -57,11 +64,16 @@ impl Default for WorkerOptions {
 /// retried jobs (which send no NOTIFY). A macro: the backend's type is a
 /// stack of adapters better left unnamed.
 macro_rules! storage {
-    ($state:expr, $job:ty, $queue:expr, $poll:expr) => {
+    ($state:expr, $job:ty, $queue:expr, $options:expr) => {
         PostgresStorage::<$job>::new(&$state.db)
-            .with_config(apalis_postgres::Config::default().queue($queue))
+            .with_config(
+                apalis_postgres::Config::default()
+                    .queue($queue)
+                    .heartbeat_interval($options.heartbeat)
+                    .missed_heartbeats($options.missed_heartbeats),
+            )
             .with_pubsub()
-            .poll_with_interval($poll)
+            .poll_with_interval($options.poll_interval)
     };
 }
 
@@ -74,19 +86,19 @@ pub async fn run(
     let worker_suffix = worker_suffix();
     let schedule = cron::Schedule::from_str(&options.maintenance_schedule)?;
     let sweep_schedule = cron::Schedule::from_str(&options.sweeper_schedule)?;
-    let poll = options.poll_interval;
     let monitor = Monitor::new()
         .register({
             let state = state.clone();
             let name = format!("agent-turn-{worker_suffix}");
             let concurrency = options.agent_concurrency;
+            let options = options.clone();
             move |_restarts| {
                 WorkerBuilder::new(name.as_str())
                     .backend(storage!(
                         state,
                         queue::AgentTurnJob,
                         queue::AGENT_TURN,
-                        poll
+                        options
                     ))
                     .data(state.clone())
                     .concurrency(concurrency)
@@ -97,13 +109,14 @@ pub async fn run(
             let state = state.clone();
             let name = format!("deliver-sms-{worker_suffix}");
             let concurrency = options.delivery_concurrency;
+            let options = options.clone();
             move |_restarts| {
                 WorkerBuilder::new(name.as_str())
                     .backend(storage!(
                         state,
                         queue::DeliverSmsJob,
                         queue::DELIVER_SMS,
-                        poll
+                        options
                     ))
                     .data(state.clone())
                     .concurrency(concurrency)
@@ -113,13 +126,14 @@ pub async fn run(
         .register({
             let state = state.clone();
             let name = format!("onboarding-sms-{worker_suffix}");
+            let options = options.clone();
             move |_restarts| {
                 WorkerBuilder::new(name.as_str())
                     .backend(storage!(
                         state,
                         queue::OnboardingSmsJob,
                         queue::ONBOARDING_SMS,
-                        poll
+                        options
                     ))
                     .data(state.clone())
                     .concurrency(2)
