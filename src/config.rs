@@ -73,6 +73,8 @@ pub struct Config {
     pub database_admin_url: Option<SecretString>,
     pub database_max_connections: u32,
     pub redis_url: Option<SecretString>,
+    /// Every Redis key starts with it, so deployments can share a Redis.
+    pub redis_key_prefix: String,
     pub log_format: LogFormat,
     pub otlp_endpoint: Option<String>,
     /// How long identification logs are kept before the maintenance job purges them.
@@ -242,6 +244,9 @@ impl Config {
             _ => {}
         }
 
+        let redis_key_prefix = r
+            .plain("REDIS_KEY_PREFIX")
+            .unwrap_or_else(|| "nudge:".into());
         let log_format = r.parse("LOG_FORMAT").unwrap_or(if strict {
             LogFormat::Json
         } else {
@@ -331,6 +336,7 @@ impl Config {
             database_admin_url,
             database_max_connections,
             redis_url,
+            redis_key_prefix,
             log_format,
             otlp_endpoint,
             identification_log_retention,

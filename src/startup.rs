@@ -100,7 +100,9 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let options = db::connect_options(url)?;
     let pool = db::lazy_pool(options, config.database_max_connections);
     let redis = config.redis_url.as_ref().map(Redis::new).transpose()?;
-    let limiter = redis.clone().map(|r| RedisLimiter::new(r, "nudge:limit:"));
+    let limiter = redis
+        .clone()
+        .map(|r| RedisLimiter::new(r, format!("{}limit", config.redis_key_prefix)));
     let http = reqwest::Client::new();
     let sender = sms_sender(&config, http.clone())?;
     let agent = crate::agent::agent_from_config(&config, pool.clone())?;

@@ -15,6 +15,10 @@ use crate::store::{
     PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus, record_sms_usage, status_rank,
 };
 
+/// A message "sending" for longer than this lost its sender (a crash) and
+/// may be sent again — the one case where a duplicate can happen.
+pub const SENDING_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// What happened to the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -87,16 +91,12 @@ pub async fn deliver(
     let body = fit_to_segments(&message.body, state.config.twilio.max_segments);
     let info = analyse(&body);
     let segments = i32::try_from(info.segments).unwrap_or(i32::MAX);
-    SmsMessage::record_send(
-        &mut tx,
-        message_id,
-        "sending",
-        None,
-        None,
-        Some(segments),
-        &body,
-    )
-    .await?;
+    if !SmsMessage::claim_for_sending(&mut tx, message_id, &body, segments, SENDING_STALE_AFTER)
+        .await?
+    {
+        // Another worker is sending it right now.
+        return Ok(Delivery::AlreadyDone);
+    }
     tx.commit().await?;
 
     let sms = OutboundSms {

@@ -266,6 +266,31 @@ impl SmsMessage {
         Ok(())
     }
 
+    /// Claims an outbound message for sending: only one sender wins. A
+    /// message stuck in "sending" longer than `stale_after` (its sender
+    /// died) may be claimed again.
+    pub async fn claim_for_sending(
+        tx: &mut UserTx,
+        id: Uuid,
+        body: &str,
+        segments: i32,
+        stale_after: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "update messages set status = 'sending', body = $2, segments = $3, updated_at = now() \
+             where id = $1 and direction = 'outbound' and (status = 'generated' \
+               or (status = 'sending' and updated_at < now() - make_interval(secs => $4)))",
+        )
+        .bind(id)
+        .bind(body)
+        .bind(segments)
+        .bind(stale_after.as_secs_f64())
+        .execute(tx.conn())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
     /// Records what the provider answered for an outbound message.
     pub async fn record_send(
         tx: &mut UserTx,

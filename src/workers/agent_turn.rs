@@ -1,10 +1,13 @@
 //! `agent_turn`: answer a person's oldest unanswered message and deliver
 //! the reply.
 //!
-//! Turns of one person run one at a time, in arrival order: the job holds
-//! that person's advisory lock and answers the OLDEST unanswered message,
-//! whichever job it is — one job per message, so every message is answered
-//! once and in order. Replies left unsent by an earlier crash go out first.
+//! Turns of one person run one at a time, in arrival order: a job takes
+//! that person's advisory lock (without waiting) and drains their mailbox,
+//! oldest unanswered message first. A job that finds the lock taken simply
+//! ends: the holder answers its message too, and re-checks the mailbox
+//! after releasing the lock, so a message that arrives at that moment is
+//! not left behind. Waiting jobs hold no connection and no worker slot.
+//! Replies left unsent by an earlier crash go out first.
 //! A retried job never runs the model twice for one message: the reply is
 //! stored with the key `reply:<message id>` before anything is sent.
 
@@ -55,21 +58,40 @@ impl From<crate::store::StoreError> for TurnJobError {
 #[tracing::instrument(name = "job.agent_turn", skip_all, fields(user_id = %job.user_id))]
 pub async fn run(state: &AppState, job: &AgentTurnJob) -> Result<(), TurnJobError> {
     let user = UserId(job.user_id);
-    let lock = PersonLock::acquire(&state.db, user).await?;
-    let result = answer_next(state, user).await;
-    lock.release().await;
-    result
+    loop {
+        let Some(lock) = PersonLock::try_acquire(&state.db, user).await? else {
+            metrics::counter!("agent_turn_jobs_total", "end" => "handed_to_holder").increment(1);
+            return Ok(());
+        };
+        let drained = drain(state, user).await;
+        lock.release().await;
+        drained?;
+        if next_unanswered(state, user).await?.is_none() {
+            return Ok(());
+        }
+    }
 }
 
-async fn answer_next(state: &AppState, user: UserId) -> Result<(), TurnJobError> {
-    deliver_unsent(state, user).await?;
-
+async fn next_unanswered(
+    state: &AppState,
+    user: UserId,
+) -> Result<Option<SmsMessage>, TurnJobError> {
     let mut tx = UserTx::begin(&state.db, user).await?;
     let next = SmsMessage::oldest_unanswered(&mut tx).await?;
     tx.commit().await?;
-    let Some(message) = next else {
-        return Ok(());
-    };
+    Ok(next)
+}
+
+/// Answers every waiting message, oldest first.
+async fn drain(state: &AppState, user: UserId) -> Result<(), TurnJobError> {
+    deliver_unsent(state, user).await?;
+    while let Some(message) = next_unanswered(state, user).await? {
+        answer(state, user, message).await?;
+    }
+    Ok(())
+}
+
+async fn answer(state: &AppState, user: UserId, message: SmsMessage) -> Result<(), TurnJobError> {
     let text = with_media_note(&message.body, &message.media);
     let outcome = match state
         .agent
@@ -122,17 +144,18 @@ struct PersonLock {
 }
 
 impl PersonLock {
-    async fn acquire(pool: &PgPool, user: UserId) -> Result<Self, sqlx::Error> {
+    /// `None` when another job holds it.
+    async fn try_acquire(pool: &PgPool, user: UserId) -> Result<Option<Self>, sqlx::Error> {
         let mut conn = pool.acquire().await?;
         let key = format!("turn:{user}");
-        sqlx::query("select pg_advisory_lock(hashtextextended($1, 0))")
+        let got: bool = sqlx::query_scalar("select pg_try_advisory_lock(hashtextextended($1, 0))")
             .bind(&key)
-            .execute(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
-        Ok(PersonLock {
+        Ok(got.then_some(PersonLock {
             conn: Some(conn),
             key,
-        })
+        }))
     }
 
     async fn release(mut self) {

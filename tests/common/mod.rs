@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod scripted_llm;
+pub mod sms;
 
 use std::sync::Once;
 
