@@ -77,6 +77,9 @@ pub struct Config {
     pub redis_key_prefix: String,
     pub log_format: LogFormat,
     pub otlp_endpoint: Option<String>,
+    /// Per-client-IP limit at the edge (requests per second, and burst).
+    pub edge_requests_per_second: u32,
+    pub edge_burst: u32,
     /// How long identification logs are kept before the maintenance job purges them.
     pub identification_log_retention: Duration,
     pub twilio: TwilioConfig,
@@ -253,6 +256,11 @@ impl Config {
             LogFormat::Pretty
         });
         let otlp_endpoint = r.plain("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let edge_requests_per_second = r
+            .parse::<u32>("EDGE_REQUESTS_PER_SECOND")
+            .unwrap_or(100)
+            .max(1);
+        let edge_burst = r.parse::<u32>("EDGE_BURST").unwrap_or(200).max(1);
         let identification_log_retention = Duration::from_secs(
             r.parse::<u64>("IDENTIFICATION_LOG_RETENTION_DAYS")
                 .unwrap_or(30)
@@ -339,6 +347,8 @@ impl Config {
             redis_key_prefix,
             log_format,
             otlp_endpoint,
+            edge_requests_per_second,
+            edge_burst,
             identification_log_retention,
             twilio,
             llm,

@@ -72,8 +72,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let public = axum::serve(self.listener, api::router(self.state.clone()))
-            .with_graceful_shutdown(wait_for(stop_rx.clone()));
+        let public = axum::serve(
+            self.listener,
+            api::router(self.state.clone())
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(wait_for(stop_rx.clone()));
         let metrics = axum::serve(self.metrics_listener, api::metrics_router(self.state))
             .with_graceful_shutdown(wait_for(stop_rx));
         tokio::spawn(async move {

@@ -211,3 +211,43 @@ async fn shutdown_drains_requests_in_flight() {
     app.shutdown().await;
     assert_eq!(in_flight.await.unwrap().unwrap(), 200);
 }
+
+#[tokio::test]
+async fn one_address_flooding_the_edge_gets_429_and_others_do_not() {
+    let db = TestDb::new().await;
+    let mut config = db.config();
+    config.edge_requests_per_second = 1;
+    config.edge_burst = 3;
+    let app = spawn(config).await;
+    let client = reqwest::Client::new();
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        let r = client
+            .get(format!("{}/healthz", app.base))
+            .header("x-forwarded-for", "203.0.113.7")
+            .send()
+            .await
+            .unwrap();
+        codes.push(r.status().as_u16());
+    }
+    assert_eq!(&codes[..3], &[200, 200, 200]);
+    assert_eq!(codes[4], 429, "{codes:?}");
+    let other = client
+        .get(format!("{}/healthz", app.base))
+        .header("x-forwarded-for", "198.51.100.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    let metrics = reqwest::get(format!("{}/metrics", app.metrics_base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("jobs_queue_depth{queue=\"agent_turn\"} 0"),
+        "{metrics}"
+    );
+    app.shutdown().await;
+}

@@ -4,8 +4,10 @@
 //! with a one-line reason when the operator's input is refused.
 
 mod chat;
+mod jobs;
 mod output;
 mod phones;
+mod sms;
 mod users;
 
 use std::process::ExitCode;
@@ -39,6 +41,12 @@ pub enum AdminSubcommand {
     Phone(phones::PhoneCommand),
     /// Talk to the agent as a user, from the terminal.
     Chat(chat::ChatCommand),
+    /// Dead jobs: list and retry.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// SMS tools for development.
+    #[command(subcommand)]
+    Sms(sms::SmsCommand),
 }
 
 /// Why an admin command did not do what was asked.
@@ -79,6 +87,20 @@ impl AdminError {
 
 /// Runs one admin command and prints its result; returns the exit code.
 pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
+    let out = Output::new(cmd.json);
+    // Needs the server, not the database.
+    if let AdminSubcommand::Sms(sms) = cmd.command {
+        return match sms::execute(&config, sms).await {
+            Ok(rendered) => {
+                out.print(rendered);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("nudge admin: {e}");
+                e.exit_code()
+            }
+        };
+    }
     let pool = match connect(&config).await {
         Ok(pool) => pool,
         Err(e) => {
@@ -86,7 +108,6 @@ pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let out = Output::new(cmd.json);
     if let AdminSubcommand::Chat(chat) = cmd.command {
         let result = chat::run(&config, &pool, chat).await;
         pool.close().await;
@@ -120,8 +141,9 @@ pub async fn execute(
     match command {
         AdminSubcommand::User(c) => users::execute(pool, c).await,
         AdminSubcommand::Phone(c) => phones::execute(pool, c).await,
-        AdminSubcommand::Chat(_) => Err(AdminError::Refused(
-            "chat is interactive; run it through `nudge admin chat`".into(),
+        AdminSubcommand::Jobs(c) => jobs::execute(pool, c).await,
+        AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) => Err(AdminError::Refused(
+            "this command runs through `nudge admin`".into(),
         )),
     }
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    record_queue_gauges(&state).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
@@ -33,4 +34,33 @@ pub async fn track(request: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", &labels)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+/// Queue depth and the age of the oldest waiting job, per queue, read at
+/// scrape time (cheap: a partial index covers pending jobs).
+async fn record_queue_gauges(state: &AppState) {
+    let rows: Result<Vec<(String, i64, Option<f64>)>, _> = sqlx::query_as(
+        "select job_type, count(*), extract(epoch from now() - min(run_at))::float8 \
+         from apalis.jobs where status in ('Pending', 'Queued') and run_at <= now() group by job_type",
+    )
+    .fetch_all(&state.db)
+    .await;
+    match rows {
+        Ok(rows) => {
+            for queue in [
+                crate::db::queue::AGENT_TURN,
+                crate::db::queue::DELIVER_SMS,
+                crate::db::queue::ONBOARDING_SMS,
+            ] {
+                let (depth, age) = rows
+                    .iter()
+                    .find(|(q, _, _)| q == queue)
+                    .map(|(_, d, a)| (*d as f64, a.unwrap_or(0.0).max(0.0)))
+                    .unwrap_or((0.0, 0.0));
+                metrics::gauge!("jobs_queue_depth", "queue" => queue).set(depth);
+                metrics::gauge!("jobs_oldest_age_seconds", "queue" => queue).set(age);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "queue gauges unavailable"),
+    }
 }

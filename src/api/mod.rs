@@ -9,6 +9,9 @@ mod middleware;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::SmartIpKeyExtractor;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::app::AppState;
@@ -29,7 +32,33 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(twilio);
+    let routes = with_edge_limit(routes, &state);
     middleware::apply(routes).with_state(state)
+}
+
+/// Per client IP, in memory: a flood from one address is refused (429)
+/// before any work. Behind nginx the client is X-Forwarded-For/X-Real-IP.
+fn with_edge_limit(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let per_second = state.config.edge_requests_per_second.max(1);
+    let config = GovernorConfigBuilder::default()
+        .key_extractor(SmartIpKeyExtractor)
+        .period(std::time::Duration::from_secs(1) / per_second)
+        .burst_size(state.config.edge_burst.max(1))
+        .finish();
+    let Some(config) = config else {
+        tracing::error!("edge rate limit settings rejected; running without it");
+        return routes;
+    };
+    let limiter = config.limiter().clone();
+    // Forget idle addresses so the table does not grow without bound.
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.retain_recent();
+        }
+    });
+    routes.layer(GovernorLayer::new(config))
 }
 
 /// `/metrics` only; bind it to `METRICS_ADDR`.

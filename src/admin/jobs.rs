@@ -1,0 +1,98 @@
+//! `nudge admin jobs …`: dead jobs (killed, or out of attempts) and retrying them.
+
+use clap::Subcommand;
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::AdminError;
+use super::output::Rendered;
+use crate::store::{Actor, record_audit};
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Jobs that will not run again on their own.
+    Failed,
+    /// Put a dead job back in its queue, attempts reset.
+    Retry { id: String },
+}
+
+#[derive(Debug, sqlx::FromRow, serde::Serialize)]
+struct DeadJob {
+    id: String,
+    job_type: String,
+    status: String,
+    attempts: i32,
+    max_attempts: i32,
+    error: Option<String>,
+    payload: Option<serde_json::Value>,
+    done_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+const DEAD: &str = "(status = 'Killed' or (status = 'Failed' and attempts >= max_attempts))";
+
+pub async fn execute(pool: &PgPool, command: JobsCommand) -> Result<Rendered, AdminError> {
+    match command {
+        JobsCommand::Failed => failed(pool).await,
+        JobsCommand::Retry { id } => retry(pool, &id).await,
+    }
+}
+
+async fn failed(pool: &PgPool) -> Result<Rendered, AdminError> {
+    let jobs: Vec<DeadJob> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select id, job_type, status, attempts, max_attempts, \
+                coalesce(last_result ->> 'Err', last_result::text) as error, \
+                convert_from(job, 'UTF8')::jsonb as payload, done_at \
+         from apalis.jobs where {DEAD} order by done_at desc nulls last limit 200"
+    )))
+    .fetch_all(pool)
+    .await?;
+    let rows = jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.id.clone(),
+                j.job_type.clone(),
+                format!("{}/{}", j.attempts, j.max_attempts),
+                j.error
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(60)
+                    .collect(),
+            ]
+        })
+        .collect();
+    Ok(Rendered::table(
+        json!(jobs),
+        vec!["ID", "QUEUE", "ATTEMPTS", "LAST ERROR"],
+        rows,
+    ))
+}
+
+async fn retry(pool: &PgPool, id: &str) -> Result<Rendered, AdminError> {
+    let mut tx = pool.begin().await?;
+    let job_type: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "update apalis.jobs set status = 'Pending', attempts = 0, run_at = now(), lock_by = null, \
+                lock_at = null, done_at = null, last_result = null \
+         where id = $1 and {DEAD} returning job_type"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(job_type) = job_type else {
+        return Err(AdminError::Refused(format!("no dead job with id {id}")));
+    };
+    record_audit(
+        &mut tx,
+        None,
+        Actor::Admin,
+        "job.retry",
+        json!({"job_id": id, "queue": job_type}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Rendered::message(
+        json!({"id": id, "queue": job_type, "status": "Pending"}),
+        format!("job {id} is back in the {job_type} queue"),
+    ))
+}
