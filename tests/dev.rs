@@ -9,6 +9,22 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 async fn run_dev_once(dir: &Path) {
+    run_dev(dir, false).await
+}
+
+fn nudge(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NUDGE_ENV", "development")
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap()
+}
+
+async fn run_dev(dir: &Path, simulate: bool) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
         .arg("dev")
         .current_dir(dir)
@@ -38,6 +54,28 @@ async fn run_dev_once(dir: &Path) {
 
     let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
+
+    if simulate {
+        let add = nudge(dir, &["admin", "user", "add", "--name", "Dev", "--phone", "+15145550101"]);
+        assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+        let sim = nudge(
+            dir,
+            &["admin", "sms", "simulate", "--from", "+15145550101", "--url", &format!("{base}/twilio/sms"), "add milk"],
+        );
+        assert!(sim.status.success(), "{}", String::from_utf8_lossy(&sim.stderr));
+        // The reply shows up in the console sender, in nudge dev's output.
+        let shown = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("[sms → +15145550101]") {
+                    return line;
+                }
+            }
+            panic!("nudge dev exited");
+        })
+        .await
+        .expect("no reply in the console within 30 s");
+        assert!(shown.contains("milk"), "{shown}");
+    }
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id().unwrap() as i32),
@@ -79,7 +117,8 @@ async fn dev_starts_a_private_postgres_and_leaves_nothing_running() {
     assert!(dir.path().join(".nudge/pg/data/PG_VERSION").exists());
     assert!(!postgres_running_in(dir.path()), "PostgreSQL left running");
 
-    // Kept between runs: the second start reuses the cluster.
-    run_dev_once(dir.path()).await;
+    // Kept between runs: the second start reuses the cluster; a simulated
+    // text gets its reply in the console sender.
+    run_dev(dir.path(), true).await;
     assert!(!postgres_running_in(dir.path()), "PostgreSQL left running");
 }
