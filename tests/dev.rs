@@ -56,13 +56,41 @@ async fn run_dev(dir: &Path, simulate: bool) {
     assert_eq!(ready.status(), 200);
 
     if simulate {
-        let add = nudge(dir, &["admin", "user", "add", "--name", "Dev", "--phone", "+15145550101"]);
-        assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+        let add = nudge(
+            dir,
+            &[
+                "admin",
+                "user",
+                "add",
+                "--name",
+                "Dev",
+                "--phone",
+                "+15145550101",
+            ],
+        );
+        assert!(
+            add.status.success(),
+            "{}",
+            String::from_utf8_lossy(&add.stderr)
+        );
         let sim = nudge(
             dir,
-            &["admin", "sms", "simulate", "--from", "+15145550101", "--url", &format!("{base}/twilio/sms"), "add milk"],
+            &[
+                "admin",
+                "sms",
+                "simulate",
+                "--from",
+                "+15145550101",
+                "--url",
+                &format!("{base}/twilio/sms"),
+                "add milk",
+            ],
         );
-        assert!(sim.status.success(), "{}", String::from_utf8_lossy(&sim.stderr));
+        assert!(
+            sim.status.success(),
+            "{}",
+            String::from_utf8_lossy(&sim.stderr)
+        );
         // The reply shows up in the console sender, in nudge dev's output.
         let shown = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.unwrap() {

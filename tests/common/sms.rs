@@ -53,6 +53,10 @@ pub fn fast_workers() -> WorkerOptions {
         poll_interval: Duration::from_millis(200),
         heartbeat: Duration::from_secs(1),
         missed_heartbeats: 2,
+        agent_concurrency: std::env::var("NUDGE_BENCH_AGENT_CONCURRENCY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(8),
         ..WorkerOptions::default()
     }
 }
