@@ -1,6 +1,7 @@
 //! End to end: a signed webhook → PostgreSQL → agent turn (offline rules
 //! planner, no network model) → the reply received by a fake Twilio on
-//! loopback. 50 people text at once, each waiting for their answer before
+//! loopback. 50 people text at once, each waiting for their answer and then
+//! a think time (`NUDGE_BENCH_THINK_MS`, default 1000; 0 = saturate) before
 //! texting again. Prints p50/p95/p99 of webhook-to-reply latency.
 //!
 //! `cargo bench --bench sms_e2e` (PostgreSQL and Redis as for the tests).
@@ -71,6 +72,9 @@ fn main() {
             phones.push(phone);
         }
         let h = Arc::new(h);
+        let think = Duration::from_millis(
+            std::env::var("NUDGE_BENCH_THINK_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000),
+        );
         let started = Instant::now();
         let mut tasks = Vec::new();
         for (i, phone) in phones.into_iter().enumerate() {
@@ -90,6 +94,9 @@ fn main() {
                         .await
                         .expect("reply within 30 s");
                     samples.push(t0.elapsed());
+                    // People do not all text at the same instant.
+                    let jitter = Duration::from_millis(rand::random::<u64>() % 200);
+                    tokio::time::sleep(think + jitter).await;
                 }
                 samples
             }));
@@ -119,6 +126,22 @@ fn main() {
         .await
         .unwrap();
         println!("queue wait p50/p95 and run p95 (s): {waits:?}");
+        let phases: Vec<(f64, f64, f64, f64)> = sqlx::query_as(
+            "select percentile_cont(0.5) within group (order by extract(epoch from r.created_at - i.created_at))::float8, \
+                    percentile_cont(0.95) within group (order by extract(epoch from r.created_at - i.created_at))::float8, \
+                    percentile_cont(0.5) within group (order by extract(epoch from r.updated_at - r.created_at))::float8, \
+                    percentile_cont(0.95) within group (order by extract(epoch from r.updated_at - r.created_at))::float8 \
+             from messages i join messages r on r.in_reply_to = i.id",
+        )
+        .fetch_all(&h.db.owner)
+        .await
+        .unwrap();
+        println!("inbound->reply stored p50/p95, stored->sent p50/p95 (s): {phases:?}");
+        for line in h.state.metrics.render().lines() {
+            if line.starts_with("sms_outbound_retries_total") || line.starts_with("sms_outbound_requests_total") || line.starts_with("agent_turn_jobs_total") || line.starts_with("agent_turn_pickup_seconds{quantile") || line.starts_with("agent_turn_pickup_seconds_bucket") || line.starts_with("agent_turn_duration_seconds_bucket") {
+                println!("{line}");
+            }
+        }
         all.sort();
         let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
         println!(

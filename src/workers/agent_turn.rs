@@ -92,6 +92,11 @@ async fn drain(state: &AppState, user: UserId) -> Result<(), TurnJobError> {
 }
 
 async fn answer(state: &AppState, user: UserId, message: SmsMessage) -> Result<(), TurnJobError> {
+    // How long the message waited for a worker: queueing, not thinking.
+    let waited = (chrono::Utc::now() - message.created_at)
+        .to_std()
+        .unwrap_or_default();
+    metrics::histogram!("agent_turn_pickup_seconds").record(waited.as_secs_f64());
     let text = with_media_note(&message.body, &message.media);
     let outcome = match state
         .agent

@@ -50,8 +50,18 @@ pub struct SmsHarness {
 
 pub fn fast_workers() -> WorkerOptions {
     WorkerOptions {
-        poll_interval: Duration::from_millis(200),
-        heartbeat: Duration::from_secs(1),
+        poll_interval: Duration::from_millis(
+            std::env::var("NUDGE_BENCH_POLL_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(200),
+        ),
+        heartbeat: Duration::from_secs(
+            std::env::var("NUDGE_BENCH_HEARTBEAT_S")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1),
+        ),
         missed_heartbeats: 2,
         agent_concurrency: std::env::var("NUDGE_BENCH_AGENT_CONCURRENCY")
             .ok()
