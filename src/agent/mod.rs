@@ -5,6 +5,7 @@
 pub mod conversation;
 pub mod llm;
 pub mod planner;
+pub mod reminder_replies;
 pub mod runner;
 pub mod tools;
 

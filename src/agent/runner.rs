@@ -20,10 +20,12 @@ use uuid::Uuid;
 use super::conversation;
 use super::llm::{FunctionResponse, LlmClient, Message, Part, Role, Usage};
 use super::planner::{self, TurnFacts};
+use super::reminder_replies::{self, ReminderReply};
 use super::tools::{ToolContext, ToolError, ToolRegistry, Wording};
 use crate::db::UserTx;
 use crate::store::{
-    Direction, PendingAction, StoreError, StoredMessage, User, UserId, UserStatus, record_llm_usage,
+    Direction, NewReminder, PendingAction, Reminder, StoreError, StoredMessage, User, UserId,
+    UserStatus, record_llm_usage,
 };
 
 /// Limits of one turn.
@@ -102,6 +104,8 @@ pub enum TurnEnd {
     TokenBudgetExhausted,
     /// Every provider failed.
     ProvidersFailed,
+    /// "done"/"snooze" acted on the reminder just delivered.
+    ReminderReply,
 }
 
 #[derive(Debug, Clone)]
@@ -268,6 +272,17 @@ impl Agent {
                     .await
                     .map(|(outcome, _)| outcome);
             }
+        }
+
+        if let Some(reply) = reminder_replies::parse(text)
+            && let Some(reminder) =
+                Reminder::delivered_since(&mut tx, now - reminder_replies::REPLY_WINDOW).await?
+        {
+            let answer = act_on_reminder(&mut tx, &reminder, reply, now, user, say).await?;
+            return self
+                .finish(tx, inbound_id, Turn::short(answer, TurnEnd::ReminderReply))
+                .await
+                .map(|(outcome, _)| outcome);
         }
 
         let mut request =
@@ -574,6 +589,51 @@ impl Agent {
                 )
             }
             Err(_) => say.pick("Sorry, that took too long.", "Désolé, c'était trop long."),
+        }
+    }
+}
+
+/// Marks the reminder done or snoozes it, and says so in a few words.
+async fn act_on_reminder(
+    tx: &mut UserTx,
+    reminder: &Reminder,
+    reply: ReminderReply,
+    now: DateTime<Utc>,
+    user: &User,
+    say: Wording,
+) -> Result<String, AgentError> {
+    match reply {
+        ReminderReply::Done => {
+            Reminder::mark_done(tx, reminder.id).await?;
+            Ok(say.pick(
+                &format!("Nice, done: {}.", reminder.body),
+                &format!("Bravo, c'est fait : {}.", reminder.body),
+            ))
+        }
+        ReminderReply::Snooze { minutes } => {
+            let until = now + chrono::Duration::minutes(minutes);
+            if reminder.recurrence.is_some() {
+                // The series keeps its rhythm; the snooze is a one-off copy.
+                Reminder::create(
+                    tx,
+                    NewReminder {
+                        body: reminder.body.clone(),
+                        due_at: until,
+                        timezone: reminder.timezone.clone(),
+                        local_time: None,
+                        recurrence: None,
+                        explicit_time: true,
+                    },
+                )
+                .await?;
+            } else {
+                Reminder::reschedule(tx, reminder.id, until).await?;
+            }
+            let at = say.time(until.with_timezone(&user.tz()));
+            Ok(say.pick(
+                &format!("OK, I'll remind you again at {at}: {}.", reminder.body),
+                &format!("D'accord, je te le rappelle à {at} : {}.", reminder.body),
+            ))
         }
     }
 }

@@ -15,6 +15,8 @@ pub const AGENT_TURN: &str = "agent_turn";
 pub const DELIVER_SMS: &str = "deliver_sms";
 /// Send the onboarding text to a number nobody owns.
 pub const ONBOARDING_SMS: &str = "onboarding_sms";
+/// Deliver a reminder occurrence at its due time.
+pub const REMINDER_DUE: &str = "reminder_due";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentTurnJob {
@@ -26,6 +28,51 @@ pub struct AgentTurnJob {
 pub struct DeliverSmsJob {
     pub user_id: Uuid,
     pub message_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderDueJob {
+    pub user_id: Uuid,
+    pub reminder_id: Uuid,
+}
+
+/// Schedules a reminder's delivery at `due` in the caller's transaction.
+pub async fn schedule_reminder(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    reminder_id: Uuid,
+    due: chrono::DateTime<chrono::Utc>,
+) -> Result<(), QueueError> {
+    enqueue(
+        conn,
+        REMINDER_DUE,
+        &ReminderDueJob {
+            user_id,
+            reminder_id,
+        },
+        JobOptions {
+            run_at: Some(SystemTime::from(due)),
+            ..JobOptions::default()
+        },
+    )
+    .await
+}
+
+/// Removes a reminder's pending deliveries (it was cancelled).
+pub async fn unschedule_reminder(
+    conn: &mut PgConnection,
+    reminder_id: Uuid,
+) -> Result<u64, QueueError> {
+    sqlx::query(
+        "delete from apalis.jobs where job_type = $1 and status = 'Pending' \
+         and convert_from(job, 'UTF8')::jsonb ->> 'reminder_id' = $2",
+    )
+    .bind(REMINDER_DUE)
+    .bind(reminder_id.to_string())
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(|e| QueueError::Database(e.to_string()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,8 @@
 //! Reminders: the due instant in UTC, the person's timezone and wall-clock
 //! time, an optional recurrence, and a status.
+//!
+//! Every write here schedules, moves or removes the reminder's delivery job
+//! in the same transaction, so a reminder and its delivery never disagree.
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::Serialize;
@@ -9,6 +12,11 @@ use uuid::Uuid;
 use super::StoreError;
 use super::recurrence::Recurrence;
 use crate::db::UserTx;
+use crate::db::queue;
+
+fn queue_error(e: queue::QueueError) -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(e.to_string()))
+}
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Reminder {
@@ -22,6 +30,8 @@ pub struct Reminder {
     pub status: String,
     pub last_sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Older than this when delivered, an occurrence is missed, not sent.
+    pub staleness_secs: f64,
 }
 
 /// What a new reminder needs.
@@ -37,14 +47,15 @@ pub struct NewReminder {
 
 macro_rules! reminder_columns {
     () => {
-        "id, body, due_at, timezone, local_time, recurrence, explicit_time, status, last_sent_at, created_at"
+        "id, body, due_at, timezone, local_time, recurrence, explicit_time, status, last_sent_at, created_at, \
+         extract(epoch from staleness_window)::float8 as staleness_secs"
     };
 }
 
 impl Reminder {
     pub async fn create(tx: &mut UserTx, new: NewReminder) -> Result<Reminder, StoreError> {
         let user = tx.uuid();
-        Ok(sqlx::query_as(concat!(
+        let reminder: Reminder = sqlx::query_as(concat!(
             "insert into reminders (user_id, body, due_at, timezone, local_time, recurrence, explicit_time) \
              values ($1, $2, $3, $4, $5, $6, $7) returning ",
             reminder_columns!()
@@ -57,7 +68,11 @@ impl Reminder {
         .bind(new.recurrence.map(Json))
         .bind(new.explicit_time)
         .fetch_one(tx.conn())
-        .await?)
+        .await?;
+        queue::schedule_reminder(tx.conn(), user, reminder.id, reminder.due_at)
+            .await
+            .map_err(queue_error)?;
+        Ok(reminder)
     }
 
     /// Scheduled reminders, soonest first.
@@ -108,16 +123,24 @@ impl Reminder {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        queue::unschedule_reminder(tx.conn(), id)
+            .await
+            .map_err(queue_error)?;
         Ok(())
     }
 
     pub async fn cancel_all(tx: &mut UserTx) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
-            "update reminders set status = 'cancelled', updated_at = now() where status = 'scheduled'",
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "update reminders set status = 'cancelled', updated_at = now() where status = 'scheduled' returning id",
         )
-        .execute(tx.conn())
-        .await?
-        .rows_affected())
+        .fetch_all(tx.conn())
+        .await?;
+        for id in &ids {
+            queue::unschedule_reminder(tx.conn(), *id)
+                .await
+                .map_err(queue_error)?;
+        }
+        Ok(ids.len() as u64)
     }
 
     /// Moves a one-off reminder to `until` (scheduled again).
@@ -136,6 +159,10 @@ impl Reminder {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        let user = tx.uuid();
+        queue::schedule_reminder(tx.conn(), user, id, until)
+            .await
+            .map_err(queue_error)?;
         Ok(())
     }
 
@@ -152,16 +179,88 @@ impl Reminder {
 
     /// Moves future occurrences to a new timezone, keeping their wall-clock time.
     pub async fn retime_all(tx: &mut UserTx, timezone: &str) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
+        let moved: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
             "update reminders set \
                 due_at = ((due_at at time zone timezone) at time zone $1), \
                 timezone = $1, updated_at = now() \
-             where status = 'scheduled'",
+             where status = 'scheduled' returning id, due_at",
         )
         .bind(timezone)
+        .fetch_all(tx.conn())
+        .await?;
+        // The old jobs find the reminder moved and stand down.
+        let user = tx.uuid();
+        for (id, due) in &moved {
+            queue::schedule_reminder(tx.conn(), user, *id, *due)
+                .await
+                .map_err(queue_error)?;
+        }
+        Ok(moved.len() as u64)
+    }
+
+    /// Locks the reminder for delivery.
+    pub async fn lock(tx: &mut UserTx, id: Uuid) -> Result<Option<Reminder>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "select ",
+            reminder_columns!(),
+            " from reminders where id = $1 for update"
+        ))
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// After a delivery (or a miss): the next occurrence of a recurring
+    /// reminder, scheduled; a one-off one gets its final status.
+    pub async fn advance(
+        tx: &mut UserTx,
+        id: Uuid,
+        final_status: &str,
+        next: Option<DateTime<Utc>>,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update reminders set status = case when $3::timestamptz is null then $2 else 'scheduled' end, \
+               due_at = coalesce($3, due_at), last_sent_at = coalesce($4, last_sent_at), updated_at = now() \
+             where id = $1",
+        )
+        .bind(id)
+        .bind(final_status)
+        .bind(next)
+        .bind(sent_at)
         .execute(tx.conn())
-        .await?
-        .rows_affected())
+        .await?;
+        if let Some(next) = next {
+            let user = tx.uuid();
+            queue::schedule_reminder(tx.conn(), user, id, next)
+                .await
+                .map_err(queue_error)?;
+        }
+        Ok(())
+    }
+
+    /// Marks a one-off reminder done (a "done" reply).
+    pub async fn mark_done(tx: &mut UserTx, id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("update reminders set status = 'done', updated_at = now() where id = $1 and recurrence is null")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The reminder delivered within `window` before `now`, most recent first.
+    pub async fn delivered_since(
+        tx: &mut UserTx,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Reminder>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            "select ",
+            reminder_columns!(),
+            " from reminders where last_sent_at >= $1 order by last_sent_at desc limit 1"
+        ))
+        .bind(since)
+        .fetch_optional(tx.conn())
+        .await?)
     }
 }
 

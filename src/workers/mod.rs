@@ -7,6 +7,7 @@ pub mod agent_turn;
 pub mod deliver_sms;
 pub mod maintenance;
 pub mod onboarding_sms;
+pub mod reminder_due;
 mod retry;
 pub mod sweeper;
 
@@ -138,6 +139,23 @@ pub async fn run(
                     .data(state.clone())
                     .concurrency(2)
                     .build(onboarding_sms::handle)
+            }
+        })
+        .register({
+            let state = state.clone();
+            let name = format!("reminder-due-{worker_suffix}");
+            let options = options.clone();
+            move |_restarts| {
+                WorkerBuilder::new(name.as_str())
+                    .backend(storage!(
+                        state,
+                        queue::ReminderDueJob,
+                        queue::REMINDER_DUE,
+                        options
+                    ))
+                    .data(state.clone())
+                    .concurrency(8)
+                    .build(reminder_due::handle)
             }
         })
         .register({
