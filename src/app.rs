@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use crate::agent::Agent;
 use crate::cache::Redis;
 use crate::config::Config;
+use crate::sms_router::pacing::Pacer;
 use crate::sms_router::rate_limit::RedisLimiter;
 use crate::sms_router::sender::SmsSender;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub limiter: Option<RedisLimiter>,
     /// Twilio in production, the console in development.
     pub sender: Arc<dyn SmsSender>,
+    /// Keeps outbound SMS under `TWILIO_MAX_MPS` across workers.
+    pub pacer: Arc<Pacer>,
     /// Runs conversation turns (workers only; serve never waits on a model).
     pub agent: Agent,
 }

@@ -13,6 +13,7 @@ use crate::cache::Redis;
 use crate::config::Config;
 use crate::db;
 use crate::sms_router::console_sender::ConsoleSender;
+use crate::sms_router::pacing::Pacer;
 use crate::sms_router::rate_limit::RedisLimiter;
 use crate::sms_router::sender::SmsSender;
 use crate::sms_router::twilio_sender::{TwilioSender, TwilioSettings};
@@ -107,6 +108,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let limiter = redis
         .clone()
         .map(|r| RedisLimiter::new(r, format!("{}limit", config.redis_key_prefix)));
+    let pacer = Arc::new(Pacer::new(redis.clone(), &config.redis_key_prefix));
     let http = reqwest::Client::new();
     let sender = sms_sender(&config, http.clone())?;
     let agent = crate::agent::agent_from_config(&config, pool.clone())?;
@@ -117,6 +119,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         metrics: crate::telemetry::metrics_handle(),
         limiter,
         sender,
+        pacer,
         agent,
     })
 }

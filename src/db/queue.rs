@@ -15,6 +15,8 @@ pub const AGENT_TURN: &str = "agent_turn";
 pub const DELIVER_SMS: &str = "deliver_sms";
 /// Send the onboarding text to a number nobody owns.
 pub const ONBOARDING_SMS: &str = "onboarding_sms";
+/// Send a reminder's stored SMS: one at a time per process, in due order.
+pub const DELIVER_REMINDER: &str = "deliver_reminder";
 /// Deliver a reminder occurrence at its due time.
 pub const REMINDER_DUE: &str = "reminder_due";
 

@@ -5,6 +5,7 @@
 pub mod console_sender;
 pub mod keywords;
 pub mod outbound;
+pub mod pacing;
 pub mod rate_limit;
 pub mod segments;
 pub mod sender;

@@ -99,6 +99,10 @@ pub async fn deliver(
     }
     tx.commit().await?;
 
+    state
+        .pacer
+        .wait_turn(info.segments, state.config.twilio.max_mps)
+        .await;
     let sms = OutboundSms {
         to: phone.e164.clone(),
         body: body.clone(),

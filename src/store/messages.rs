@@ -245,13 +245,14 @@ impl SmsMessage {
         .await?)
     }
 
-    /// Outbound messages stored but not yet handed to the provider, oldest first.
-    pub async fn unsent(tx: &mut UserTx) -> Result<Vec<SmsMessage>, StoreError> {
+    /// Replies stored but not yet handed to the provider, oldest first.
+    /// (Reminders and fixed texts have delivery jobs of their own.)
+    pub async fn unsent_replies(tx: &mut UserTx) -> Result<Vec<SmsMessage>, StoreError> {
         Ok(sqlx::query_as(concat!(
             "select ",
             sms_columns!(),
             " from messages where direction = 'outbound' and status in ('generated', 'sending') \
-             order by created_at, id"
+             and idempotency_key like 'reply:%' order by created_at, id"
         ))
         .fetch_all(tx.conn())
         .await?)

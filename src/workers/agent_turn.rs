@@ -121,7 +121,7 @@ async fn answer(state: &AppState, user: UserId, message: SmsMessage) -> Result<(
 /// outage) leave before anything newer, keeping the person's order.
 async fn deliver_unsent(state: &AppState, user: UserId) -> Result<(), TurnJobError> {
     let mut tx = UserTx::begin(&state.db, user).await?;
-    let unsent = SmsMessage::unsent(&mut tx).await?;
+    let unsent = SmsMessage::unsent_replies(&mut tx).await?;
     tx.commit().await?;
     for message in unsent {
         outbound::deliver(state, user, message.id).await?;

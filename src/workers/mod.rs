@@ -143,6 +143,24 @@ pub async fn run(
         })
         .register({
             let state = state.clone();
+            let name = format!("deliver-reminder-{worker_suffix}");
+            let options = options.clone();
+            move |_restarts| {
+                // One at a time, in due order: see sms_router::pacing.
+                WorkerBuilder::new(name.as_str())
+                    .backend(storage!(
+                        state,
+                        queue::DeliverSmsJob,
+                        queue::DELIVER_REMINDER,
+                        options
+                    ))
+                    .data(state.clone())
+                    .concurrency(1)
+                    .build(deliver_sms::handle)
+            }
+        })
+        .register({
+            let state = state.clone();
             let name = format!("reminder-due-{worker_suffix}");
             let options = options.clone();
             move |_restarts| {

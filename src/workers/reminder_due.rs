@@ -105,7 +105,7 @@ pub async fn run(
     let message = SmsMessage::insert_outbound(&mut tx, &body, &key, None).await?;
     queue::enqueue(
         tx.conn(),
-        queue::DELIVER_SMS,
+        queue::DELIVER_REMINDER,
         &DeliverSmsJob {
             user_id: job.user_id,
             message_id: message.id,
