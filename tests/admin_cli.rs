@@ -254,3 +254,58 @@ async fn unreachable_database_is_a_one_line_failure() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!err.contains("secretpw"), "{err}");
 }
+
+#[tokio::test]
+async fn reminders_list_in_local_time_and_missed_and_dead_jobs_retry() {
+    let db = TestDb::new().await;
+    let user = common::create_user(&db, "Ana", "+15145550101").await;
+    sqlx::query(
+        "insert into reminders (user_id, body, due_at, timezone) values ($1, 'dentist', '2026-11-23T14:00:00Z', 'America/Montreal')",
+    )
+    .bind(user.0)
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let list = admin(&db, &["reminders", "list", "+15145550101"]);
+    let text = stdout(&list);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(
+        text.contains("Mon 2026-11-23 09:00 EST") && text.contains("dentist"),
+        "{text}"
+    );
+
+    sqlx::query("insert into audit_log (user_id, actor, action, details) values ($1, 'system', 'reminder.missed', $2)")
+        .bind(user.0)
+        .bind(serde_json::json!({"reminder_id": uuid::Uuid::new_v4(), "due_at": "2026-11-20T13:00:00Z", "late_secs": 10800.0}))
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let missed = admin(&db, &["reminders", "missed", "--json"]);
+    let missed: serde_json::Value = serde_json::from_slice(&missed.stdout).unwrap();
+    assert_eq!(missed[0]["display_name"], "Ana");
+
+    sqlx::query(
+        "insert into apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, last_result) \
+         values ('01JZZZZZZZZZZZZZZZZZZZZZZZ', 'agent_turn', convert_to('{}', 'UTF8'), 'Failed', 10, 10, now(), '{\"Err\": \"boom\"}')",
+    )
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let failed = admin(&db, &["jobs", "failed"]);
+    assert!(
+        stdout(&failed).contains("01JZZZZZZZZZZZZZZZZZZZZZZZ") && stdout(&failed).contains("boom")
+    );
+    let retried = admin(&db, &["jobs", "retry", "01JZZZZZZZZZZZZZZZZZZZZZZZ"]);
+    assert!(retried.status.success(), "{}", stderr(&retried));
+    let status: String = sqlx::query_scalar(
+        "select status from apalis.jobs where id = '01JZZZZZZZZZZZZZZZZZZZZZZZ'",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(status, "Pending");
+    assert_refused(
+        &admin(&db, &["jobs", "retry", "01JZZZZZZZZZZZZZZZZZZZZZZZ"]),
+        "no dead job",
+    );
+}

@@ -7,6 +7,7 @@ mod chat;
 mod jobs;
 mod output;
 mod phones;
+mod reminders;
 mod sms;
 mod users;
 
@@ -41,6 +42,9 @@ pub enum AdminSubcommand {
     Phone(phones::PhoneCommand),
     /// Talk to the agent as a user, from the terminal.
     Chat(chat::ChatCommand),
+    /// Reminders: upcoming per person, and missed ones.
+    #[command(subcommand)]
+    Reminders(reminders::RemindersCommand),
     /// Dead jobs: list and retry.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
@@ -142,6 +146,7 @@ pub async fn execute(
         AdminSubcommand::User(c) => users::execute(pool, c).await,
         AdminSubcommand::Phone(c) => phones::execute(pool, c).await,
         AdminSubcommand::Jobs(c) => jobs::execute(pool, c).await,
+        AdminSubcommand::Reminders(c) => reminders::execute(pool, c).await,
         AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) => Err(AdminError::Refused(
             "this command runs through `nudge admin`".into(),
         )),

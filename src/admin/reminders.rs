@@ -1,0 +1,95 @@
+//! `nudge admin reminders …`: a person's upcoming occurrences in their
+//! local time, and what was missed while the system was down.
+
+use clap::Subcommand;
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::output::Rendered;
+use super::{AdminError, resolve_user};
+use crate::db::UserTx;
+use crate::store::{Reminder, User};
+
+#[derive(Debug, Subcommand)]
+pub enum RemindersCommand {
+    /// Upcoming reminders of a person, in their local time.
+    List { user: String },
+    /// Occurrences recorded as missed (too late to send), newest first.
+    Missed,
+}
+
+pub async fn execute(pool: &PgPool, command: RemindersCommand) -> Result<Rendered, AdminError> {
+    match command {
+        RemindersCommand::List { user } => list(pool, &user).await,
+        RemindersCommand::Missed => missed(pool).await,
+    }
+}
+
+async fn list(pool: &PgPool, reference: &str) -> Result<Rendered, AdminError> {
+    let id = resolve_user(pool, reference).await?;
+    let mut tx = UserTx::begin(pool, id).await?;
+    let user = User::current(&mut tx).await?;
+    let upcoming = Reminder::upcoming(&mut tx, 100).await?;
+    tx.commit().await?;
+    let tz = user.tz();
+    let rows = upcoming
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.due_at
+                    .with_timezone(&tz)
+                    .format("%a %Y-%m-%d %H:%M %Z")
+                    .to_string(),
+                r.recurrence
+                    .as_ref()
+                    .map(|j| j.0.describe(false))
+                    .unwrap_or_else(|| "once".into()),
+                r.body.clone(),
+            ]
+        })
+        .collect();
+    Ok(Rendered::table(
+        json!({"timezone": tz.name(), "reminders": upcoming}),
+        vec!["ID", "NEXT (LOCAL)", "REPEATS", "TEXT"],
+        rows,
+    ))
+}
+
+#[derive(sqlx::FromRow, serde::Serialize)]
+struct Missed {
+    at: chrono::DateTime<chrono::Utc>,
+    user_id: Option<uuid::Uuid>,
+    display_name: Option<String>,
+    body: Option<String>,
+    due_at: Option<String>,
+    late_secs: Option<f64>,
+}
+
+async fn missed(pool: &PgPool) -> Result<Rendered, AdminError> {
+    let missed: Vec<Missed> = sqlx::query_as(
+        "select a.created_at as at, a.user_id, u.display_name, r.body, a.details ->> 'due_at' as due_at, \
+                (a.details ->> 'late_secs')::float8 as late_secs \
+         from audit_log a left join users u on u.id = a.user_id \
+         left join reminders r on r.id = (a.details ->> 'reminder_id')::uuid \
+         where a.action = 'reminder.missed' order by a.created_at desc limit 500",
+    )
+    .fetch_all(pool)
+    .await?;
+    let rows = missed
+        .iter()
+        .map(|m| {
+            vec![
+                m.due_at.clone().unwrap_or_default(),
+                m.display_name.clone().unwrap_or_default(),
+                m.body.clone().unwrap_or_default(),
+                format!("{:.0} min late", m.late_secs.unwrap_or(0.0) / 60.0),
+            ]
+        })
+        .collect();
+    Ok(Rendered::table(
+        json!(missed),
+        vec!["DUE", "PERSON", "TEXT", "WHEN CHECKED"],
+        rows,
+    ))
+}
