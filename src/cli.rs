@@ -97,8 +97,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn worker(config: Config) -> anyhow::Result<()> {
+    let options = workers::WorkerOptions {
+        heartbeat: config.worker_heartbeat,
+        ..workers::WorkerOptions::default()
+    };
     let state = build_state(config)?;
-    workers::run(state, workers::WorkerOptions::default(), shutdown_signal()).await
+    workers::run(state, options, shutdown_signal()).await
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {

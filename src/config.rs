@@ -80,6 +80,9 @@ pub struct Config {
     /// Per-client-IP limit at the edge (requests per second, and burst).
     pub edge_requests_per_second: u32,
     pub edge_burst: u32,
+    /// Workers prove they are alive this often; one silent for three
+    /// heartbeats is dead and its jobs are re-queued.
+    pub worker_heartbeat: Duration,
     /// How long identification logs are kept before the maintenance job purges them.
     pub identification_log_retention: Duration,
     pub twilio: TwilioConfig,
@@ -261,6 +264,11 @@ impl Config {
             .unwrap_or(100)
             .max(1);
         let edge_burst = r.parse::<u32>("EDGE_BURST").unwrap_or(200).max(1);
+        let worker_heartbeat = Duration::from_secs(
+            r.parse::<u64>("WORKER_HEARTBEAT_SECONDS")
+                .unwrap_or(5)
+                .max(1),
+        );
         let identification_log_retention = Duration::from_secs(
             r.parse::<u64>("IDENTIFICATION_LOG_RETENTION_DAYS")
                 .unwrap_or(30)
@@ -349,6 +357,7 @@ impl Config {
             otlp_endpoint,
             edge_requests_per_second,
             edge_burst,
+            worker_heartbeat,
             identification_log_retention,
             twilio,
             llm,

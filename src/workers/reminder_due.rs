@@ -29,6 +29,9 @@ pub enum Fired {
     Deferred,
     /// Cancelled, done, or moved to a later time (another job covers it).
     Skipped,
+    /// Woken before the due instant (job times have one-second
+    /// resolution): wait this long and run again.
+    Early(std::time::Duration),
 }
 
 pub async fn handle(
@@ -37,11 +40,14 @@ pub async fn handle(
     attempt: Attempt,
     task_id: TaskId,
 ) -> Result<(), BoxDynError> {
-    match run(&state, &job, Utc::now()).await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            super::retry::defer(&state.db, &task_id, attempt.current()).await;
-            Err(e.into())
+    loop {
+        match run(&state, &job, Utc::now()).await {
+            Ok(Fired::Early(wait)) => tokio::time::sleep(wait).await,
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                super::retry::defer(&state.db, &task_id, attempt.current()).await;
+                return Err(e.into());
+            }
         }
     }
 }
@@ -56,8 +62,13 @@ pub async fn run(
     let Some(reminder) = Reminder::lock(&mut tx, job.reminder_id).await? else {
         return Ok(Fired::Skipped);
     };
-    if reminder.status != "scheduled" || reminder.due_at > now + Duration::seconds(1) {
+    if reminder.status != "scheduled" || reminder.due_at > now + Duration::seconds(2) {
         return Ok(Fired::Skipped);
+    }
+    if reminder.due_at > now {
+        return Ok(Fired::Early(
+            (reminder.due_at - now).to_std().unwrap_or_default(),
+        ));
     }
     let user = User::current(&mut tx).await?;
     let tz: Tz = reminder.timezone.parse().unwrap_or_else(|_| user.tz());

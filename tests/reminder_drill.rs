@@ -1,0 +1,189 @@
+//! The crash drill: many reminders due within a short window, the `nudge
+//! worker` PROCESS killed with SIGKILL during the run and restarted. Nothing
+//! may be lost; at most one duplicate per kill.
+//!
+//! Reduced size in the normal suite (200 reminders, 20 people, 1 kill).
+//! `bench/reminder_drill.sh` runs it at full size (2,000 reminders, 200
+//! people, 3 kills) through the NUDGE_DRILL_* variables.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use common::TestDb;
+use nudge::db::UserTx;
+use nudge::store::{NewReminder, Reminder};
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Every body that reached the fake Twilio, with its arrival time.
+type Received = Arc<Mutex<Vec<(String, DateTime<Utc>)>>>;
+
+/// Twilio's answer, recording each body and when it arrived.
+struct Recorder(Received);
+
+impl Respond for Recorder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body = url::form_urlencoded::parse(&request.body)
+            .find(|(k, _)| k == "Body")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        self.0.lock().unwrap().push((body, Utc::now()));
+        ResponseTemplate::new(201).set_body_json(json!({
+            "sid": format!("SM{}", uuid::Uuid::new_v4().simple()), "status": "queued"
+        }))
+    }
+}
+
+fn spawn_worker(db: &TestDb, twilio: &MockServer, prefix: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .arg("worker")
+        .env_clear()
+        .env("NUDGE_ENV", "development")
+        .env("DATABASE_URL", db.app_url())
+        .env("DATABASE_MAX_CONNECTIONS", "20")
+        .env("REDIS_URL", common::redis_url())
+        .env("REDIS_KEY_PREFIX", prefix)
+        .env("TWILIO_ACCOUNT_SID", "ACdrill")
+        .env("TWILIO_AUTH_TOKEN", "drill-token")
+        .env("TWILIO_FROM_NUMBER", "+15005550006")
+        .env("TWILIO_API_BASE", twilio.uri())
+        .env("TWILIO_MAX_MPS", "1000")
+        .env("WORKER_HEARTBEAT_SECONDS", "1")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn sigkill(child: &mut std::process::Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn reminders_survive_a_killed_worker_none_lost_at_most_one_duplicate_per_kill() {
+    let total = env_or("NUDGE_DRILL_REMINDERS", 200);
+    let people = env_or("NUDGE_DRILL_USERS", 20);
+    let kills = env_or("NUDGE_DRILL_KILLS", 1);
+    let window = Duration::from_secs(env_or("NUDGE_DRILL_WINDOW_SECONDS", 20) as u64);
+
+    let db = TestDb::new().await;
+    let twilio = MockServer::start().await;
+    let received: Received = Arc::default();
+    Mock::given(method("POST"))
+        .respond_with(Recorder(received.clone()))
+        .mount(&twilio)
+        .await;
+
+    let mut users = Vec::new();
+    for i in 0..people {
+        users.push(common::create_user(&db, &format!("p{i}"), &format!("+1514556{:04}", i)).await);
+    }
+    // Due times spread over the window, starting a few seconds from now.
+    let start = Utc::now() + chrono::Duration::seconds(3);
+    let mut due: HashMap<String, DateTime<Utc>> = HashMap::new();
+    for i in 0..total {
+        let at = start
+            + chrono::Duration::milliseconds((window.as_millis() as i64 * i as i64) / total as i64);
+        let body = format!("drill {i:05}");
+        let user = users[i % people];
+        let mut tx = UserTx::begin(&db.app, user).await.unwrap();
+        Reminder::create(
+            &mut tx,
+            NewReminder {
+                body: body.clone(),
+                due_at: at,
+                timezone: "UTC".into(),
+                local_time: None,
+                recurrence: None,
+                explicit_time: true,
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        due.insert(format!("Reminder: {body}"), at);
+    }
+
+    let prefix = format!("drill:{}:", uuid::Uuid::new_v4().simple());
+    let mut worker = spawn_worker(&db, &twilio, &prefix);
+    // Kill at evenly spread moments inside the window.
+    for k in 0..kills {
+        let at = start
+            + chrono::Duration::milliseconds(
+                window.as_millis() as i64 * (k as i64 + 1) / (kills as i64 + 1),
+            );
+        let wait = (at - Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(wait).await;
+        sigkill(&mut worker);
+        worker = spawn_worker(&db, &twilio, &prefix);
+    }
+
+    // Wait for everything (orphans come back after 3 missed heartbeats).
+    let deadline = std::time::Instant::now() + window + Duration::from_secs(60);
+    loop {
+        let distinct: std::collections::HashSet<String> = received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(b, _)| b.clone())
+            .collect();
+        if distinct.len() >= total || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sigkill(&mut worker);
+
+    let received = received.lock().unwrap().clone();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (body, _) in &received {
+        *counts.entry(body.as_str()).or_default() += 1;
+    }
+    let delivered = counts.len();
+    let lost = total - delivered.min(total);
+    let duplicates: usize = counts.values().map(|c| c - 1).sum();
+    let mut lateness: Vec<f64> = received
+        .iter()
+        .filter_map(|(body, at)| {
+            due.get(body)
+                .map(|d| (*at - *d).num_milliseconds() as f64 / 1000.0)
+        })
+        .collect();
+    lateness.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| lateness[((lateness.len() as f64 * p) as usize).min(lateness.len() - 1)];
+    println!(
+        "drill: {total} reminders, {people} people, {kills} kill(s): delivered {delivered}, lost {lost}, \
+         duplicates {duplicates}, lateness p50 {:.2} s, p99 {:.2} s",
+        pct(0.5),
+        pct(0.99)
+    );
+    assert_eq!(lost, 0, "reminders lost");
+    assert!(
+        duplicates <= kills,
+        "{duplicates} duplicates for {kills} kill(s)"
+    );
+    assert!(
+        counts.keys().all(|b| due.contains_key(*b)),
+        "unexpected messages"
+    );
+}
