@@ -78,6 +78,24 @@ macro_rules! storage {
     };
 }
 
+/// The factory of one queue's worker: its storage, shared state,
+/// concurrency and handler, under a process-unique name.
+macro_rules! queue_worker {
+    ($state:expr, $options:expr, $suffix:expr, $label:literal, $job:ty, $queue:expr, $concurrency:expr, $handler:expr) => {{
+        let state = $state.clone();
+        let options = $options.clone();
+        let name = format!("{}-{}", $label, $suffix);
+        let concurrency = $concurrency;
+        move |_restarts| {
+            WorkerBuilder::new(name.as_str())
+                .backend(storage!(state, $job, $queue, options))
+                .data(state.clone())
+                .concurrency(concurrency)
+                .build($handler)
+        }
+    }};
+}
+
 /// Runs every worker until `shutdown` resolves; running jobs finish first.
 pub async fn run(
     state: AppState,
@@ -88,94 +106,57 @@ pub async fn run(
     let schedule = cron::Schedule::from_str(&options.maintenance_schedule)?;
     let sweep_schedule = cron::Schedule::from_str(&options.sweeper_schedule)?;
     let monitor = Monitor::new()
-        .register({
-            let state = state.clone();
-            let name = format!("agent-turn-{worker_suffix}");
-            let concurrency = options.agent_concurrency;
-            let options = options.clone();
-            move |_restarts| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(storage!(
-                        state,
-                        queue::AgentTurnJob,
-                        queue::AGENT_TURN,
-                        options
-                    ))
-                    .data(state.clone())
-                    .concurrency(concurrency)
-                    .build(agent_turn::handle)
-            }
-        })
-        .register({
-            let state = state.clone();
-            let name = format!("deliver-sms-{worker_suffix}");
-            let concurrency = options.delivery_concurrency;
-            let options = options.clone();
-            move |_restarts| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(storage!(
-                        state,
-                        queue::DeliverSmsJob,
-                        queue::DELIVER_SMS,
-                        options
-                    ))
-                    .data(state.clone())
-                    .concurrency(concurrency)
-                    .build(deliver_sms::handle)
-            }
-        })
-        .register({
-            let state = state.clone();
-            let name = format!("onboarding-sms-{worker_suffix}");
-            let options = options.clone();
-            move |_restarts| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(storage!(
-                        state,
-                        queue::OnboardingSmsJob,
-                        queue::ONBOARDING_SMS,
-                        options
-                    ))
-                    .data(state.clone())
-                    .concurrency(2)
-                    .build(onboarding_sms::handle)
-            }
-        })
-        .register({
-            let state = state.clone();
-            let name = format!("deliver-reminder-{worker_suffix}");
-            let options = options.clone();
-            move |_restarts| {
-                // One at a time, in due order: see sms_router::pacing.
-                WorkerBuilder::new(name.as_str())
-                    .backend(storage!(
-                        state,
-                        queue::DeliverSmsJob,
-                        queue::DELIVER_REMINDER,
-                        options
-                    ))
-                    .data(state.clone())
-                    .concurrency(1)
-                    .build(deliver_sms::handle)
-            }
-        })
-        .register({
-            let state = state.clone();
-            let name = format!("reminder-due-{worker_suffix}");
-            let options = options.clone();
-            move |_restarts| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(storage!(
-                        state,
-                        queue::ReminderDueJob,
-                        queue::REMINDER_DUE,
-                        options
-                    ))
-                    .data(state.clone())
-                    .concurrency(8)
-                    .build(reminder_due::handle)
-            }
-        })
+        .register(queue_worker!(
+            state,
+            options,
+            worker_suffix,
+            "agent-turn",
+            queue::AgentTurnJob,
+            queue::AGENT_TURN,
+            options.agent_concurrency,
+            agent_turn::handle
+        ))
+        .register(queue_worker!(
+            state,
+            options,
+            worker_suffix,
+            "deliver-sms",
+            queue::DeliverSmsJob,
+            queue::DELIVER_SMS,
+            options.delivery_concurrency,
+            deliver_sms::handle
+        ))
+        .register(queue_worker!(
+            state,
+            options,
+            worker_suffix,
+            "onboarding-sms",
+            queue::OnboardingSmsJob,
+            queue::ONBOARDING_SMS,
+            2,
+            onboarding_sms::handle
+        ))
+        // One at a time, in due order: see sms_router::pacing.
+        .register(queue_worker!(
+            state,
+            options,
+            worker_suffix,
+            "deliver-reminder",
+            queue::DeliverSmsJob,
+            queue::DELIVER_REMINDER,
+            1,
+            deliver_sms::handle
+        ))
+        .register(queue_worker!(
+            state,
+            options,
+            worker_suffix,
+            "reminder-due",
+            queue::ReminderDueJob,
+            queue::REMINDER_DUE,
+            8,
+            reminder_due::handle
+        ))
         .register({
             let state = state.clone();
             let name = format!("sweeper-{worker_suffix}");
