@@ -4,8 +4,8 @@
 //! conservative guess that two workers run — so nothing is dropped and
 //! Twilio is not flooded.
 //!
-//! Replies jump ahead of reminders because reminders are delivered one at a
-//! time per process, in due order, each booking its slot only when it is
+//! Replies jump ahead of reminders because reminders are delivered a few at
+//! a time per process, in due order, each booking its slot only when it is
 //! about to leave: a reply books the next free slot, ahead of every
 //! reminder still waiting in the queue.
 

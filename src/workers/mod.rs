@@ -22,6 +22,11 @@ use apalis_postgres::PostgresStorage;
 use crate::app::AppState;
 use crate::db::queue;
 
+/// Reminder deliveries in flight per process. Each books its pacing slot
+/// only when about to send, so a reply waits behind at most this many
+/// reminders, however long the reminder queue.
+const REMINDER_SENDERS: usize = 4;
+
 /// How long a shutdown waits for running jobs before giving up on them
 /// (they are then re-queued as orphans by the next worker).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -54,7 +59,7 @@ impl Default for WorkerOptions {
             sweeper_schedule: sweeper::SCHEDULE.into(),
             agent_concurrency: 8,
             delivery_concurrency: 8,
-            poll_interval: Duration::from_secs(1),
+            poll_interval: Duration::from_millis(250),
             heartbeat: Duration::from_secs(5),
             missed_heartbeats: 3,
         }
@@ -136,7 +141,7 @@ pub async fn run(
             2,
             onboarding_sms::handle
         ))
-        // One at a time, in due order: see sms_router::pacing.
+        // Few at a time, in due order: see sms_router::pacing.
         .register(queue_worker!(
             state,
             options,
@@ -144,7 +149,7 @@ pub async fn run(
             "deliver-reminder",
             queue::DeliverSmsJob,
             queue::DELIVER_REMINDER,
-            1,
+            REMINDER_SENDERS,
             deliver_sms::handle
         ))
         .register(queue_worker!(
