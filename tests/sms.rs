@@ -520,3 +520,40 @@ async fn opt_out_is_checked_at_send_time_and_21610_marks_the_number() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_message_stuck_sending_is_left_alone_until_its_sender_is_presumed_dead() {
+    let h = SmsHarness::start_with(|_| {}, |_| {}, false).await;
+    let ana = common::create_user(&h.db, "Ana", ANA).await;
+    let id = stored_reply(&h, ana, "stuck").await;
+    sqlx::query("update messages set status = 'sending', updated_at = now() where id = $1")
+        .bind(id)
+        .execute(&h.db.owner)
+        .await
+        .unwrap();
+    let d = nudge::sms_router::outbound::deliver(&h.state, ana, id)
+        .await
+        .unwrap();
+    assert_eq!(
+        d,
+        nudge::sms_router::outbound::Delivery::AlreadyDone,
+        "a live sender owns it"
+    );
+    sqlx::query("update messages set updated_at = now() - interval '10 minutes' where id = $1")
+        .bind(id)
+        .execute(&h.db.owner)
+        .await
+        .unwrap();
+    let d = nudge::sms_router::outbound::deliver(&h.state, ana, id)
+        .await
+        .unwrap();
+    assert!(
+        matches!(d, nudge::sms_router::outbound::Delivery::Sent { .. }),
+        "{d:?}"
+    );
+    let metrics = h.state.metrics.render();
+    assert!(
+        metrics.contains("sms_possible_duplicates_total"),
+        "the re-send is counted"
+    );
+}

@@ -12,7 +12,8 @@ use super::sender::{OutboundSms, SendError};
 use crate::app::AppState;
 use crate::db::UserTx;
 use crate::store::{
-    PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus, record_sms_usage, status_rank,
+    Claim, PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus, record_sms_usage,
+    status_rank,
 };
 
 /// A message "sending" for longer than this lost its sender (a crash) and
@@ -91,11 +92,25 @@ pub async fn deliver(
     let body = fit_to_segments(&message.body, state.config.twilio.max_segments);
     let info = analyse(&body);
     let segments = i32::try_from(info.segments).unwrap_or(i32::MAX);
-    if !SmsMessage::claim_for_sending(&mut tx, message_id, &body, segments, SENDING_STALE_AFTER)
+    match SmsMessage::claim_for_sending(&mut tx, message_id, &body, segments, SENDING_STALE_AFTER)
         .await?
     {
+        Claim::Claimed => {}
+        Claim::Reclaimed => {
+            tracing::warn!("re-sending a message whose sender died mid-send; it may arrive twice");
+            let kind = if message
+                .idempotency_key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("reminder:"))
+            {
+                "reminder"
+            } else {
+                "other"
+            };
+            metrics::counter!("sms_possible_duplicates_total", "kind" => kind).increment(1);
+        }
         // Another worker is sending it right now.
-        return Ok(Delivery::AlreadyDone);
+        Claim::Busy => return Ok(Delivery::AlreadyDone),
     }
     tx.commit().await?;
 

@@ -119,6 +119,16 @@ impl ConversationSummary {
     }
 }
 
+/// Who gets to send an outbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    Claimed,
+    /// Its previous sender died mid-send: it may already have left.
+    Reclaimed,
+    /// Someone else is sending it.
+    Busy,
+}
+
 /// The SMS view of a message: what delivery and status callbacks need.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SmsMessage {
@@ -269,27 +279,32 @@ impl SmsMessage {
 
     /// Claims an outbound message for sending: only one sender wins. A
     /// message stuck in "sending" longer than `stale_after` (its sender
-    /// died) may be claimed again.
+    /// died) may be claimed again — possibly a duplicate, so it says so.
     pub async fn claim_for_sending(
         tx: &mut UserTx,
         id: Uuid,
         body: &str,
         segments: i32,
         stale_after: std::time::Duration,
-    ) -> Result<bool, StoreError> {
-        Ok(sqlx::query(
-            "update messages set status = 'sending', body = $2, segments = $3, updated_at = now() \
-             where id = $1 and direction = 'outbound' and (status = 'generated' \
-               or (status = 'sending' and updated_at < now() - make_interval(secs => $4)))",
+    ) -> Result<Claim, StoreError> {
+        let before: Option<String> = sqlx::query_scalar(
+            "with old as (select status, updated_at from messages where id = $1 for update) \
+             update messages m set status = 'sending', body = $2, segments = $3, updated_at = now() \
+             from old where m.id = $1 and m.direction = 'outbound' and (old.status = 'generated' \
+               or (old.status = 'sending' and old.updated_at < now() - make_interval(secs => $4))) \
+             returning old.status",
         )
         .bind(id)
         .bind(body)
         .bind(segments)
         .bind(stale_after.as_secs_f64())
-        .execute(tx.conn())
-        .await?
-        .rows_affected()
-            == 1)
+        .fetch_optional(tx.conn())
+        .await?;
+        Ok(match before.as_deref() {
+            Some("generated") => Claim::Claimed,
+            Some(_) => Claim::Reclaimed,
+            None => Claim::Busy,
+        })
     }
 
     /// Records what the provider answered for an outbound message.

@@ -21,7 +21,7 @@ pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
 pub use llm_usage::record_llm_usage;
 pub use memories::Memory;
 pub use messages::{
-    ConversationSummary, Direction, SmsMessage, StoredMessage, record_sms_usage, status_rank,
+    Claim, ConversationSummary, Direction, SmsMessage, StoredMessage, record_sms_usage, status_rank,
 };
 pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord, user_id_for_phone};
