@@ -424,3 +424,43 @@ async fn fifty_reminders_at_5_per_second_leave_in_about_10_s_and_a_reply_jumps_t
         .unwrap();
     assert!(reply_at < 35, "the reply left {reply_at}th of 51");
 }
+
+#[tokio::test]
+async fn changing_the_timezone_moves_future_occurrences_and_their_jobs() {
+    let (h, ana) = harness().await;
+    // Daily 08:00 Montreal, next on 2026-11-22 (13:00Z).
+    let r = create(
+        &h,
+        ana,
+        daily_at("meds", "2026-11-22T13:00:00Z", "America/Montreal", "08:00"),
+    )
+    .await;
+    let mut tx = UserTx::begin(&h.state.db, ana).await.unwrap();
+    Reminder::retime_all(&mut tx, "Europe/Paris").await.unwrap();
+    tx.commit().await.unwrap();
+    // 08:00 in Paris on that day is 07:00Z.
+    assert_eq!(
+        due_of(&h, r.id).await,
+        ("scheduled".into(), utc("2026-11-22T07:00:00Z"))
+    );
+    let run_ats: Vec<DateTime<Utc>> = sqlx::query_scalar(
+        "select run_at from apalis.jobs where job_type = 'reminder_due' order by run_at",
+    )
+    .fetch_all(&h.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        run_ats,
+        [utc("2026-11-22T07:00:00Z"), utc("2026-11-22T13:00:00Z")]
+    );
+    // The new job delivers at the new time; the old one then stands down.
+    assert!(matches!(
+        fire(&h, ana, r.id, "2026-11-22T07:00:00Z").await,
+        Fired::Sent { .. }
+    ));
+    assert_eq!(due_of(&h, r.id).await.1, utc("2026-11-23T07:00:00Z"));
+    assert_eq!(
+        fire(&h, ana, r.id, "2026-11-22T13:00:00Z").await,
+        Fired::Skipped
+    );
+}
