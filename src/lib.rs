@@ -16,15 +16,20 @@
 //! app.rs           AppState, shared by every handler and job
 //! startup.rs       Application::build: binds listeners, runs the server
 //! cache.rs         Redis, for what may be lost
-//! db/              pools, UserTx, migrations runner, dev PostgreSQL
+//! db/              pools, UserTx, migrations runner, job queue producer, dev PostgreSQL
 //! store/           per-user data, always through a UserTx
+//! agent/           runner, planner, conversation summary, reminder replies
+//!   llm/           LlmClient; gemini, openai-compatible, offline rules, chain with breakers
+//!   tools/         Tool trait, registry, built-in tools
+//! sms_router/      Twilio webhook, signature, keywords, senders, segments, limits, pacing
 //! workers/         apalis wiring and one file per job
 //! api/             axum routers, middleware, health, metrics
 //! admin/           operator CLI commands
 //! ```
 //!
-//! Arrows point one way: `api` and `workers` call into `store` and `db`;
-//! `store` calls nothing above it.
+//! Arrows point one way: `api` and `sms_router` call into `agent`, `store`
+//! and `db`; `workers` call into `agent`, `sms_router` and `store`; `store`
+//! calls nothing above `db`.
 
 #![forbid(unsafe_code)]
 
