@@ -16,6 +16,7 @@
 //! app.rs           AppState, shared by every handler and job
 //! startup.rs       Application::build: binds listeners, runs the server
 //! cache.rs         Redis, for what may be lost
+//! http_client.rs   what outbound HTTP clients share (Retry-After, redaction)
 //! db/              pools, UserTx, migrations runner, job queue producer, dev PostgreSQL
 //! store/           per-user data, always through a UserTx
 //! agent/           runner, planner, conversation summary, reminder replies
@@ -42,6 +43,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod http_client;
 pub mod sms_router;
 pub mod startup;
 pub mod store;

@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::sender::{OutboundSms, SendError, SentSms, SmsSender};
 use crate::config::TwilioConfig;
+use crate::http_client::{error_chain, redact, retry_after, shorten};
 
 /// Twilio's error code for "Attempt to send to unsubscribed recipient".
 pub const TWILIO_UNSUBSCRIBED: i64 = 21610;
@@ -255,7 +255,7 @@ impl TwilioSender {
                 "" => format!("HTTP {}", status.as_u16()),
                 text => text.to_owned(),
             });
-        let message = self.scrub(&shorten(&message));
+        let message = self.scrub(&shorten(&message, MAX_MESSAGE_CHARS));
         if code == Some(TWILIO_UNSUBSCRIBED) {
             return SendError::Unsubscribed;
         }
@@ -272,12 +272,7 @@ impl TwilioSender {
     }
 
     fn scrub(&self, text: &str) -> String {
-        let token = self.settings.auth_token.expose_secret();
-        if token.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(token, "[redacted]")
-        }
+        redact(text, Some(self.settings.auth_token.expose_secret()))
     }
 }
 
@@ -340,7 +335,7 @@ fn parse_created(body: &str) -> Result<SentSms, SendError> {
         code: None,
         message: format!(
             "Twilio accepted the request but its answer has no message sid: {}",
-            shorten(body.trim())
+            shorten(body.trim(), MAX_MESSAGE_CHARS)
         ),
     };
     let created: CreatedMessage = serde_json::from_str(body).map_err(|_| unreadable())?;
@@ -352,30 +347,6 @@ fn parse_created(body: &str) -> Result<SentSms, SendError> {
         provider_message_id: sid,
         status: created.status.unwrap_or_else(|| "queued".to_owned()),
     })
-}
-
-/// `Retry-After` in its delta-seconds form; Twilio does not send dates.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -481,15 +452,5 @@ mod tests {
             .unwrap();
         assert_eq!(settings.from, TwilioFrom::MessagingService("MG1".into()));
         assert_eq!(settings.max_retries, DEFAULT_MAX_RETRIES);
-    }
-
-    #[test]
-    fn retry_after_seconds_only() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(retry_after(&headers), None);
-        headers.insert(RETRY_AFTER, "3".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
-        headers.insert(RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
     }
 }

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::{LlmError, LlmResponse};
+use crate::http_client::{error_chain, redact, retry_after, shorten};
 
 /// How often and how patiently a client retries a failed call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,24 +136,6 @@ impl JsonPost<'_> {
     }
 }
 
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// Reads `Retry-After` in its delta-seconds form; the HTTP-date form is
-/// rare from these APIs and falls back to the backoff delay.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
-}
-
 /// Maps an unsuccessful HTTP answer onto the error the chain acts on.
 pub(crate) fn classify(
     provider: &str,
@@ -214,20 +197,6 @@ pub(crate) fn error_message(body: &str) -> String {
         return "no error message".to_owned();
     }
     shorten(&text, MAX_MESSAGE_CHARS)
-}
-
-pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
-pub(crate) fn redact(text: &str, secret: Option<&str>) -> String {
-    match secret {
-        Some(secret) if !secret.is_empty() => text.replace(secret, "[redacted]"),
-        _ => text.to_owned(),
-    }
 }
 
 /// A malformed-answer error with a shortened excerpt of what came back.
@@ -341,19 +310,6 @@ mod tests {
             let err = classify("x", status, None, "", None);
             assert_eq!(err.is_retryable(), retryable, "{code}");
         }
-    }
-
-    #[test]
-    fn retry_after_seconds_only() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(retry_after(&headers), None);
-        headers.insert(RETRY_AFTER, "3".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
-        headers.insert(
-            RETRY_AFTER,
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
-        );
-        assert_eq!(retry_after(&headers), None);
     }
 
     #[test]
