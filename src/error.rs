@@ -38,6 +38,18 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AppError::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl From<crate::db::queue::QueueError> for AppError {
+    fn from(e: crate::db::queue::QueueError) -> Self {
+        AppError::Internal(anyhow::Error::new(e))
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, reason) = match &self {

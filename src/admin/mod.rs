@@ -69,7 +69,7 @@ impl From<StoreError> for AdminError {
         match e {
             StoreError::Conflict(why) => AdminError::Refused(why),
             StoreError::NotFound => AdminError::Refused("not found".into()),
-            StoreError::Database(e) => AdminError::Failed(e.into()),
+            other => AdminError::Failed(other.into()),
         }
     }
 }

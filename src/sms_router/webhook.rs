@@ -162,8 +162,7 @@ async fn unknown_sender(
             },
             JobOptions::default(),
         )
-        .await
-        .map_err(anyhow::Error::from)?;
+        .await?;
     }
     tx.commit().await?;
     Ok("unknown")
@@ -195,24 +194,19 @@ async fn known_sender(
     media: serde_json::Value,
 ) -> Result<&'static str, AppError> {
     let mut tx = UserTx::begin(&state.db, user_id).await?;
-    let user = User::current(&mut tx)
-        .await
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let user = User::current(&mut tx).await?;
     if user.status == UserStatus::Disabled {
         log_identification(&mut tx, from, "disabled", sid).await?;
         tx.commit().await?;
         return Ok("disabled");
     }
-    let phone = PhoneRecord::find(&mut tx, from)
-        .await
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let phone = PhoneRecord::find(&mut tx, from).await?;
     let opted_out = phone.as_ref().is_some_and(|p| p.opted_out_at.is_some());
 
     if let Some(kw) = keywords::keyword(text, opted_out) {
         let stored =
             SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "keyword")
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
+                .await?;
         if stored.is_none() {
             return Ok("duplicate");
         }
@@ -229,8 +223,7 @@ async fn known_sender(
             Keyword::Help => {
                 queue_reply(&mut tx, keywords::HELP_TEXT, &format!("help:{sid}")).await
             }
-        }
-        .map_err(|e| anyhow::anyhow!(e))?;
+        }?;
         tx.commit().await?;
         return Ok(match kw {
             Keyword::OptOut => "opt_out",
@@ -243,8 +236,7 @@ async fn known_sender(
         // Kept, never answered: nothing goes to an opted-out number.
         let stored =
             SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "opted_out")
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
+                .await?;
         if stored.is_some() {
             log_identification(&mut tx, from, "opted_out", sid).await?;
         }
@@ -255,18 +247,14 @@ async fn known_sender(
     let limited = over_limit(state, user_id, from).await;
     let status = if limited { "rate_limited" } else { "received" };
     let Some(message) =
-        SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, status)
-            .await
-            .map_err(|e| anyhow::anyhow!(e))?
+        SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, status).await?
     else {
         return Ok("duplicate");
     };
     log_identification(&mut tx, from, "matched", sid).await?;
     if limited {
         if first_slow_down(state, user_id).await {
-            queue_reply(&mut tx, keywords::SLOW_DOWN_TEXT, &format!("slow:{sid}"))
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
+            queue_reply(&mut tx, keywords::SLOW_DOWN_TEXT, &format!("slow:{sid}")).await?;
         }
         tx.commit().await?;
         return Ok("rate_limited");
@@ -280,8 +268,7 @@ async fn known_sender(
         },
         JobOptions::default(),
     )
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     tx.commit().await?;
     Ok("accepted")
 }
@@ -303,8 +290,8 @@ async fn queue_reply(
         },
         JobOptions::default(),
     )
-    .await
-    .map_err(|e| crate::store::StoreError::Conflict(e.to_string()))
+    .await?;
+    Ok(())
 }
 
 /// Per person and per number, shared across replicas. When Redis is down
@@ -376,14 +363,10 @@ pub async fn status(
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     let mut tx = UserTx::begin(&state.db, UserId(user)).await?;
-    let applied = SmsMessage::apply_callback(&mut tx, sid, &new_status, error_code)
-        .await
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let applied = SmsMessage::apply_callback(&mut tx, sid, &new_status, error_code).await?;
     if error_code == Some("21610") {
         let to = param(&params, "To").unwrap_or_default();
-        PhoneRecord::set_opted_out(&mut tx, to, true)
-            .await
-            .map_err(|e| anyhow::anyhow!(e))?;
+        PhoneRecord::set_opted_out(&mut tx, to, true).await?;
     }
     tx.commit().await?;
     metrics::counter!("sms_outbound_status_total", "status" => new_status.clone(), "applied" => applied.to_string())

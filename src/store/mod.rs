@@ -39,6 +39,9 @@ pub enum StoreError {
     NotFound,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A job that goes with the row could not be enqueued.
+    #[error(transparent)]
+    Queue(#[from] crate::db::queue::QueueError),
 }
 
 /// True when `e` is a unique-constraint violation.

@@ -14,10 +14,6 @@ use super::recurrence::Recurrence;
 use crate::db::UserTx;
 use crate::db::queue;
 
-fn queue_error(e: queue::QueueError) -> StoreError {
-    StoreError::Database(sqlx::Error::Protocol(e.to_string()))
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Reminder {
     pub id: Uuid,
@@ -69,9 +65,7 @@ impl Reminder {
         .bind(new.explicit_time)
         .fetch_one(tx.conn())
         .await?;
-        queue::schedule_reminder(tx.conn(), user, reminder.id, reminder.due_at)
-            .await
-            .map_err(queue_error)?;
+        queue::schedule_reminder(tx.conn(), user, reminder.id, reminder.due_at).await?;
         Ok(reminder)
     }
 
@@ -123,9 +117,7 @@ impl Reminder {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        queue::unschedule_reminder(tx.conn(), id)
-            .await
-            .map_err(queue_error)?;
+        queue::unschedule_reminder(tx.conn(), id).await?;
         Ok(())
     }
 
@@ -136,9 +128,7 @@ impl Reminder {
         .fetch_all(tx.conn())
         .await?;
         for id in &ids {
-            queue::unschedule_reminder(tx.conn(), *id)
-                .await
-                .map_err(queue_error)?;
+            queue::unschedule_reminder(tx.conn(), *id).await?;
         }
         Ok(ids.len() as u64)
     }
@@ -160,9 +150,7 @@ impl Reminder {
             return Err(StoreError::NotFound);
         }
         let user = tx.uuid();
-        queue::schedule_reminder(tx.conn(), user, id, until)
-            .await
-            .map_err(queue_error)?;
+        queue::schedule_reminder(tx.conn(), user, id, until).await?;
         Ok(())
     }
 
@@ -191,9 +179,7 @@ impl Reminder {
         // The old jobs find the reminder moved and stand down.
         let user = tx.uuid();
         for (id, due) in &moved {
-            queue::schedule_reminder(tx.conn(), user, *id, *due)
-                .await
-                .map_err(queue_error)?;
+            queue::schedule_reminder(tx.conn(), user, *id, *due).await?;
         }
         Ok(moved.len() as u64)
     }
@@ -232,9 +218,7 @@ impl Reminder {
         .await?;
         if let Some(next) = next {
             let user = tx.uuid();
-            queue::schedule_reminder(tx.conn(), user, id, next)
-                .await
-                .map_err(queue_error)?;
+            queue::schedule_reminder(tx.conn(), user, id, next).await?;
         }
         Ok(())
     }

@@ -123,8 +123,7 @@ pub async fn run(
         },
         JobOptions::default(),
     )
-    .await
-    .map_err(|e| StoreError::Database(sqlx::Error::Protocol(e.to_string())))?;
+    .await?;
     Reminder::advance(&mut tx, reminder.id, "sent", next, Some(now)).await?;
     tx.commit().await?;
     metrics::counter!("reminders_fired_total", "late" => late.to_string()).increment(1);

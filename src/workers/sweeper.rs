@@ -9,13 +9,14 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db::queue::{self, AgentTurnJob, JobOptions};
+use crate::store::StoreError;
 
 pub const SCHEDULE: &str = "30 * * * * *";
 pub const STRANDED_AFTER: Duration = Duration::from_secs(5 * 60);
 
 /// One pass; returns how many messages were re-enqueued.
 #[tracing::instrument(name = "job.sweeper", skip_all)]
-pub async fn sweep(state: &AppState, older_than: Duration) -> Result<usize, sqlx::Error> {
+pub async fn sweep(state: &AppState, older_than: Duration) -> Result<usize, StoreError> {
     let stranded: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "select message_id, user_id from nudge_stranded_inbound(make_interval(secs => $1), 500)",
     )
@@ -33,8 +34,7 @@ pub async fn sweep(state: &AppState, older_than: Duration) -> Result<usize, sqlx
             },
             JobOptions::default(),
         )
-        .await
-        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        .await?;
         tx.commit().await?;
     }
     if !stranded.is_empty() {
