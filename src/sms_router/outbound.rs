@@ -65,29 +65,29 @@ pub async fn deliver(
     }
     let user = User::current(&mut tx).await?;
     let phone = PhoneRecord::primary(&mut tx).await?;
-    let suppressed = match (&user.status, &phone) {
-        (UserStatus::Disabled, _) => Some("disabled"),
-        (_, None) => Some("no_number"),
-        (_, Some(p)) if p.opted_out_at.is_some() => Some("opted_out"),
-        _ => None,
+    let suppressed = match (&user.status, phone) {
+        (UserStatus::Disabled, _) => Err("disabled"),
+        (_, None) => Err("no_number"),
+        (_, Some(p)) if p.opted_out_at.is_some() => Err("opted_out"),
+        (_, Some(p)) => Ok(p),
     };
-    if let Some(reason) = suppressed {
-        SmsMessage::record_send(
-            &mut tx,
-            message_id,
-            "suppressed",
-            None,
-            Some(reason),
-            None,
-            &message.body,
-        )
-        .await?;
-        tx.commit().await?;
-        metrics::counter!("sms_outbound_total", "status" => "suppressed").increment(1);
-        return Ok(Delivery::Suppressed(reason));
-    }
-    let Some(phone) = phone else {
-        return Ok(Delivery::Suppressed("no_number"));
+    let phone = match suppressed {
+        Ok(phone) => phone,
+        Err(reason) => {
+            SmsMessage::record_send(
+                &mut tx,
+                message_id,
+                "suppressed",
+                None,
+                Some(reason),
+                None,
+                &message.body,
+            )
+            .await?;
+            tx.commit().await?;
+            metrics::counter!("sms_outbound_total", "status" => "suppressed").increment(1);
+            return Ok(Delivery::Suppressed(reason));
+        }
     };
     let body = fit_to_segments(&message.body, state.config.twilio.max_segments);
     let info = analyse(&body);

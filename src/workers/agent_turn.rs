@@ -28,14 +28,7 @@ pub async fn handle(
     attempt: Attempt,
     task_id: TaskId,
 ) -> Result<(), BoxDynError> {
-    match run(&state, &job).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            tracing::warn!(error = %e, attempt = attempt.current(), "agent turn failed; will retry");
-            super::retry::defer(&state.db, &task_id, attempt.current()).await;
-            Err(e.into())
-        }
-    }
+    super::retry::or_defer(run(&state, &job).await, &state.db, &task_id, &attempt).await
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -14,14 +14,7 @@ pub async fn handle(
     attempt: Attempt,
     task_id: TaskId,
 ) -> Result<(), BoxDynError> {
-    match run(&state, &job).await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::warn!(error = %e, attempt = attempt.current(), "delivery failed; will retry");
-            super::retry::defer(&state.db, &task_id, attempt.current()).await;
-            Err(e.into())
-        }
-    }
+    super::retry::or_defer(run(&state, &job).await, &state.db, &task_id, &attempt).await
 }
 
 #[tracing::instrument(name = "job.deliver_sms", skip_all, fields(message_id = %job.message_id))]

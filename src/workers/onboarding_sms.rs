@@ -14,13 +14,7 @@ pub async fn handle(
     attempt: Attempt,
     task_id: TaskId,
 ) -> Result<(), BoxDynError> {
-    match run(&state, &job).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            super::retry::defer(&state.db, &task_id, attempt.current()).await;
-            Err(e.into())
-        }
-    }
+    super::retry::or_defer(run(&state, &job).await, &state.db, &task_id, &attempt).await
 }
 
 #[tracing::instrument(name = "job.onboarding_sms", skip_all)]

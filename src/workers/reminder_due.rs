@@ -43,11 +43,7 @@ pub async fn handle(
     loop {
         match run(&state, &job, Utc::now()).await {
             Ok(Fired::Early(wait)) => tokio::time::sleep(wait).await,
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                super::retry::defer(&state.db, &task_id, attempt.current()).await;
-                return Err(e.into());
-            }
+            result => return super::retry::or_defer(result, &state.db, &task_id, &attempt).await,
         }
     }
 }

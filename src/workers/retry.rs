@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use apalis::prelude::TaskId;
+use apalis::prelude::{Attempt, BoxDynError, TaskId};
 use rand::Rng;
 use sqlx::PgPool;
 
@@ -14,6 +14,27 @@ pub fn backoff(attempt: usize) -> Duration {
     let base = 2u64.saturating_pow(attempt.clamp(1, 20) as u32).min(300);
     let jitter = rand::rng().random_range(0.75..1.25);
     Duration::from_secs_f64(base as f64 * jitter)
+}
+
+/// Passes a job's result to apalis; a failure is logged and the job
+/// deferred first, so the retry comes after a backoff.
+pub async fn or_defer<T, E>(
+    result: Result<T, E>,
+    pool: &PgPool,
+    task_id: &TaskId,
+    attempt: &Attempt,
+) -> Result<(), BoxDynError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, attempt = attempt.current(), "job failed; will retry");
+            defer(pool, task_id, attempt.current()).await;
+            Err(e.into())
+        }
+    }
 }
 
 /// Reschedules the job before its failure is recorded.
