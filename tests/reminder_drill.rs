@@ -9,15 +9,14 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer};
 
 use common::TestDb;
+use common::sms::{Arrivals, Recorder};
 use nudge::db::UserTx;
 use nudge::store::{NewReminder, Reminder};
 
@@ -26,25 +25,6 @@ fn env_or(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Every body that reached the fake Twilio, with its arrival time.
-type Received = Arc<Mutex<Vec<(String, DateTime<Utc>)>>>;
-
-/// Twilio's answer, recording each body and when it arrived.
-struct Recorder(Received);
-
-impl Respond for Recorder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body = url::form_urlencoded::parse(&request.body)
-            .find(|(k, _)| k == "Body")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        self.0.lock().unwrap().push((body, Utc::now()));
-        ResponseTemplate::new(201).set_body_json(json!({
-            "sid": format!("SM{}", uuid::Uuid::new_v4().simple()), "status": "queued"
-        }))
-    }
 }
 
 fn spawn_worker(db: &TestDb, twilio: &MockServer, prefix: &str) -> std::process::Child {
@@ -87,7 +67,7 @@ async fn reminders_survive_a_killed_worker_none_lost_at_most_one_duplicate_per_k
 
     let db = TestDb::new().await;
     let twilio = MockServer::start().await;
-    let received: Received = Arc::default();
+    let received = Arrivals::default();
     Mock::given(method("POST"))
         .respond_with(Recorder(received.clone()))
         .mount(&twilio)

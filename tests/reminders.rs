@@ -368,32 +368,13 @@ async fn the_worker_delivers_a_reminder_at_its_time() {
     assert_eq!(h.sent().await.len(), 1);
 }
 
-/// Records when each message reached the fake Twilio.
-struct Stamped(std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, String)>>>);
-
-impl wiremock::Respond for Stamped {
-    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let body = url::form_urlencoded::parse(&request.body)
-            .find(|(k, _)| k == "Body")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        self.0
-            .lock()
-            .unwrap()
-            .push((std::time::Instant::now(), body));
-        wiremock::ResponseTemplate::new(201).set_body_json(serde_json::json!({
-            "sid": format!("SM{}", Uuid::new_v4().simple()), "status": "queued"
-        }))
-    }
-}
-
 #[tokio::test]
 async fn fifty_reminders_at_5_per_second_leave_in_about_10_s_and_a_reply_jumps_the_queue() {
     let mut h = SmsHarness::start_with(|c| c.twilio.max_mps = 5.0, |_| {}, false).await;
     let ana = common::create_user(&h.db, "Ana", ANA).await;
-    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let arrivals = common::sms::Arrivals::default();
     wiremock::Mock::given(wiremock::matchers::method("POST"))
-        .respond_with(Stamped(arrivals.clone()))
+        .respond_with(common::sms::Recorder(arrivals.clone()))
         .with_priority(1)
         .mount(&h.twilio)
         .await;
@@ -409,18 +390,17 @@ async fn fifty_reminders_at_5_per_second_leave_in_about_10_s_and_a_reply_jumps_t
     assert_eq!(sent.len(), 51);
 
     let arrivals = arrivals.lock().unwrap().clone();
-    let first = arrivals[0].0;
-    let last = arrivals[arrivals.len() - 1].0;
-    let span = (last - first).as_secs_f64();
+    let secs = |d: chrono::Duration| d.num_milliseconds() as f64 / 1000.0;
+    let span = secs(arrivals[arrivals.len() - 1].1 - arrivals[0].1);
     assert!((8.5..14.0).contains(&span), "51 messages over {span:.1} s");
     // Never faster than the rate: any 6 consecutive messages span ≥ ~1 s.
     for w in arrivals.windows(6) {
-        let gap = (w[5].0 - w[0].0).as_secs_f64();
+        let gap = secs(w[5].1 - w[0].1);
         assert!(gap >= 0.9, "6 messages within {gap:.2} s");
     }
     let reply_at = arrivals
         .iter()
-        .position(|(_, b)| b.contains("milk"))
+        .position(|(b, _)| b.contains("milk"))
         .unwrap();
     assert!(reply_at < 35, "the reply left {reply_at}th of 51");
 }

@@ -271,6 +271,26 @@ fn base64_encode(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
+/// Every message body that reached the fake Twilio, with its arrival time.
+pub type Arrivals = std::sync::Arc<std::sync::Mutex<Vec<(String, chrono::DateTime<chrono::Utc>)>>>;
+
+/// A fake Twilio create-message answer that records each body and when it
+/// arrived (lateness and pacing are measured at this hand-off).
+pub struct Recorder(pub Arrivals);
+
+impl Respond for Recorder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body = url::form_urlencoded::parse(&request.body)
+            .find(|(k, _)| k == "Body")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        self.0.lock().unwrap().push((body, chrono::Utc::now()));
+        ResponseTemplate::new(201).set_body_json(json!({
+            "sid": format!("SM{}", uuid::Uuid::new_v4().simple()), "status": "queued"
+        }))
+    }
+}
+
 /// Signs with Twilio's own Python library (`pip install twilio`).
 pub fn python_twilio_signature(url: &str, params: &[(&str, &str)]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = params
