@@ -24,8 +24,8 @@ use super::reminder_replies::{self, ReminderReply};
 use super::tools::{ToolContext, ToolError, ToolRegistry, Wording};
 use crate::db::UserTx;
 use crate::store::{
-    Direction, NewReminder, PendingAction, Reminder, StoreError, StoredMessage, User, UserId,
-    UserStatus, record_llm_usage,
+    NewReminder, PendingAction, Reminder, StoreError, StoredMessage, User, UserId, UserStatus,
+    record_llm_usage,
 };
 
 /// Limits of one turn.
@@ -54,7 +54,7 @@ impl Default for TurnBudget {
 /// How long a pending action waits for its "yes".
 pub const CONFIRMATION_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 
-/// What a message to answer is: new text, or one the SMS path stored.
+/// What a message to answer is: new console text, or one the SMS path stored.
 enum Inbound<'a> {
     New(&'a str),
     Stored {
@@ -172,7 +172,8 @@ impl Agent {
         &self.llm
     }
 
-    /// Stores `text` as the person's message and answers it.
+    /// Stores `text` as the person's message on the console channel
+    /// (`nudge admin chat`, tests) and answers it; neither is ever texted.
     #[tracing::instrument(name = "agent.turn", skip_all, fields(user_id = %user_id))]
     pub async fn handle_text(
         &self,
@@ -232,9 +233,7 @@ impl Agent {
         // context: one commit, and it is durable before any model call.
         let (inbound_id, text, received_at) = match inbound {
             Inbound::New(text) => {
-                let stored =
-                    StoredMessage::insert(&mut tx, Direction::Inbound, text, "received", None)
-                        .await?;
+                let stored = StoredMessage::insert_console(&mut tx, text).await?;
                 (stored.id, text, stored.created_at)
             }
             Inbound::Stored { id, text, at } => (id, text, at),
