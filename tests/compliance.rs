@@ -217,7 +217,7 @@ async fn every_keyword_form_through_the_signed_webhook() {
     assert_eq!(
         h.count(
             "select count(*) from user_phone_numbers where opted_out_via = 'STOPALL' \
-             and e164 in (select phone_e164 from messages where body ilike 'stop%all%')"
+             and e164 in (select phone_e164 from messages where body ilike '%stop%all%')"
         )
         .await,
         10,
