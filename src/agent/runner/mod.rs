@@ -6,27 +6,43 @@
 //! Side effects that send, spend or delete in bulk never run from a model's
 //! call: the runner stores a pending action and asks; only the person's
 //! "yes" (or the short code) runs it, once. This is enforced here, in code,
-//! whatever the model or a tool's output says.
+//! whatever the model or a tool's output says, and judged by effect (see
+//! [`confirm`]).
+//!
+//! The parts: this file runs the loop; `execute` runs one tool call;
+//! `journal` records and replays a turn's steps so a crash never repeats
+//! a tool; `confirm` holds and runs confirmed actions; `replies` answers
+//! what needs no model.
 
+mod confirm;
+mod execute;
+mod journal;
+mod replies;
+
+pub use confirm::{MAX_UNCONFIRMED_REMOVALS, is_no, is_yes};
+
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rand::Rng;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::conversation;
-use super::llm::{FunctionResponse, LlmClient, Message, Part, Role, Usage};
+use super::llm::{FunctionCall, FunctionResponse, LlmClient, Message, Part, Role, Usage};
 use super::planner::{self, TurnFacts};
-use super::reminder_replies::{self, ReminderReply};
-use super::tools::{ToolContext, ToolError, ToolRegistry, Wording};
+use super::reminder_replies;
+use super::tools::{Integration, Tool, ToolRegistry, Wording};
 use crate::db::UserTx;
 use crate::store::{
-    Direction, NewReminder, PendingAction, Reminder, StoreError, StoredMessage, User, UserId,
-    UserStatus, record_llm_usage,
+    AgentStep, Direction, InboundContent, PendingAction, Reminder, StoreError, StoredMessage,
+    UserId, UserStatus, record_llm_usage,
 };
+use confirm::{HeldAt, HeldCall};
+use execute::{Call, CallSite, ToolRun};
+use journal::Journal;
 
 /// Limits of one turn.
 #[derive(Debug, Clone)]
@@ -72,6 +88,8 @@ struct Turn {
     tool_calls: u32,
     providers: Vec<String>,
     usages: Vec<(String, String, Usage)>,
+    /// The turn has journal steps to forget once its reply is stored.
+    forget_steps: bool,
 }
 
 impl Turn {
@@ -83,6 +101,7 @@ impl Turn {
             tool_calls: 0,
             providers: Vec::new(),
             usages: Vec::new(),
+            forget_steps: false,
         }
     }
 }
@@ -106,6 +125,9 @@ pub enum TurnEnd {
     ProvidersFailed,
     /// "done"/"snooze" acted on the reminder just delivered.
     ReminderReply,
+    /// The input cannot be taken as it is (pictures only, over a limit);
+    /// the reply says what would work.
+    InputRefused,
 }
 
 #[derive(Debug, Clone)]
@@ -230,14 +252,16 @@ impl Agent {
         let mut tx = UserTx::begin_deferred(&self.pool, user_id).await?;
         // A new message is stored in the transaction that loads the
         // context: one commit, and it is durable before any model call.
-        let (inbound_id, text, received_at) = match inbound {
+        let (inbound_id, text, received_at, stored) = match inbound {
             Inbound::New(text) => {
                 let stored =
                     StoredMessage::insert(&mut tx, Direction::Inbound, text, "received", None)
                         .await?;
-                (stored.id, text, stored.created_at)
+                (stored.id, text, stored.created_at, None)
             }
-            Inbound::Stored { id, text, at } => (id, text, at),
+            Inbound::Stored { id, text, at } => {
+                (id, text, at, InboundContent::load(&mut tx, id).await?)
+            }
         };
         let facts = TurnFacts::load(&mut tx, now)
             .await?
@@ -248,14 +272,26 @@ impl Agent {
         }
         let say = Wording::new(user.locale());
 
-        let pending = match facts.has_pending_action {
+        if let Some(reply) = replies::refuse_input(text, stored.as_ref(), say) {
+            return self
+                .finish(tx, inbound_id, Turn::short(reply, TurnEnd::InputRefused))
+                .await
+                .map(|(outcome, _)| outcome);
+        }
+
+        let mut journal = Journal::load(&mut tx, inbound_id, stored.is_some()).await?;
+        // A retried turn that already asked its question must not take
+        // that question for an earlier one and cancel it.
+        let pending = match facts.has_pending_action && !journal.asked() {
             true => PendingAction::awaiting(&mut tx, now).await?,
             false => None,
         };
         if let Some(pending) = pending {
             if is_yes(text) || text.trim().eq_ignore_ascii_case(&pending.short_code) {
                 PendingAction::resolve(&mut tx, pending.id, true).await?;
-                let reply = self.run_confirmed(&mut tx, user, &pending, now, say).await;
+                let reply = self
+                    .run_confirmed(&mut tx, user, &pending, &facts.connected, now, say)
+                    .await?;
                 return self
                     .finish(tx, inbound_id, Turn::short(reply, TurnEnd::Confirmed))
                     .await
@@ -278,7 +314,8 @@ impl Agent {
             && let Some(reminder) =
                 Reminder::delivered_since(&mut tx, now - reminder_replies::REPLY_WINDOW).await?
         {
-            let answer = act_on_reminder(&mut tx, &reminder, reply, now, user, say).await?;
+            let answer =
+                replies::act_on_reminder(&mut tx, &reminder, reply, now, user, say).await?;
             return self
                 .finish(tx, inbound_id, Turn::short(answer, TurnEnd::ReminderReply))
                 .await
@@ -287,20 +324,20 @@ impl Agent {
 
         let mut request =
             planner::build_request(&mut tx, &facts, &self.registry, text, received_at, now).await?;
-        let mut tokens_today = facts.tokens_today;
         tx.commit().await?;
 
-        let connected = &facts.connected;
-        let mut llm_calls = 0u32;
-        let mut tool_calls = 0u32;
-        let mut providers = Vec::new();
-        let mut usages = Vec::new();
+        let mut turn = Turn::short(String::new(), TurnEnd::Answered);
+        let mut tokens_today = facts.tokens_today;
+        let mut removed = 0u32;
         let mut confirmations: Vec<String> = Vec::new();
         let deadline = started + self.budget.wall_time;
 
         let (reply, end) = loop {
-            if llm_calls >= self.budget.max_llm_calls || Instant::now() >= deadline {
-                break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted);
+            if turn.llm_calls >= self.budget.max_llm_calls || Instant::now() >= deadline {
+                break (
+                    replies::budget_reply(&confirmations, say),
+                    TurnEnd::BudgetExhausted,
+                );
             }
             if tokens_today >= self.budget.daily_tokens {
                 break (
@@ -311,29 +348,44 @@ impl Agent {
                     TurnEnd::TokenBudgetExhausted,
                 );
             }
-            llm_calls += 1;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let response = match tokio::time::timeout(remaining, self.llm.generate(&request)).await
-            {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "every LLM provider failed");
-                    break (
-                        providers_failed_reply(&confirmations, say),
-                        TurnEnd::ProvidersFailed,
-                    );
+            let round = turn.llm_calls;
+            turn.llm_calls += 1;
+            let response = match journal.replayed_response(round) {
+                // A retried turn: the model already answered this, and
+                // tools may have acted on it.
+                Some(recorded) => recorded,
+                None => {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    match tokio::time::timeout(remaining, self.llm.generate(&request)).await {
+                        Ok(Ok(r)) => {
+                            journal.remember_response(round, &r);
+                            r
+                        }
+                        Ok(Err(e)) => {
+                            tracing::error!(error = %e, "every LLM provider failed");
+                            break (
+                                replies::providers_failed_reply(&confirmations, say),
+                                TurnEnd::ProvidersFailed,
+                            );
+                        }
+                        Err(_) => {
+                            break (
+                                replies::budget_reply(&confirmations, say),
+                                TurnEnd::BudgetExhausted,
+                            );
+                        }
+                    }
                 }
-                Err(_) => break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted),
             };
-            providers.push(response.provider.clone());
+            turn.providers.push(response.provider.clone());
             tokens_today += u64::from(response.usage.total_tokens);
-            usages.push((
+            turn.usages.push((
                 response.provider.clone(),
                 response.model.clone(),
                 response.usage,
             ));
 
-            let calls: Vec<_> = response
+            let calls: Vec<FunctionCall> = response
                 .message
                 .function_calls()
                 .into_iter()
@@ -344,52 +396,71 @@ impl Agent {
             if calls.is_empty() {
                 let text = final_text.trim().to_string();
                 break if text.is_empty() {
-                    (budget_reply(&confirmations, say), TurnEnd::Answered)
+                    (
+                        replies::budget_reply(&confirmations, say),
+                        TurnEnd::Answered,
+                    )
                 } else {
                     (text, TurnEnd::Answered)
                 };
             }
 
-            let mut responses = Vec::new();
-            let mut question = None;
-            for call in calls {
-                let result = if tool_calls >= self.budget.max_tool_calls {
-                    json!({"error": "tool call budget for this turn is spent; answer with what you have"})
-                } else {
-                    tool_calls += 1;
-                    match self.registry.validate(&call.name, &call.args, connected) {
-                        Err(e) => json!({"error": e.to_string()}),
-                        Ok(tool) if tool.needs_confirmation() => {
-                            let asked = self
-                                .ask_confirmation(
-                                    user_id,
-                                    &call.name,
-                                    &call.args,
-                                    tool.describe_call(&call.args, say),
-                                    now,
-                                    say,
-                                )
-                                .await?;
-                            question = Some(asked);
-                            json!({"status": "awaiting the person's confirmation"})
+            let planned = self.plan_round(&calls, &facts.connected, &mut turn, &mut removed);
+            let mut responses = Vec::with_capacity(calls.len());
+            let mut held = Vec::new();
+            let mut held_at = Vec::new();
+            let mut asked = None;
+            let mut refused = false;
+            for (index, (call, plan)) in (0u32..).zip(calls.iter().zip(planned)) {
+                let result = match plan {
+                    Plan::Error(result) => result,
+                    Plan::Hold => {
+                        if let Some(q) =
+                            journal
+                                .replayed_result(round, index, &call.name)
+                                .and_then(|r| {
+                                    r.get("question")
+                                        .and_then(Value::as_str)
+                                        .map(str::to_string)
+                                })
+                        {
+                            asked = Some(q);
                         }
-                        Ok(tool) => {
-                            let result = self
-                                .run_tool(
-                                    user_id,
-                                    user,
-                                    &call.name,
+                        held.push(HeldCall {
+                            name: call.name.clone(),
+                            args: call.args.clone(),
+                        });
+                        held_at.push(index);
+                        confirm::held_result()
+                    }
+                    Plan::Run(tool) => {
+                        let run = self
+                            .run_tool(
+                                user_id,
+                                user,
+                                Call {
+                                    name: &call.name,
                                     tool,
-                                    call.args.clone(),
-                                    now,
-                                    say,
-                                )
-                                .await?;
-                            if let Some(c) = result.get("confirmation").and_then(Value::as_str) {
-                                confirmations.push(c.to_string());
-                            }
-                            result
+                                    args: &call.args,
+                                },
+                                now,
+                                say,
+                                CallSite {
+                                    journal: &mut journal,
+                                    round,
+                                    index,
+                                },
+                            )
+                            .await?;
+                        if let ToolRun::Refused { reply, .. } = &run {
+                            confirmations.push(reply.clone());
+                            refused = true;
                         }
+                        let result = run.into_result();
+                        if let Some(c) = result.get("confirmation").and_then(Value::as_str) {
+                            confirmations.push(c.to_string());
+                        }
+                        result
                     }
                 };
                 responses.push(Part::FunctionResponse(FunctionResponse {
@@ -397,16 +468,32 @@ impl Agent {
                     name: call.name.clone(),
                     response: result,
                 }));
-                if question.is_some() {
-                    break;
-                }
             }
-            if let Some(question) = question {
-                let reply = match confirmations.is_empty() {
-                    true => question,
-                    false => format!("{} {question}", confirmations.join(" ")),
+            if !held.is_empty() {
+                let question = match asked {
+                    Some(question) => question,
+                    None => {
+                        self.ask_confirmation(
+                            user_id,
+                            &held,
+                            now,
+                            say,
+                            HeldAt {
+                                journal: &mut journal,
+                                round,
+                                indices: held_at,
+                            },
+                        )
+                        .await?
+                    }
                 };
-                break (reply, TurnEnd::AwaitingConfirmation);
+                confirmations.push(question);
+                break (confirmations.join(" "), TurnEnd::AwaitingConfirmation);
+            }
+            if refused {
+                // The person's input is over a limit: they get the short
+                // question, not a model's paraphrase of an error.
+                break (confirmations.join(" "), TurnEnd::InputRefused);
             }
             request.messages.push(Message {
                 role: Role::User,
@@ -414,15 +501,10 @@ impl Agent {
             });
         };
 
+        turn.reply = reply;
+        turn.end = end;
+        turn.forget_steps = journal.touched();
         let tx = UserTx::begin(&self.pool, user_id).await?;
-        let turn = Turn {
-            reply,
-            end,
-            llm_calls,
-            tool_calls,
-            providers,
-            usages,
-        };
         let (outcome, summary_due) = self.finish(tx, inbound_id, turn).await?;
         if summary_due {
             conversation::maybe_summarise(&self.pool, user_id, self.llm.as_ref(), &request).await;
@@ -430,8 +512,60 @@ impl Agent {
         Ok(outcome)
     }
 
-    /// Stores the reply and the turn's token usage in one transaction.
-    /// Returns whether the conversation is due for a new summary.
+    /// Decides, before anything runs, what each call of one model response
+    /// becomes: an error (unknown tool, bad arguments, budget spent), a
+    /// call to run, or a call held for the person's "yes". Holding is by
+    /// effect: any tool that always asks, or removals that would take the
+    /// turn past [`MAX_UNCONFIRMED_REMOVALS`] — all the removing calls of
+    /// the response are then held together, so one question covers them.
+    fn plan_round(
+        &self,
+        calls: &[FunctionCall],
+        connected: &HashSet<Integration>,
+        turn: &mut Turn,
+        removed: &mut u32,
+    ) -> Vec<Plan> {
+        let mut planned: Vec<(Plan, u32, bool)> = calls
+            .iter()
+            .map(|call| {
+                if turn.tool_calls >= self.budget.max_tool_calls {
+                    return (
+                        Plan::Error(json!({"error": "tool call budget for this turn is spent; answer with what you have"})),
+                        0,
+                        false,
+                    );
+                }
+                turn.tool_calls += 1;
+                match self.registry.validate(&call.name, &call.args, connected) {
+                    Err(e) => (Plan::Error(json!({"error": e.to_string()})), 0, false),
+                    Ok(tool) => {
+                        let removes = tool.removals(&call.args);
+                        let always = tool.needs_confirmation();
+                        (Plan::Run(tool), removes, always)
+                    }
+                }
+            })
+            .collect();
+        let round_removals = planned
+            .iter()
+            .fold(0u32, |sum, (_, n, _)| sum.saturating_add(*n));
+        let must_ask = planned.iter().any(|(_, _, always)| *always)
+            || removed.saturating_add(round_removals) > MAX_UNCONFIRMED_REMOVALS;
+        if must_ask {
+            for (plan, removes, always) in &mut planned {
+                if matches!(plan, Plan::Run(_)) && (*removes > 0 || *always) {
+                    *plan = Plan::Hold;
+                }
+            }
+        } else {
+            *removed = removed.saturating_add(round_removals);
+        }
+        planned.into_iter().map(|(plan, _, _)| plan).collect()
+    }
+
+    /// Stores the reply and the turn's token usage in one transaction, and
+    /// forgets the turn's journal: with its reply stored, it is never
+    /// retried. Returns whether the conversation is due for a new summary.
     async fn finish(
         &self,
         mut tx: UserTx,
@@ -450,6 +584,9 @@ impl Agent {
             .await?;
         }
         let stored = StoredMessage::store_reply(&mut tx, inbound_id, &turn.reply).await?;
+        if turn.forget_steps {
+            AgentStep::forget(&mut tx, inbound_id).await?;
+        }
         let summary_due = conversation::summary_due(&mut tx).await?;
         tx.commit_durably().await?;
         Ok((
@@ -465,245 +602,13 @@ impl Agent {
             summary_due,
         ))
     }
-
-    /// Runs one tool in its own transaction: committed on success, rolled
-    /// back on error or timeout; either way the model gets a result.
-    #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(name = "agent.tool", skip_all, fields(tool = %name))]
-    async fn run_tool(
-        &self,
-        user_id: UserId,
-        user: &User,
-        name: &str,
-        tool: Arc<dyn super::tools::Tool>,
-        args: Value,
-        now: DateTime<Utc>,
-        say: Wording,
-    ) -> Result<Value, AgentError> {
-        let mut tx = UserTx::begin_deferred(&self.pool, user_id).await?;
-        let result = {
-            let mut ctx = ToolContext {
-                tx: &mut tx,
-                user,
-                tz: user.tz(),
-                now,
-                say,
-            };
-            tokio::time::timeout(self.budget.tool_timeout, tool.call(&mut ctx, args)).await
-        };
-        let (value, outcome) = match result {
-            Ok(Ok(value)) => {
-                tx.commit().await?;
-                (value, "ok")
-            }
-            Ok(Err(ToolError::Invalid(reason))) => {
-                tx.rollback().await?;
-                (json!({"error": reason}), "invalid")
-            }
-            Ok(Err(ToolError::Store(StoreError::NotFound))) => {
-                tx.rollback().await?;
-                (json!({"error": "not found"}), "invalid")
-            }
-            Ok(Err(ToolError::Store(StoreError::Conflict(reason)))) => {
-                tx.rollback().await?;
-                (json!({"error": reason}), "invalid")
-            }
-            Ok(Err(ToolError::Store(e))) => {
-                tracing::error!(error = %e, "tool failed");
-                tx.rollback().await?;
-                (
-                    json!({"error": "internal error while saving; nothing was changed"}),
-                    "error",
-                )
-            }
-            Err(_) => {
-                tx.rollback().await?;
-                (
-                    json!({"error": "the tool took too long; nothing was changed"}),
-                    "timeout",
-                )
-            }
-        };
-        metrics::counter!("agent_tool_calls_total", "tool" => name.to_string(), "outcome" => outcome).increment(1);
-        Ok(value)
-    }
-
-    async fn ask_confirmation(
-        &self,
-        user_id: UserId,
-        tool: &str,
-        args: &Value,
-        what: String,
-        now: DateTime<Utc>,
-        say: Wording,
-    ) -> Result<String, AgentError> {
-        let code = short_code();
-        let mut tx = UserTx::begin(&self.pool, user_id).await?;
-        PendingAction::create(&mut tx, tool, args, &what, &code, now + CONFIRMATION_WINDOW).await?;
-        tx.commit().await?;
-        Ok(say.pick(
-            &format!("To confirm: {what}? Reply YES (or {code}) within 10 minutes; anything else cancels."),
-            &format!("Pour confirmer : {what} ? Réponds OUI (ou {code}) dans les 10 minutes ; toute autre réponse annule."),
-        ))
-    }
-
-    /// Runs a confirmed action inside the transaction that marked it done,
-    /// so it runs exactly once even if "yes" arrives twice at the same time.
-    async fn run_confirmed(
-        &self,
-        tx: &mut UserTx,
-        user: &User,
-        pending: &PendingAction,
-        now: DateTime<Utc>,
-        say: Wording,
-    ) -> String {
-        let Some(tool) = self.registry.get(&pending.tool_name) else {
-            return say.pick(
-                "That action is no longer available.",
-                "Cette action n'est plus disponible.",
-            );
-        };
-        let mut ctx = ToolContext {
-            tx,
-            user,
-            tz: user.tz(),
-            now,
-            say,
-        };
-        match tokio::time::timeout(
-            self.budget.tool_timeout,
-            tool.call(&mut ctx, pending.arguments.clone()),
-        )
-        .await
-        {
-            Ok(Ok(value)) => value
-                .get("confirmation")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| say.pick("Done.", "C'est fait.")),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "confirmed action failed");
-                say.pick(
-                    "Sorry, that didn't work. Nothing was changed.",
-                    "Désolé, ça n'a pas marché. Rien n'a changé.",
-                )
-            }
-            Err(_) => say.pick("Sorry, that took too long.", "Désolé, c'était trop long."),
-        }
-    }
 }
 
-/// Marks the reminder done or snoozes it, and says so in a few words.
-async fn act_on_reminder(
-    tx: &mut UserTx,
-    reminder: &Reminder,
-    reply: ReminderReply,
-    now: DateTime<Utc>,
-    user: &User,
-    say: Wording,
-) -> Result<String, AgentError> {
-    match reply {
-        ReminderReply::Done => {
-            Reminder::mark_done(tx, reminder.id).await?;
-            Ok(say.pick(
-                &format!("Nice, done: {}.", reminder.body),
-                &format!("Bravo, c'est fait : {}.", reminder.body),
-            ))
-        }
-        ReminderReply::Snooze { minutes } => {
-            let until = now + chrono::Duration::minutes(minutes);
-            if reminder.recurrence.is_some() {
-                // The series keeps its rhythm; the snooze is a one-off copy.
-                Reminder::create(
-                    tx,
-                    NewReminder {
-                        body: reminder.body.clone(),
-                        due_at: until,
-                        timezone: reminder.timezone.clone(),
-                        local_time: None,
-                        recurrence: None,
-                        explicit_time: true,
-                    },
-                )
-                .await?;
-            } else {
-                Reminder::reschedule(tx, reminder.id, until).await?;
-            }
-            let at = say.time(until.with_timezone(&user.tz()));
-            Ok(say.pick(
-                &format!("OK, I'll remind you again at {at}: {}.", reminder.body),
-                &format!("D'accord, je te le rappelle à {at} : {}.", reminder.body),
-            ))
-        }
-    }
-}
-
-fn normalise(text: &str) -> String {
-    text.trim().trim_end_matches(['.', '!', ' ']).to_lowercase()
-}
-
-/// "yes" in the ways people text it.
-pub fn is_yes(text: &str) -> bool {
-    matches!(
-        normalise(text).as_str(),
-        "yes"
-            | "y"
-            | "yep"
-            | "yeah"
-            | "yes please"
-            | "ok"
-            | "okay"
-            | "confirm"
-            | "sure"
-            | "oui"
-            | "o"
-            | "ouais"
-            | "confirme"
-            | "confirmer"
-            | "d'accord"
-            | "daccord"
-            | "ok go"
-            | "go"
-    )
-}
-
-pub fn is_no(text: &str) -> bool {
-    matches!(
-        normalise(text).as_str(),
-        "no" | "n" | "nope" | "cancel" | "stop it" | "non" | "annule" | "annuler" | "laisse tomber"
-    )
-}
-
-fn short_code() -> String {
-    let mut rng = rand::rng();
-    // No 0/O or 1/I: codes are read on small screens.
-    const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
-    format!(
-        "{}{}",
-        LETTERS[rng.random_range(0..LETTERS.len())] as char,
-        rng.random_range(2..10)
-    )
-}
-
-fn budget_reply(done: &[String], say: Wording) -> String {
-    if done.is_empty() {
-        say.pick(
-            "Sorry, that took me too long. Your message is saved; could you say it more simply?",
-            "Désolé, ça m'a pris trop de temps. Ton message est enregistré ; peux-tu le dire plus simplement ?",
-        )
-    } else {
-        done.join(" ")
-    }
-}
-
-fn providers_failed_reply(done: &[String], say: Wording) -> String {
-    let sorry = say.pick(
-        "Sorry, I can't think right now. Your message is saved; please try again in a few minutes.",
-        "Désolé, je n'arrive pas à réfléchir pour l'instant. Ton message est enregistré ; réessaie dans quelques minutes.",
-    );
-    if done.is_empty() {
-        sorry
-    } else {
-        format!("{} {sorry}", done.join(" "))
-    }
+/// What one function call of a model response becomes.
+enum Plan {
+    /// Not run; this goes back to the model.
+    Error(Value),
+    Run(Arc<dyn Tool>),
+    /// Waits for the person's "yes".
+    Hold,
 }
