@@ -172,8 +172,12 @@ async fn ensure_template() -> String {
             .await
             .unwrap();
     if !exists {
+        // Other branches' test runs share this cluster with templates of
+        // their own: keep the newest few, so none is dropped under a run
+        // that is still cloning it.
         let stale: Vec<String> = sqlx::query_scalar(
-            "select datname::text from pg_database where datname like 'nudge_test_tpl_%'",
+            "select datname::text from pg_database where datname like 'nudge_test_tpl_%' \
+             order by oid desc offset 7",
         )
         .fetch_all(&mut conn)
         .await
