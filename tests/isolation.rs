@@ -596,15 +596,9 @@ async fn seed_person(pool: &PgPool, word: &str, phones: [&'static str; 2]) -> Se
     )
     .await
     .unwrap();
-    StoredMessage::insert(
-        &mut tx,
-        Direction::Outbound,
-        &format!("{word} note"),
-        "sent",
-        None,
-    )
-    .await
-    .unwrap();
+    StoredMessage::insert_console(&mut tx, &format!("{word} note"))
+        .await
+        .unwrap();
     ConversationSummary::save(&mut tx, &format!("{word} summary"), chrono::Utc::now())
         .await
         .unwrap();
