@@ -17,7 +17,7 @@ use super::journal::Journal;
 use super::{Agent, AgentError, CONFIRMATION_WINDOW};
 use crate::agent::tools::{Integration, ToolContext, Wording};
 use crate::db::UserTx;
-use crate::store::{PendingAction, User, UserId};
+use crate::store::{PendingAction, User};
 
 /// Removals a turn may make without asking. One or two cancellations are
 /// everyday requests; a fourth in one turn is a clean-up worth a "yes".
@@ -73,20 +73,24 @@ impl Agent {
     /// transaction, so a retried turn asks the same question, once.
     pub(super) async fn ask_confirmation(
         &self,
-        user_id: UserId,
+        user: &User,
         calls: &[HeldCall],
         now: DateTime<Utc>,
         say: Wording,
         at: HeldAt<'_>,
     ) -> Result<String, AgentError> {
-        let what = self.describe_held(calls, say);
+        // Read in a transaction of its own: a preview that fails must not
+        // spoil the one that stores the question.
+        let mut read = UserTx::begin(&self.pool, user.id).await?;
+        let what = self.describe_held(&mut read, user, calls, now, say).await;
+        read.rollback().await?;
         let code = short_code();
         let question = say.pick(
             &format!("To confirm: {what}? Reply YES (or {code}) within 10 minutes; anything else cancels."),
             &format!("Pour confirmer : {what} ? Réponds OUI (ou {code}) dans les 10 minutes ; toute autre réponse annule."),
         );
         let (tool_name, arguments) = to_pending(calls);
-        let mut tx = UserTx::begin(&self.pool, user_id).await?;
+        let mut tx = UserTx::begin(&self.pool, user.id).await?;
         PendingAction::create(
             &mut tx,
             &tool_name,
@@ -110,16 +114,34 @@ impl Agent {
         Ok(question)
     }
 
-    /// "cancel the reminder "a"; cancel the reminder "b"" — every held
-    /// call with the arguments that matter, counted when there are several.
-    fn describe_held(&self, calls: &[HeldCall], say: Wording) -> String {
-        let parts: Vec<String> = calls
-            .iter()
-            .map(|c| match self.registry.get(&c.name) {
-                Some(tool) => tool.describe_call(&c.args, say),
-                None => c.name.clone(),
-            })
-            .collect();
+    /// "2 changes: cancel "a" — today at 6:00 PM; cancel "b" — …": every
+    /// held call with what it would change and when, counted when there
+    /// are several.
+    async fn describe_held(
+        &self,
+        tx: &mut UserTx,
+        user: &User,
+        calls: &[HeldCall],
+        now: DateTime<Utc>,
+        say: Wording,
+    ) -> String {
+        let mut parts = Vec::with_capacity(calls.len());
+        for call in calls {
+            let part = match self.registry.get(&call.name) {
+                Some(tool) => {
+                    let mut ctx = ToolContext {
+                        tx: &mut *tx,
+                        user,
+                        tz: user.tz(),
+                        now,
+                        say,
+                    };
+                    tool.describe_effect(&mut ctx, &call.args).await
+                }
+                None => call.name.clone(),
+            };
+            parts.push(part);
+        }
         match parts.as_slice() {
             [one] => one.clone(),
             many => say.pick(

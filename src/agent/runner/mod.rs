@@ -474,7 +474,7 @@ impl Agent {
                     Some(question) => question,
                     None => {
                         self.ask_confirmation(
-                            user_id,
+                            user,
                             &held,
                             now,
                             say,
