@@ -87,6 +87,11 @@ const FIXTURES: &[(&str, &str)] = &[
         "llm_usage",
         "insert into llm_usage (user_id, provider, model, total_tokens) values ($1, 'offline', 'rules', 0)",
     ),
+    (
+        "agent_steps",
+        "insert into agent_steps (user_id, message_id, round, kind, result) \
+         select $1, id, 0, 'model', '{}' from messages where user_id = $1 limit 1",
+    ),
 ];
 
 fn owner_column(table: &str) -> &'static str {
@@ -186,8 +191,8 @@ async fn catalog_is_isolated() {
     let db = TestDb::new().await;
     let violations = catalog_violations(&db.owner).await;
     assert!(violations.is_empty(), "{violations:#?}");
-    // 18 tables named by the issue, all user-owned.
-    assert_eq!(user_tables(&db.owner).await.len(), 18);
+    // 18 tables named by the issue, and the agent's journal: all user-owned.
+    assert_eq!(user_tables(&db.owner).await.len(), 19);
 }
 
 #[tokio::test]

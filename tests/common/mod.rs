@@ -57,15 +57,28 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> TestDb {
         init_tracing();
-        let template = ensure_template().await;
         let name = format!("nudge_test_{}", Uuid::new_v4().simple());
         let mut conn = PgConnection::connect_with(&server_options()).await.unwrap();
-        exec(
-            &mut conn,
-            format!("create database {name} template {template}"),
-        )
-        .await
-        .unwrap();
+        // A checkout with other migrations may drop our template between
+        // building and cloning it: build it again.
+        let mut attempts = 0;
+        loop {
+            let template = ensure_template().await;
+            match exec(
+                &mut conn,
+                format!("create database {name} template {template}"),
+            )
+            .await
+            {
+                Ok(()) => break,
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some("3D000") && attempts < 5 =>
+                {
+                    attempts += 1;
+                }
+                Err(e) => panic!("creating the test database failed: {e}"),
+            }
+        }
         conn.close().await.unwrap();
         let owner = PgPoolOptions::new()
             .max_connections(4)
@@ -172,8 +185,11 @@ async fn ensure_template() -> String {
             .await
             .unwrap();
     if !exists {
+        // Other checkouts (other migration sets) may be testing against
+        // this server right now: keep the newest few templates, drop older.
         let stale: Vec<String> = sqlx::query_scalar(
-            "select datname::text from pg_database where datname like 'nudge_test_tpl_%'",
+            "select datname::text from pg_database where datname like 'nudge_test_tpl_%' \
+             order by oid desc offset 6",
         )
         .fetch_all(&mut conn)
         .await
