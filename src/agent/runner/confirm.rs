@@ -6,6 +6,7 @@
 //! re-validated against their schemas before the confirmed run.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -14,8 +15,9 @@ use serde_json::{Value, json};
 
 use super::execute::{ToolRun, failed};
 use super::journal::Journal;
-use super::{Agent, AgentError, CONFIRMATION_WINDOW};
-use crate::agent::tools::{Integration, ToolContext, Wording};
+use super::{Agent, AgentError, CONFIRMATION_WINDOW, Turn};
+use crate::agent::llm::FunctionCall;
+use crate::agent::tools::{Integration, Tool, ToolContext, Wording};
 use crate::db::UserTx;
 use crate::store::{PendingAction, User};
 
@@ -242,6 +244,68 @@ impl Agent {
             reply.push_str(&refusal);
         }
         Ok(reply)
+    }
+}
+
+/// What one function call of a model response becomes.
+pub(super) enum Plan {
+    /// Not run; this goes back to the model.
+    Error(Value),
+    Run(Arc<dyn Tool>),
+    /// Waits for the person's "yes".
+    Hold,
+}
+
+impl Agent {
+    /// Decides, before anything runs, what each call of one model response
+    /// becomes: an error (unknown tool, bad arguments, budget spent), a
+    /// call to run, or a call held for the person's "yes". Holding is by
+    /// effect: any tool that always asks, or removals that would take the
+    /// turn past [`MAX_UNCONFIRMED_REMOVALS`] — all the removing calls of
+    /// the response are then held together, so one question covers them.
+    pub(super) fn plan_round(
+        &self,
+        calls: &[FunctionCall],
+        connected: &HashSet<Integration>,
+        turn: &mut Turn,
+        removed: &mut u32,
+    ) -> Vec<Plan> {
+        let mut planned: Vec<(Plan, u32, bool)> = calls
+            .iter()
+            .map(|call| {
+                if turn.tool_calls >= self.budget.max_tool_calls {
+                    return (
+                        Plan::Error(json!({"error": "tool call budget for this turn is spent; answer with what you have"})),
+                        0,
+                        false,
+                    );
+                }
+                turn.tool_calls += 1;
+                match self.registry.validate(&call.name, &call.args, connected) {
+                    Err(e) => (Plan::Error(json!({"error": e.to_string()})), 0, false),
+                    Ok(tool) => {
+                        let removes = tool.removals(&call.args);
+                        let always = tool.needs_confirmation();
+                        (Plan::Run(tool), removes, always)
+                    }
+                }
+            })
+            .collect();
+        let round_removals = planned
+            .iter()
+            .fold(0u32, |sum, (_, n, _)| sum.saturating_add(*n));
+        let must_ask = planned.iter().any(|(_, _, always)| *always)
+            || removed.saturating_add(round_removals) > MAX_UNCONFIRMED_REMOVALS;
+        if must_ask {
+            for (plan, removes, always) in &mut planned {
+                if matches!(plan, Plan::Run(_)) && (*removes > 0 || *always) {
+                    *plan = Plan::Hold;
+                }
+            }
+        } else {
+            *removed = removed.saturating_add(round_removals);
+        }
+        planned.into_iter().map(|(plan, _, _)| plan).collect()
     }
 }
 
