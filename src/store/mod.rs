@@ -14,6 +14,7 @@ mod phones;
 pub mod recurrence;
 mod reminders;
 mod tasks;
+mod turn_leases;
 mod users;
 
 pub use agent_steps::{AgentStep, InboundContent, StepKind};
@@ -29,6 +30,7 @@ pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord, user_id_for_phone};
 pub use reminders::{NewReminder, Reminder};
 pub use tasks::{Goal, Task};
+pub use turn_leases::TurnLease;
 pub(crate) use users::UserRow;
 pub use users::{Locale, Timezone, User, UserId, UserStatus};
 

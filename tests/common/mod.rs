@@ -4,6 +4,7 @@
 
 pub mod scripted_llm;
 pub mod sms;
+pub mod stack;
 
 use std::sync::Once;
 
@@ -57,28 +58,15 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> TestDb {
         init_tracing();
+        let template = ensure_template().await;
         let name = format!("nudge_test_{}", Uuid::new_v4().simple());
         let mut conn = PgConnection::connect_with(&server_options()).await.unwrap();
-        // A checkout with other migrations may drop our template between
-        // building and cloning it: build it again.
-        let mut attempts = 0;
-        loop {
-            let template = ensure_template().await;
-            match exec(
-                &mut conn,
-                format!("create database {name} template {template}"),
-            )
-            .await
-            {
-                Ok(()) => break,
-                Err(sqlx::Error::Database(e))
-                    if e.code().as_deref() == Some("3D000") && attempts < 5 =>
-                {
-                    attempts += 1;
-                }
-                Err(e) => panic!("creating the test database failed: {e}"),
-            }
-        }
+        exec(
+            &mut conn,
+            format!("create database {name} template {template}"),
+        )
+        .await
+        .unwrap();
         conn.close().await.unwrap();
         let owner = PgPoolOptions::new()
             .max_connections(4)
@@ -185,23 +173,8 @@ async fn ensure_template() -> String {
             .await
             .unwrap();
     if !exists {
-        // Other checkouts (other migration sets) may be testing against
-        // this server right now: keep the newest few templates, drop older.
-        let stale: Vec<String> = sqlx::query_scalar(
-            "select datname::text from pg_database where datname like 'nudge_test_tpl_%' \
-             order by oid desc offset 6",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-        for old in stale {
-            let _ = exec(&mut conn, format!("alter database {old} is_template false")).await;
-            let _ = exec(
-                &mut conn,
-                format!("drop database if exists {old} with (force)"),
-            )
-            .await;
-        }
+        // Templates of other migration sets stay: another checkout (a
+        // branch, a worktree) may be cloning from them right now.
         let building = format!("{template}_building");
         exec(
             &mut conn,

@@ -30,14 +30,16 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::conversation;
-use super::llm::{FunctionCall, FunctionResponse, LlmClient, Message, Part, Role, Usage};
+use super::llm::{
+    CallScope, FunctionCall, FunctionResponse, LlmClient, Message, Part, Role, Usage,
+};
 use super::planner::{self, TurnFacts};
 use super::reminder_replies;
 use super::tools::{ToolRegistry, Wording};
 use crate::db::UserTx;
 use crate::store::{
-    AgentStep, Direction, InboundContent, PendingAction, Reminder, StoreError, StoredMessage,
-    UserId, UserStatus, record_llm_usage,
+    AgentStep, InboundContent, PendingAction, Reminder, StoreError, StoredMessage, UserId,
+    UserStatus, record_llm_usage,
 };
 use confirm::{HeldAt, HeldCall, Plan};
 use execute::{Call, CallSite, ToolRun};
@@ -69,7 +71,7 @@ impl Default for TurnBudget {
 /// How long a pending action waits for its "yes".
 pub const CONFIRMATION_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 
-/// What a message to answer is: new text, or one the SMS path stored.
+/// What a message to answer is: new console text, or one the SMS path stored.
 enum Inbound<'a> {
     New(&'a str),
     Stored {
@@ -193,7 +195,8 @@ impl Agent {
         &self.llm
     }
 
-    /// Stores `text` as the person's message and answers it.
+    /// Stores `text` as the person's message on the console channel
+    /// (`nudge admin chat`, tests) and answers it; neither is ever texted.
     #[tracing::instrument(name = "agent.turn", skip_all, fields(user_id = %user_id))]
     pub async fn handle_text(
         &self,
@@ -253,9 +256,7 @@ impl Agent {
         // context: one commit, and it is durable before any model call.
         let (inbound_id, text, received_at, stored) = match inbound {
             Inbound::New(text) => {
-                let stored =
-                    StoredMessage::insert(&mut tx, Direction::Inbound, text, "received", None)
-                        .await?;
+                let stored = StoredMessage::insert_console(&mut tx, text).await?;
                 (stored.id, text, stored.created_at, None)
             }
             Inbound::Stored { id, text, at } => {
@@ -355,7 +356,14 @@ impl Agent {
                 Some(recorded) => recorded,
                 None => {
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    match tokio::time::timeout(remaining, self.llm.generate(&request)).await {
+                    // The chain cuts each provider's share from this deadline
+                    // and keeps the turn on the provider that answered last.
+                    let scope = CallScope {
+                        deadline: Some(deadline),
+                        answered_by: turn.providers.last().map(String::as_str),
+                    };
+                    let generate = self.llm.generate_scoped(&request, scope);
+                    match tokio::time::timeout(remaining, generate).await {
                         Ok(Ok(r)) => {
                             journal.remember_response(round, &r);
                             r
