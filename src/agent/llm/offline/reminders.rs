@@ -1,12 +1,40 @@
 //! Reminder rules: create (with "remind me", or recognised by its time
 //! alone), list, cancel one or all, snooze.
 
+use chrono::NaiveDateTime;
 use serde_json::json;
 
+use super::lookup::{Lookup, Then};
+use super::resolve;
 use super::text::{self, Input};
 use super::time::{self, When};
 use super::{Ctx, Plan};
 use crate::store::Locale;
+
+/// First words of the questions asked when a reminder lacks its time; an
+/// answer that is only a time completes the earlier request.
+pub(super) const ASK_TIME_EN: &str = "What time";
+pub(super) const ASK_WHEN_EN: &str = "When should I remind you";
+pub(super) const ASK_TIME_FR: &str = "À quelle heure";
+pub(super) const ASK_WHEN_FR: &str = "Quand dois-je";
+
+/// "9am", "at 8", "dans 15 min", "tomorrow 9am": a time and nothing else.
+pub(super) fn is_time_only(inp: &Input, now: NaiveDateTime) -> bool {
+    let inp = text::polite_trimmed(inp);
+    let ex = time::extract(&inp, now);
+    let left = ex
+        .rest
+        .norm()
+        .split_whitespace()
+        .filter(|w| {
+            !matches!(
+                *w,
+                "at" | "a" | "ok" | "okay" | "then" | "alors" | "vers" | "around"
+            )
+        })
+        .count();
+    ex.schedule.is_anchored() && left == 0
+}
 
 /// "snooze 10", "later", "plus tard", and "in 30 min" as a whole message:
 /// an answer to a reminder that was just delivered.
@@ -62,24 +90,27 @@ pub(super) fn cancel_all(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
 
 pub(super) fn cancel_one(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     let n = inp.norm();
-    let query = if let Some(c) = rx!(
-        r"^(?:cancel|delete|remove|stop|drop|forget)\s+(?:my\s+|the\s+|that\s+)?(?:(.+?)\s+reminder|reminder(?:\s+(?:about|for|to|of|called|named|on))?\s+(.+))$"
-    )
-    .captures(n)
-    {
-        inp.group(&c, 1).or_else(|| inp.group(&c, 2))?
-    } else if let Some(c) = rx!(
-        r"^(?:annule|annuler|supprime|supprimer|efface|effacer|enleve|retire|arrete)\s+(?:le\s+|mon\s+|ce\s+)?rappel\s+(?:(?:du|des|de\s+la|de|pour|sur|concernant|a\s+propos\s+de|au|a\s+la)\s+|de\s+l'|d')?(.+)$"
-    )
-    .captures(n)
-    {
-        inp.group(&c, 1)?
+    // With the word "reminder" any of these verbs cancels; without it, only
+    // the verbs that cannot mean a list item or a task ("cancel yoga").
+    let named = rx!(
+        r"^(?:cancel|delete|remove|stop|drop|forget(?:\s+about)?|kill|skip|never\s+mind(?:\s+about)?|(?:i\s+)?don't\s+need|no\s+need\s+for|annule|annuler|supprime|supprimer|efface|effacer|enleve|retire|arrete|oublie|laisse\s+tomber|(?:j'ai\s+|je\s+n'ai\s+)?plus\s+besoin\s+(?:de|du|des|d'))\b\s*(.*\brappels?\b.*|.*\breminders?\b.*)$"
+    );
+    let bare = rx!(
+        r"^(?:cancel|never\s+mind(?:\s+about)?|forget(?:\s+about)?|annule|oublie|laisse\s+tomber)\s+(.+)$"
+    );
+    let words = if let Some(c) = named.captures(n) {
+        resolve::key_words(inp.group(&c, 1)?.orig())
+    } else if let Some(c) = bare.captures(n) {
+        let rest = inp.group(&c, 1)?;
+        // "cancel all …" and "forget it" are not about one reminder.
+        if rx!(r"^(?:all|every|tous|toutes|it|that|ca|tout)\b").is_match(rest.norm()) {
+            return None;
+        }
+        resolve::key_words(rest.orig())
     } else {
         return None;
     };
-    let query = text::strip_lead(&query, text::ARTICLES, false);
-    let query = query.orig().to_lowercase();
-    (!query.is_empty()).then(|| Plan::call("cancel_reminder", json!({ "query": query })))
+    (!words.is_empty()).then(|| Plan::Lookup(Lookup::new(Then::CancelReminder, words)))
 }
 
 pub(super) fn list(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
@@ -94,7 +125,7 @@ pub(super) fn list(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
             r"^(?:(?:quels\s+sont|montre|liste|affiche|voir|donne|lis)(?:-moi)?\s+)?(?:tous\s+)?(?:mes|les|nos)?\s*rappels(?:\s+(?:a\s+venir|en\s+cours|prevus))?$"
         )
         .is_match(n)
-        || rx!(r"^(?:(?:est-ce\s+que\s+)?j'ai\s+des\s+rappels|quels\s+rappels\s+(?:ai-je|j'ai))$")
+        || rx!(r"^(?:(?:est-ce\s+que\s+)?j'ai\s+des\s+rappels|quels\s+rappels\s+(?:ai-je|j'ai)|(?:j'ai|y\s+a)\s+quoi\s+comme\s+rappels?|c'est\s+quoi\s+mes\s+rappels|any\s+reminders\s+(?:coming\s+up|left))$")
             .is_match(n);
     hit.then(|| Plan::call("list_reminders", json!({})))
 }
@@ -126,13 +157,26 @@ pub(super) fn implicit(inp: &Input, ctx: &Ctx) -> Option<Plan> {
 }
 
 fn create(inp: &Input, ctx: &Ctx, lang: Locale, explicit: bool) -> Option<Plan> {
+    // Reminders repeat at most weekly: say so rather than store a one-off.
+    if rx!(
+        r"\b(?:every\s+(?:other|second|2nd)\s+\w+|every\s+(?:2|two)\s+weeks|bi-?weekly|fortnightly|every\s+fortnight|une?\s+\w+\s+sur\s+deux|toutes\s+les\s+(?:deux|2)\s+semaines|tous\s+les\s+(?:deux|2)\s+\w+s)\b"
+    )
+    .is_match(inp.norm())
+    {
+        return Some(Plan::Reply(every_other(lang)));
+    }
     let ex = time::extract(inp, ctx.now);
     if !explicit && !ex.schedule.is_anchored() {
         return None;
     }
     let text = task_text(&ex.rest);
+    if ex.schedule.lacks_clock() {
+        // A day or a rhythm but no time: ask, rather than pick an hour the
+        // person never said.
+        return explicit.then(|| Plan::Reply(ask_time(&text, lang)));
+    }
     let Some(when) = time::resolve(&ex.schedule, ctx.now) else {
-        return explicit.then(|| Plan::Reply(ask_when(lang)));
+        return explicit.then(|| Plan::Reply(ask_when(&text, lang)));
     };
     if text.is_empty() {
         return explicit.then(|| Plan::Reply(ask_what(lang)));
@@ -150,6 +194,27 @@ fn create(inp: &Input, ctx: &Ctx, lang: Locale, explicit: bool) -> Option<Plan> 
     Some(Plan::call("create_reminder", args))
 }
 
+fn every_other(lang: Locale) -> String {
+    match lang {
+        Locale::En => "I can repeat a reminder every week, but not every other week yet. Want it every week instead? Say it again with \"every\" (e.g. \"every monday at 7pm …\").",
+        Locale::Fr => "Je peux répéter un rappel chaque semaine, mais pas une semaine sur deux pour l'instant. Tu le veux chaque semaine ? Redis-le avec « tous les » (ex. « tous les lundis à 19h … »).",
+    }
+    .to_string()
+}
+
+fn ask_time(text: &str, lang: Locale) -> String {
+    match (lang, text.is_empty()) {
+        (Locale::En, false) => {
+            format!("{ASK_TIME_EN} should I remind you to {text}? For example \"9am\".")
+        }
+        (Locale::En, true) => format!("{ASK_TIME_EN} should I remind you? For example \"9am\"."),
+        (Locale::Fr, false) => {
+            format!("{ASK_TIME_FR} dois-je te le rappeler ({text}) ? Par exemple « 9h ».")
+        }
+        (Locale::Fr, true) => format!("{ASK_TIME_FR} dois-je te le rappeler ? Par exemple « 9h »."),
+    }
+}
+
 /// What to be reminded of: the words left once the trigger and the time
 /// are gone, without the joining words ("to", "de", "d'").
 fn task_text(rest: &Input) -> String {
@@ -165,6 +230,7 @@ fn task_text(rest: &Input) -> String {
         "that",
         "about",
         "to",
+        "2",
         "of",
         "for",
         "and",
@@ -176,17 +242,38 @@ fn task_text(rest: &Input) -> String {
         "pour",
         "et",
     ];
-    const TRAIL: &[&str] = &["please", "stp", "svp", "s'il te plait", "merci", "thanks"];
+    const TRAIL: &[&str] = &[
+        "please",
+        "stp",
+        "svp",
+        "s'il te plait",
+        "merci",
+        "thanks",
+        "ok",
+        "okay",
+        "lol",
+        "haha",
+        "mdr",
+    ];
     let t = text::strip_trail(&text::strip_lead(rest, LEAD, true), TRAIL);
     t.orig().to_string()
 }
 
-fn ask_when(lang: Locale) -> String {
-    match lang {
-        Locale::En => "When should I remind you? For example: \"remind me to call mom at 6pm\" or \"in 20 minutes check the oven\".",
-        Locale::Fr => "Quand dois-je te le rappeler ? Par exemple : « rappelle-moi d'appeler maman à 18h » ou « dans 20 minutes vérifier le four ».",
+fn ask_when(text: &str, lang: Locale) -> String {
+    match (lang, text.is_empty()) {
+        (Locale::En, false) => format!(
+            "{ASK_WHEN_EN} to {text}? For example \"at 6pm\", \"tomorrow 9am\" or \"in 20 minutes\"."
+        ),
+        (Locale::En, true) => {
+            format!("{ASK_WHEN_EN}? For example \"at 6pm\", \"tomorrow 9am\" or \"in 20 minutes\".")
+        }
+        (Locale::Fr, false) => format!(
+            "{ASK_WHEN_FR} te le rappeler ({text}) ? Par exemple « à 18h », « demain 9h » ou « dans 20 minutes »."
+        ),
+        (Locale::Fr, true) => format!(
+            "{ASK_WHEN_FR} te le rappeler ? Par exemple « à 18h », « demain 9h » ou « dans 20 minutes »."
+        ),
     }
-    .to_string()
 }
 
 fn ask_what(lang: Locale) -> String {
