@@ -563,7 +563,8 @@ async fn the_offline_planner_handles_fresh_phrasings() {
 }
 
 /// Runs every case (or those whose id starts with `CORPUS_ONLY`), prints
-/// the failures and the scores, and fails below `threshold`.
+/// the failures and the scores (every reply too with `CORPUS_SHOW=1`), and
+/// fails below `threshold`.
 async fn run_corpus(title: &str, text: &str, threshold: f64) {
     let cases = parse_corpus(text);
     let only = std::env::var("CORPUS_ONLY").ok();
@@ -592,6 +593,9 @@ async fn run_corpus(title: &str, text: &str, threshold: f64) {
             reply = agent.handle_text(user, text).await.unwrap().reply;
         }
         let after = read_state(&db, user).await;
+        if std::env::var_os("CORPUS_SHOW").is_some() {
+            println!("{} {:?}\n    → {reply}", case.id, case.say);
+        }
         let why = check(case, &before, &after, &reply);
         let ok = why.is_empty();
         all.add(ok);

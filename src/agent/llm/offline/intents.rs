@@ -33,7 +33,7 @@ pub(super) fn tasks(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     )
     .is_match(n)
         || rx!(
-            r"^(?:what(?:'s|s|\s+is)\s+on\s+(?:my|the)\s+(?:todo|to-do|to\s+do|task)(?:\s+list)?|what\s+are\s+my\s+tasks|what\s+do\s+i\s+(?:have\s+)?(?:left\s+)?to\s+do|anything\s+(?:left\s+)?(?:on\s+my\s+(?:to-do|list)|to\s+do))$"
+            r"^(?:what(?:'s|s|\s+is)\s+on\s+(?:my|the)\s+(?:todo|to-do|to\s+do|task)(?:\s+list)?|what\s+are\s+my\s+tasks|what\s+do\s+i\s+(?:still\s+)?(?:have\s+|need\s+)?(?:left\s+)?to\s+do|what(?:'s|s|\s+is)\s+left(?:\s+to\s+do)?|anything\s+(?:left\s+)?(?:on\s+my\s+(?:to-do|list)|to\s+do))$"
         )
         .is_match(n)
         || rx!(
@@ -382,7 +382,7 @@ pub(super) fn expenses(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     let logs = [
         (
             rx!(concat!(
-                r"^(?:i\s+)?(?:just\s+)?(?:spent|spend|paid|pay|expense|expensed|log|logged|dropped|blew)\s+",
+                r"^(?:i\s+)?(?:just\s+)?(?:spent|spend|paid|pay|expense|expensed|log|logged|dropped|blew)\s+(?:like\s+|about\s+|around\s+|roughly\s+|almost\s+|~\s*)?",
                 amount_pat!(),
                 r"(?:\s+(?:on|for|at|in)\b)?\s*(?P<what>.*)$"
             )),
@@ -390,7 +390,7 @@ pub(super) fn expenses(inp: &Input, ctx: &Ctx) -> Option<Plan> {
         ),
         (
             rx!(concat!(
-                r"^(?:j'ai\s+)?(?:depense|paye|claque|depenses?)\s+",
+                r"^(?:j'ai\s+)?(?:depense|paye|claque|depenses?)\s+(?:genre\s+|environ\s+|a\s+peu\s+pres\s+|presque\s+|~\s*)?",
                 amount_pat!(),
                 r"(?:\s+(?:en|pour|de|au|aux|a|dans|chez|sur)\b)?\s*(?P<what>.*)$"
             )),
@@ -902,6 +902,16 @@ const ACK: &[&str] = &[
     "bravo",
     "and",
     "et",
+    "yes",
+    "no",
+    "oui",
+    "non",
+    "ouais",
+    "nope",
+    "good",
+    "bye",
+    "ciao",
+    "bisous",
 ];
 
 const GREET_EN: &[&str] = &["hi", "hello", "hey", "yo", "hiya", "howdy", "sup"];
@@ -1025,7 +1035,7 @@ pub(super) fn done_statement(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     if n.split_whitespace().count() > 7 {
         return None;
     }
-    let c = rx!(r"^(?:i\s+|we\s+)(?:just\s+|finally\s+|already\s+)?(\w{2,}ed)\s+(.+)$")
+    let c = rx!(r"^(?:i\s+|we\s+)?(?:just\s+|finally\s+|already\s+)?(\w{2,}ed)\s+(.+)$")
         .captures(n)
         .or_else(|| rx!(r"^j'ai\s+(?:enfin\s+|deja\s+)?(\w{3,}e)\s+(.+)$").captures(n))
         .or_else(|| rx!(r"^(\S+(?:\s+\S+)?)\s+(\w{3,}e)$").captures(n))?;

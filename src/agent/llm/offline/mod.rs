@@ -114,6 +114,9 @@ impl LlmClient for OfflinePlanner {
 #[derive(Debug)]
 enum Plan {
     Calls(Vec<(String, Value)>),
+    /// Calls, and what to add to their confirmation: an assumption the
+    /// person should know about ("I assumed 7:00 PM").
+    Noted(Vec<(String, Value)>, String),
     Reply(String),
     Lookup(lookup::Lookup),
 }
@@ -162,9 +165,13 @@ fn respond(request: &LlmRequest) -> Message {
             .iter()
             .filter(|m| m.role == Role::Model)
             .count();
-        if rounds == 1
-            && let Plan::Lookup(lookup) = plan_turn(&request.messages[..=i], now, locale)
+        let plan = (rounds == 1).then(|| plan_turn(&request.messages[..=i], now, locale));
+        if let Some(Plan::Noted(_, note)) = &plan
+            && !responses.iter().any(|r| r.response.get("error").is_some())
         {
+            return Message::model_text(format!("{} {note}", compose_reply(&responses, lang)));
+        }
+        if let Some(Plan::Lookup(lookup)) = plan {
             let results: Vec<(String, Value)> = responses
                 .iter()
                 .map(|r| (r.name.clone(), r.response.clone()))
@@ -184,7 +191,7 @@ fn respond(request: &LlmRequest) -> Message {
 fn to_message(plan: Plan, locale: Locale) -> Message {
     let calls = match plan {
         Plan::Reply(text) => return Message::model_text(text),
-        Plan::Calls(calls) => calls,
+        Plan::Calls(calls) | Plan::Noted(calls, _) => calls,
         Plan::Lookup(lookup) => lookup.reads(),
     };
     if calls.is_empty() {
@@ -278,7 +285,7 @@ fn follow_up(
     .any(|p| asked.starts_with(p));
     if asked_time && reminders::is_time_only(&Input::new(text), now) {
         let merged = format!("{earlier} {text}");
-        if let Some(plan @ Plan::Calls(_)) = plan_text(&merged, now, locale) {
+        if let Some(plan @ (Plan::Calls(_) | Plan::Noted(..))) = plan_text(&merged, now, locale) {
             return Some(plan);
         }
     }

@@ -93,7 +93,7 @@ pub(super) fn cancel_one(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     // With the word "reminder" any of these verbs cancels; without it, only
     // the verbs that cannot mean a list item or a task ("cancel yoga").
     let named = rx!(
-        r"^(?:cancel|delete|remove|stop|drop|forget(?:\s+about)?|kill|skip|never\s+mind(?:\s+about)?|(?:i\s+)?don't\s+need|no\s+need\s+for|annule|annuler|supprime|supprimer|efface|effacer|enleve|retire|arrete|oublie|laisse\s+tomber|(?:j'ai\s+|je\s+n'ai\s+)?plus\s+besoin\s+(?:de|du|des|d'))\b\s*(.*\brappels?\b.*|.*\breminders?\b.*)$"
+        r"^(?:cancel|delete|remove|stop|drop|forget(?:\s+about)?|kill|skip|scrap|ditch|trash|erase|clear|get\s+rid\s+of|lose|never\s+mind(?:\s+about)?|(?:i\s+)?don't\s+need|no\s+need\s+for|annule|annuler|supprime|supprimer|efface|effacer|enleve|retire|arrete|oublie|laisse\s+tomber|(?:j'ai\s+|je\s+n'ai\s+)?plus\s+besoin\s+(?:de|du|des|d'))\b\s*(.*\brappels?\b.*|.*\breminders?\b.*)$"
     );
     let bare = rx!(
         r"^(?:cancel|never\s+mind(?:\s+about)?|forget(?:\s+about)?|annule|oublie|laisse\s+tomber)\s+(.+)$"
@@ -182,6 +182,7 @@ fn create(inp: &Input, ctx: &Ctx, lang: Locale, explicit: bool) -> Option<Plan> 
         return explicit.then(|| Plan::Reply(ask_what(lang)));
     }
     let mut args = json!({ "text": text });
+    let mut note = None;
     match when {
         When::InMinutes(m) => args["in_minutes"] = json!(m),
         When::At { due, rec } => {
@@ -189,9 +190,30 @@ fn create(inp: &Input, ctx: &Ctx, lang: Locale, explicit: bool) -> Option<Plan> 
             if let Some(rec) = rec {
                 args["recurrence"] = rec.to_json();
             }
+            if ex.schedule.assumes_hour() {
+                note = Some(assumed(due, lang));
+            }
         }
     }
-    Some(Plan::call("create_reminder", args))
+    let calls = vec![("create_reminder".to_string(), args)];
+    Some(match note {
+        Some(note) => Plan::Noted(calls, note),
+        None => Plan::Calls(calls),
+    })
+}
+
+/// Said after the confirmation when the hour was not given as such.
+fn assumed(due: NaiveDateTime, lang: Locale) -> String {
+    match lang {
+        Locale::En => format!(
+            "(I assumed {}; tell me if you meant another time.)",
+            due.format("%-I:%M %p")
+        ),
+        Locale::Fr => format!(
+            "(J'ai compris {}; dis-moi si tu voulais une autre heure.)",
+            due.format("%-H h %M").to_string().replace(" h 00", " h")
+        ),
+    }
 }
 
 fn every_other(lang: Locale) -> String {
@@ -202,7 +224,28 @@ fn every_other(lang: Locale) -> String {
     .to_string()
 }
 
+/// The person's words said back to them: "renew my pass" → "renew your pass".
+fn echo(text: &str, lang: Locale) -> String {
+    if lang == Locale::Fr {
+        return text.to_string();
+    }
+    text.split(' ')
+        .map(|w| match w.to_lowercase().as_str() {
+            "my" => "your".to_string(),
+            "me" => "you".to_string(),
+            "mine" => "yours".to_string(),
+            "myself" => "yourself".to_string(),
+            "i" => "you".to_string(),
+            "i'm" => "you're".to_string(),
+            "am" => "are".to_string(),
+            _ => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn ask_time(text: &str, lang: Locale) -> String {
+    let text = &echo(text, lang);
     match (lang, text.is_empty()) {
         (Locale::En, false) => {
             format!("{ASK_TIME_EN} should I remind you to {text}? For example \"9am\".")
@@ -227,10 +270,20 @@ fn task_text(rest: &Input) -> String {
         "pense a",
         "a propos de",
         "concernant",
+        "i need a",
+        "need a",
+        "i want a",
+        "want a",
+        "can i get a",
+        "can i have a",
+        "give me a",
+        "gimme a",
+        "get a",
         "that",
         "about",
         "to",
         "2",
+        "4",
         "of",
         "for",
         "and",
@@ -260,6 +313,7 @@ fn task_text(rest: &Input) -> String {
 }
 
 fn ask_when(text: &str, lang: Locale) -> String {
+    let text = &echo(text, lang);
     match (lang, text.is_empty()) {
         (Locale::En, false) => format!(
             "{ASK_WHEN_EN} to {text}? For example \"at 6pm\", \"tomorrow 9am\" or \"in 20 minutes\"."

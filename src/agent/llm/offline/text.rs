@@ -88,6 +88,8 @@ const REWRITES: &[(&str, &str)] = &[
     ("didnt", "didn't"),
     ("cant", "can't"),
     ("nvm", "never mind"),
+    ("rn", "right now"),
+    ("atm", "right now"),
     ("pw", "password"),
     ("pwd", "password"),
     ("bday", "birthday"),
@@ -162,6 +164,28 @@ fn wordish(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '\'' | '-' | '/' | '&' | '+' | '@')
 }
 
+/// Whether the word `k` ("mon") stands for Monday here.
+fn monday_here(
+    words: &[(usize, usize)],
+    k: usize,
+    word: &dyn Fn((usize, usize)) -> String,
+) -> bool {
+    let before = k.checked_sub(1).map(|i| word(words[i]));
+    let after = words.get(k + 1).map(|w| word(*w));
+    before.as_deref().is_some_and(|b| {
+        matches!(
+            b,
+            "on" | "every" | "next" | "this" | "each" | "til" | "until"
+        )
+    }) || after.as_deref().is_some_and(|a| {
+        a.starts_with(|c: char| c.is_ascii_digit())
+            || matches!(
+                a,
+                "at" | "morning" | "night" | "evening" | "afternoon" | "and" | "&"
+            )
+    })
+}
+
 impl Input {
     pub(super) fn new(raw: &str) -> Input {
         // Decomposed accents (e + U+0301) are dropped rather than composed:
@@ -213,6 +237,10 @@ impl Input {
             }
             if let Some((_, to)) = REWRITES.iter().find(|(from, _)| *from == one) {
                 rewrites.push((words[k].0, words[k].1, to));
+            } else if one == "mon" && monday_here(&words, k, &word) {
+                // "mon" is French for "my"; before a time or after "on",
+                // "every" or "next" it is Monday.
+                rewrites.push((words[k].0, words[k].1, "monday"));
             }
             k += 1;
         }
@@ -450,6 +478,7 @@ pub(super) fn polite_trimmed(inp: &Input) -> Input {
         "s'il te plait",
         "s'il vous plait",
         "please",
+        "right now",
         "thanks a lot",
         "thanks",
         "thank you",

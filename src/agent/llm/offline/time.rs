@@ -122,6 +122,19 @@ impl Schedule {
         self.in_minutes.is_some() || self.time.is_some() || self.rec.is_some()
     }
 
+    /// Whether resolving it picks an hour the person did not say: a part
+    /// of day alone ("tomorrow morning" is 09:00), or a bare hour that
+    /// could be morning or evening ("at 7").
+    pub(super) fn assumes_hour(&self) -> bool {
+        if self.in_minutes.is_some() {
+            return false;
+        }
+        match self.time {
+            None => self.part.is_some(),
+            Some(t) => t.clock == Clock::Bare && self.part.is_none() && (6..=11).contains(&t.h),
+        }
+    }
+
     /// A day or a rhythm without any time of day ("tomorrow", "every
     /// day"): the hour would be a guess.
     pub(super) fn lacks_clock(&self) -> bool {
