@@ -87,6 +87,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "llm_usage",
         "insert into llm_usage (user_id, provider, model, total_tokens) values ($1, 'offline', 'rules', 0)",
     ),
+    (
+        "turn_leases",
+        "insert into turn_leases (user_id, holder, expires_at) values ($1, 'job', now())",
+    ),
 ];
 
 fn owner_column(table: &str) -> &'static str {
@@ -186,8 +190,8 @@ async fn catalog_is_isolated() {
     let db = TestDb::new().await;
     let violations = catalog_violations(&db.owner).await;
     assert!(violations.is_empty(), "{violations:#?}");
-    // 18 tables named by the issue, all user-owned.
-    assert_eq!(user_tables(&db.owner).await.len(), 18);
+    // The 18 tables named by the issue and the turn leases, all user-owned.
+    assert_eq!(user_tables(&db.owner).await.len(), 19);
 }
 
 #[tokio::test]
