@@ -298,7 +298,7 @@ pub(super) fn lists(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
         rx!(
             r"^(?:remove|delete|take|cross|scratch|tick)\s+(.+?)(?:\s+off)?\s+(?:from|off)\s+(?:my|the|our)\s+(?:(.+?)\s+)?list$"
         ),
-        rx!(r"^(?:remove|cross\s+off|tick\s+off|scratch)\s+(.+?)(?:\s+off)?()$"),
+        rx!(r"^(?:remove|delete|cross\s+off|tick\s+off|take\s+off|scratch)\s+(.+?)(?:\s+off)?()$"),
         rx!(
             r"^(?:enleve|enlever|retire|retirer|supprime|supprimer|efface|raye|rayer|ote)\s+(.+?)\s+(?:de|d'|sur|dans)\s*(?:la|ma|notre)\s+liste(?:\s+(?:de\s+|d'|des\s+)?(.+))?$"
         ),
@@ -1042,4 +1042,19 @@ pub(super) fn done_statement(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     let words = resolve::key_words(c.get(0)?.as_str());
     (words.len() >= 2 && words.len() <= 6)
         .then(|| Plan::Lookup(Lookup::new(Then::Complete { guessed: true }, words)))
+}
+
+// ---------------------------------------------------------------- to-dos
+
+/// "i need to call the dentist", "faut que je rappelle Paul": something to
+/// do, with no time (a time makes it a reminder, matched earlier).
+pub(super) fn need_to(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+    let n = inp.norm();
+    let c = rx!(
+        r"^(?:i\s+(?:really\s+)?(?:need|have|got)\s+to|i\s+gotta|gotta|i\s+must|need\s+to|have\s+to|je\s+dois|(?:il\s+)?faut\s+(?:absolument\s+)?que\s+je|(?:il\s+)?faudrait\s+que\s+je|je\s+devrais)\s+(.+)$"
+    )
+    .captures(n)?;
+    let title = said(&inp.group(&c, 1)?);
+    (title.split_whitespace().count() >= 2 || title.chars().count() >= 5)
+        .then(|| Plan::call("add_task", json!({ "title": title })))
 }

@@ -334,6 +334,7 @@ fn plan_text(raw: &str, now: NaiveDateTime, locale: Locale) -> Option<Plan> {
         intents::statement,
         intents::recall,
         reminders::implicit,
+        intents::need_to,
         intents::done_statement,
     ];
     RULES.iter().find_map(|rule| rule(&inp, &ctx))

@@ -96,7 +96,7 @@ pub(super) fn cancel_one(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
         r"^(?:cancel|delete|remove|stop|drop|forget(?:\s+about)?|kill|skip|scrap|ditch|trash|erase|clear|get\s+rid\s+of|lose|never\s+mind(?:\s+about)?|(?:i\s+)?don't\s+need|no\s+need\s+for|annule|annuler|supprime|supprimer|efface|effacer|enleve|retire|arrete|oublie|laisse\s+tomber|(?:j'ai\s+|je\s+n'ai\s+)?plus\s+besoin\s+(?:de|du|des|d'))\b\s*(.*\brappels?\b.*|.*\breminders?\b.*)$"
     );
     let bare = rx!(
-        r"^(?:cancel|never\s+mind(?:\s+about)?|forget(?:\s+about)?|annule|oublie|laisse\s+tomber)\s+(.+)$"
+        r"^(?:cancel|never\s+mind(?:\s+about)?|forget(?:\s+about)?|stop\s+reminding\s+me(?:\s+(?:about|to|of))?|annule|oublie|laisse\s+tomber|arrete\s+de\s+me\s+rappeler(?:\s+(?:de|d'))?)\s+(.+)$"
     );
     let words = if let Some(c) = named.captures(n) {
         resolve::key_words(inp.group(&c, 1)?.orig())
@@ -135,10 +135,10 @@ pub(super) fn list(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
 pub(super) fn explicit(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     let n = inp.norm();
     let en = rx!(
-        r"\b(?:(?:can|could|would)\s+you\s+)?(?:remind\s+me|(?:set|add|create|make)\s+(?:me\s+)?(?:a\s+)?(?:new\s+)?reminder(?:\s+(?:to|for|about))?|new\s+reminder|reminder)\b\s*:?"
+        r"\b(?:(?:can|could|would)\s+you\s+)?(?:remind\s+me|(?:ping|nudge|buzz|alert)\s+me(?:\s+(?:to|about))?|don't\s+let\s+me\s+forget(?:\s+to)?|(?:set|add|create|make)\s+(?:me\s+)?(?:a\s+)?(?:new\s+)?reminder(?:\s+(?:to|for|about))?|new\s+reminder|reminder)\b\s*:?"
     );
     let fr = rx!(
-        r"\b(?:(?:peux-tu|pourrais-tu|tu\s+peux)\s+me\s+rappeler|rappelle[- ]moi|rappelez[- ]moi|fais[- ]moi\s+penser\s+(?:a|de)|n'oublie\s+pas\s+de\s+me\s+rappeler|(?:cree|creer|ajoute|mets|programme)\s+(?:moi\s+)?(?:un\s+)?rappel(?:\s+(?:pour|de))?|nouveau\s+rappel|rappel)\b\s*:?"
+        r"\b(?:(?:peux-tu|pourrais-tu|tu\s+peux)\s+me\s+rappeler|rappelle[- ]moi|previens[- ]moi|envoie[- ]moi\s+un\s+(?:rappel|message|texto|sms)(?:\s+pour)?|rappelez[- ]moi|fais[- ]moi\s+penser\s+(?:a|de)|n'oublie\s+pas\s+de\s+me\s+rappeler|(?:cree|creer|ajoute|mets|programme)\s+(?:moi\s+)?(?:un\s+)?rappel(?:\s+(?:pour|de))?|nouveau\s+rappel|rappel)\b\s*:?"
     );
     let (m, lang) = if let Some(m) = en.find(n) {
         (m, Locale::En)
@@ -264,6 +264,12 @@ fn task_text(rest: &Input) -> String {
     const LEAD: &[&str] = &[
         "don't forget to",
         "dont forget to",
+        "make sure i",
+        "make sure to",
+        "i need to",
+        "i have to",
+        "i gotta",
+        "gotta",
         "n'oublie pas de",
         "n'oublie pas d'",
         "remember to",
