@@ -1010,9 +1010,10 @@ pub(super) fn agenda(inp: &Input, ctx: &Ctx) -> Option<Plan> {
 /// nouveau code de portail c'est 4411": a fact worth keeping, said without
 /// "remember". Only with a number or a word of change, so that "my day is
 /// long" stays small talk.
-pub(super) fn statement(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+pub(super) fn statement(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     let n = inp.norm();
-    if inp.orig().contains('?') {
+    // "my flight is at 7pm tomorrow" is for a reminder, found later.
+    if inp.orig().contains('?') || time::extract(inp, ctx.now).schedule.is_anchored() {
         return None;
     }
     let hit = rx!(

@@ -313,6 +313,10 @@ fn task_text(rest: &Input) -> String {
         "lol",
         "haha",
         "mdr",
+        "is",
+        "are",
+        "est",
+        "c'est",
     ];
     let t = text::strip_trail(&text::strip_lead(rest, LEAD, true), TRAIL);
     t.orig().to_string()
