@@ -494,6 +494,8 @@ async fn status_callbacks_carrying_each_error_code_are_acted_on() {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("NUDGE_ENV", "development")
         .env("DATABASE_ADMIN_URL", h.db.owner_url())
+        // Names the application role whose rights per-person commands take.
+        .env("DATABASE_URL", h.db.app_url())
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
