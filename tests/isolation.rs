@@ -87,6 +87,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "llm_usage",
         "insert into llm_usage (user_id, provider, model, total_tokens) values ($1, 'offline', 'rules', 0)",
     ),
+    (
+        "turn_leases",
+        "insert into turn_leases (user_id, holder, expires_at) values ($1, 'job', now())",
+    ),
 ];
 
 fn owner_column(table: &str) -> &'static str {
@@ -186,8 +190,8 @@ async fn catalog_is_isolated() {
     let db = TestDb::new().await;
     let violations = catalog_violations(&db.owner).await;
     assert!(violations.is_empty(), "{violations:#?}");
-    // 18 tables named by the issue, all user-owned.
-    assert_eq!(user_tables(&db.owner).await.len(), 18);
+    // The 18 tables named by the issue and the turn leases, all user-owned.
+    assert_eq!(user_tables(&db.owner).await.len(), 19);
 }
 
 #[tokio::test]
@@ -586,15 +590,18 @@ async fn seed_person(pool: &PgPool, word: &str, phones: [&'static str; 2]) -> Se
     )
     .await
     .unwrap();
-    StoredMessage::insert(
-        &mut tx,
-        Direction::Outbound,
-        &format!("{word} note"),
-        "sent",
-        None,
-    )
-    .await
-    .unwrap();
+    StoredMessage::insert_console(&mut tx, &format!("{word} note"))
+        .await
+        .unwrap();
+    assert!(
+        TurnLease::take(
+            &mut tx,
+            &format!("{word}-job"),
+            std::time::Duration::from_secs(600)
+        )
+        .await
+        .unwrap()
+    );
     ConversationSummary::save(&mut tx, &format!("{word} summary"), chrono::Utc::now())
         .await
         .unwrap();
@@ -895,6 +902,22 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
         StoredMessage::store_reply(&mut tx, bravo.inbound, "hijack").await,
         Err(StoreError::NotFound)
     ));
+    SmsMessage::release_claim(&mut tx, bravo.outbound)
+        .await
+        .unwrap();
+    assert!(
+        !SmsMessage::release_rate_limited(&mut tx, bravo.inbound)
+            .await
+            .unwrap()
+    );
+    // The other person's lease is theirs: releasing "it" as its holder
+    // touches nothing, and our own lease is independent of theirs.
+    TurnLease::release(&mut tx, "bravo-job").await.unwrap();
+    assert!(
+        TurnLease::take(&mut tx, "alpha-job", std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
     Task::complete(&mut tx, bravo.task).await.unwrap();
     Goal::add_progress(&mut tx, bravo.goal, "hijack")
         .await

@@ -11,6 +11,7 @@
 
 mod chat;
 mod jobs;
+mod llm;
 mod output;
 mod phones;
 mod reminders;
@@ -57,6 +58,9 @@ pub enum AdminSubcommand {
     /// SMS tools for development.
     #[command(subcommand)]
     Sms(sms::SmsCommand),
+    /// Language models: check each configured provider with a real request.
+    #[command(subcommand)]
+    Llm(llm::LlmCommand),
 }
 
 /// Why an admin command did not do what was asked.
@@ -105,6 +109,16 @@ pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
                 out.print(rendered);
                 ExitCode::SUCCESS
             }
+            Err(e) => {
+                eprintln!("nudge admin: {e}");
+                e.exit_code()
+            }
+        };
+    }
+    // Needs the providers, not the database.
+    if let AdminSubcommand::Llm(command) = cmd.command {
+        return match llm::execute(&config, command, &out).await {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("nudge admin: {e}");
                 e.exit_code()
@@ -228,9 +242,9 @@ pub async fn execute(
         AdminSubcommand::Phone(c) => phones::execute(operator, c).await,
         AdminSubcommand::Jobs(c) => jobs::execute(operator, c).await,
         AdminSubcommand::Reminders(c) => reminders::execute(operator, c).await,
-        AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) => Err(AdminError::Refused(
-            "this command runs through `nudge admin`".into(),
-        )),
+        AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) | AdminSubcommand::Llm(_) => Err(
+            AdminError::Refused("this command runs through `nudge admin`".into()),
+        ),
     }
 }
 

@@ -18,14 +18,14 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::conversation;
-use super::llm::{FunctionResponse, LlmClient, Message, Part, Role, Usage};
+use super::llm::{CallScope, FunctionResponse, LlmClient, Message, Part, Role, Usage};
 use super::planner::{self, TurnFacts};
 use super::reminder_replies::{self, ReminderReply};
 use super::tools::{ToolContext, ToolError, ToolRegistry, Wording};
 use crate::db::UserTx;
 use crate::store::{
-    Direction, NewReminder, PendingAction, Reminder, StoreError, StoredMessage, User, UserId,
-    UserStatus, record_llm_usage,
+    NewReminder, PendingAction, Reminder, StoreError, StoredMessage, User, UserId, UserStatus,
+    record_llm_usage,
 };
 
 /// Limits of one turn.
@@ -54,7 +54,7 @@ impl Default for TurnBudget {
 /// How long a pending action waits for its "yes".
 pub const CONFIRMATION_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 
-/// What a message to answer is: new text, or one the SMS path stored.
+/// What a message to answer is: new console text, or one the SMS path stored.
 enum Inbound<'a> {
     New(&'a str),
     Stored {
@@ -172,7 +172,8 @@ impl Agent {
         &self.llm
     }
 
-    /// Stores `text` as the person's message and answers it.
+    /// Stores `text` as the person's message on the console channel
+    /// (`nudge admin chat`, tests) and answers it; neither is ever texted.
     #[tracing::instrument(name = "agent.turn", skip_all, fields(user_id = %user_id))]
     pub async fn handle_text(
         &self,
@@ -232,9 +233,7 @@ impl Agent {
         // context: one commit, and it is durable before any model call.
         let (inbound_id, text, received_at) = match inbound {
             Inbound::New(text) => {
-                let stored =
-                    StoredMessage::insert(&mut tx, Direction::Inbound, text, "received", None)
-                        .await?;
+                let stored = StoredMessage::insert_console(&mut tx, text).await?;
                 (stored.id, text, stored.created_at)
             }
             Inbound::Stored { id, text, at } => (id, text, at),
@@ -313,18 +312,26 @@ impl Agent {
             }
             llm_calls += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let response = match tokio::time::timeout(remaining, self.llm.generate(&request)).await
-            {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "every LLM provider failed");
-                    break (
-                        providers_failed_reply(&confirmations, say),
-                        TurnEnd::ProvidersFailed,
-                    );
-                }
-                Err(_) => break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted),
+            // The chain cuts each provider's share from this deadline and
+            // keeps the turn on the provider that answered last.
+            let scope = CallScope {
+                deadline: Some(deadline),
+                answered_by: providers.last().map(String::as_str),
             };
+            let response =
+                match tokio::time::timeout(remaining, self.llm.generate_scoped(&request, scope))
+                    .await
+                {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "every LLM provider failed");
+                        break (
+                            providers_failed_reply(&confirmations, say),
+                            TurnEnd::ProvidersFailed,
+                        );
+                    }
+                    Err(_) => break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted),
+                };
             providers.push(response.provider.clone());
             tokens_today += u64::from(response.usage.total_tokens);
             usages.push((

@@ -13,6 +13,7 @@ mod phones;
 pub mod recurrence;
 mod reminders;
 mod tasks;
+mod turn_leases;
 mod users;
 
 pub use audit::{Actor, record_audit};
@@ -27,6 +28,7 @@ pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord, user_id_for_phone};
 pub use reminders::{NewReminder, Reminder};
 pub use tasks::{Goal, Task};
+pub use turn_leases::TurnLease;
 pub(crate) use users::UserRow;
 pub use users::{Locale, Timezone, User, UserId, UserStatus};
 
