@@ -312,6 +312,18 @@ async fn serve_and_worker_refuse_a_role_that_bypasses_rls() {
             "which is a superuser and so bypasses row-level security",
         );
     }
+    // `nudge dev` with a separate owner URL keeps DATABASE_URL's role as
+    // given, and so refuses it too.
+    let out = exits_with(
+        "dev",
+        &[
+            ("NUDGE_ENV", "development".into()),
+            ("DATABASE_URL", db.owner_url()),
+            ("DATABASE_ADMIN_URL", db.owner_url()),
+        ],
+    )
+    .await;
+    assert_exit_2_one_line(&out, "bypasses row-level security");
     // BYPASSRLS alone is refused too.
     let role = format!("bypass_{}", &db.name["nudge_test_".len()..]);
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
