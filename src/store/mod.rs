@@ -2,6 +2,7 @@
 //! [`UserTx`](crate::db::UserTx), so row-level security scopes it; the few
 //! cross-user lookups call `SECURITY DEFINER` functions that return ids only.
 
+mod agent_steps;
 mod audit;
 mod expenses;
 mod lists;
@@ -16,6 +17,7 @@ mod tasks;
 mod turn_leases;
 mod users;
 
+pub use agent_steps::{AgentStep, InboundContent, StepKind};
 pub use audit::{Actor, record_audit};
 pub use expenses::{CategoryTotal, Expense};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
