@@ -56,7 +56,10 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Admin(cmd) => runtime.block_on(admin::run(config, cmd)),
+        Command::Admin(cmd) => {
+            init_admin_logging();
+            runtime.block_on(admin::run(config, cmd))
+        }
         command => {
             let _telemetry = match telemetry::init(&config) {
                 Ok(guard) => guard,
@@ -84,6 +87,19 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// Admin commands print their results on stdout; their logs (warnings and
+/// errors by default, `RUST_LOG` to change it) go to stderr, so a failing
+/// provider or a retired model is explained, not silent.
+fn init_admin_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Already set (a test harness): keep that one.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -136,6 +136,9 @@ pub struct LlmConfig {
     pub fallback_api_key: Option<SecretString>,
     pub fallback_model: Option<String>,
     pub daily_token_budget: u64,
+    /// The longest one remote provider may take for one call, retries
+    /// included, before the chain moves on (`None`: the chain's default).
+    pub provider_deadline: Option<std::time::Duration>,
 }
 
 /// Reserved for the integrations issues.
@@ -168,7 +171,10 @@ impl fmt::Display for ConfigError {
 }
 
 pub const DEFAULT_GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
-pub const DEFAULT_GEMINI_MODEL: &str = "gemini-2.5-flash";
+/// Gemini 3.5 Flash-Lite: stable, no shutdown date announced (late 2026),
+/// the fastest and cheapest current Gemini with function calling; see the
+/// README's model table.
+pub const DEFAULT_GEMINI_MODEL: &str = "gemini-3.5-flash-lite";
 pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
 /// The auth token development uses when none is configured, so webhooks can
 /// be signed (by `nudge admin sms simulate`) and checked as in production.
@@ -325,6 +331,10 @@ impl Config {
             fallback_api_key: r.secret("LLM_FALLBACK_API_KEY"),
             fallback_model: r.plain("LLM_FALLBACK_MODEL"),
             daily_token_budget: r.parse("LLM_DAILY_TOKEN_BUDGET").unwrap_or(200_000),
+            provider_deadline: r
+                .parse::<u64>("LLM_PROVIDER_DEADLINE_SECONDS")
+                .filter(|&s| s > 0)
+                .map(std::time::Duration::from_secs),
         };
 
         let token_encryption_keys = r.secret("TOKEN_ENCRYPTION_KEYS");

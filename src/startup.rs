@@ -112,7 +112,7 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let http = reqwest::Client::new();
     let sender = sms_sender(&config, http.clone())?;
     let agent = crate::agent::agent_from_config(&config, pool.clone())?;
-    Ok(AppState {
+    let state = AppState {
         config: Arc::new(config),
         db: pool,
         redis,
@@ -121,7 +121,24 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         sender,
         pacer,
         agent,
-    })
+    };
+    // After the metrics recorder exists (metrics_handle above).
+    check_models(&state.agent);
+    Ok(state)
+}
+
+/// Asks each remote LLM provider about its model, beside start-up rather
+/// than before it: a retired model must show (an error line, `/readyz`,
+/// `llm_model_available`) without stopping a process the chain still
+/// serves.
+fn check_models(agent: &crate::agent::Agent) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let llm = agent.llm().clone();
+    runtime.spawn(async move {
+        llm.check_models().await;
+    });
 }
 
 /// Twilio when configured; the console in development otherwise.

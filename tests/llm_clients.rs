@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use nudge::agent::llm::gemini::{GeminiClient, GeminiSettings};
 use nudge::agent::llm::openai::{OpenAiCompatibleClient, OpenAiSettings};
 use nudge::agent::llm::{
-    FunctionResponse, LlmClient, LlmError, LlmRequest, Message, Part, RetryPolicy, Role,
+    CallScope, FunctionResponse, LlmClient, LlmError, LlmRequest, Message, Part, RetryPolicy, Role,
     ToolDeclaration, TurnContext, Usage,
 };
 use nudge::store::Locale;
@@ -493,7 +493,7 @@ async fn gemini_timeouts_are_retried_then_unavailable() {
 }
 
 #[tokio::test]
-async fn gemini_blocked_prompt_is_malformed() {
+async fn gemini_blocked_prompt_is_a_kind_refusal_not_an_error() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(GEMINI_PATH))
@@ -505,11 +505,244 @@ async fn gemini_blocked_prompt_is_malformed() {
         .mount(&server)
         .await;
 
-    let err = gemini(&server).generate(&first_turn()).await.unwrap_err();
+    // An answer, not an error: the chain must not hand the request to a
+    // planner that would carry it out.
+    let response = gemini(&server).generate(&first_turn()).await.unwrap();
 
-    assert!(matches!(err, LlmError::Malformed { .. }), "{err:?}");
-    assert!(err.to_string().contains("SAFETY"), "{err}");
+    assert!(
+        response
+            .message
+            .text()
+            .starts_with("Sorry, I can't help with that one."),
+        "{}",
+        response.message.text()
+    );
+    assert!(response.message.function_calls().is_empty());
+    assert_eq!(response.usage.input_tokens, 12);
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn gemini_honours_retry_info_in_a_429_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(GEMINI_PATH))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {
+            "code": 429,
+            "message": "You exceeded your current quota. Please retry in 1.2s.",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+                    {"quotaMetric": "generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count",
+                     "quotaId": "GenerateContentPaidTierInputTokensPerModelPerMinute"}]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1.200s"}
+            ]
+        }})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(GEMINI_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(gemini_text("Hello!")))
+        .mount(&server)
+        .await;
+
+    let started = Instant::now();
+    let response = gemini(&server).generate(&first_turn()).await.unwrap();
+
+    assert_eq!(response.message.text(), "Hello!");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    // The backoff alone is a few milliseconds: the wait came from RetryInfo.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1_150),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn gemini_long_retry_info_is_not_waited_for_and_gemini_is_left_alone_meanwhile() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(GEMINI_PATH))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {
+            "code": 429,
+            "message": "Quota exceeded.",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "30s"}]
+        }})))
+        .mount(&server)
+        .await;
+    let client = gemini(&server);
+
+    let started = Instant::now();
+    let err = client.generate(&first_turn()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    match &err {
+        LlmError::Unavailable {
+            status: Some(429),
+            retry_after: Some(wait),
+            ..
+        } => assert_eq!(*wait, Duration::from_secs(30)),
+        other => panic!("expected a 429, got {other:?}"),
+    }
+
+    // Within the 30 s it asked for, no request is sent at all.
+    let again = client.generate(&first_turn()).await.unwrap_err();
+    assert!(again.is_retryable(), "{again:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn gemini_stops_retrying_at_the_deadline() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(GEMINI_PATH))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(gemini_text("too late"))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .mount(&server)
+        .await;
+    let client = gemini(&server);
+    let scope = CallScope {
+        deadline: Some(Instant::now() + Duration::from_millis(700)),
+        answered_by: None,
+    };
+
+    let started = Instant::now();
+    let err = client
+        .generate_scoped(&first_turn(), scope)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, LlmError::Unavailable { .. }), "{err:?}");
+    // One attempt cut at the deadline, not three 15 s timeouts.
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_millis(1_500),
+        "{took:?}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn gemini_max_tokens_is_asked_again_with_a_tighter_instruction() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(GEMINI_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "Sure! I'll remind you to call the den"}]},
+                            "finishReason": "MAX_TOKENS", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 100, "candidatesTokenCount": 10, "thoughtsTokenCount": 2038, "totalTokenCount": 2148}
+        })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(GEMINI_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(gemini_two_calls()))
+        .mount(&server)
+        .await;
+
+    let response = gemini(&server).generate(&first_turn()).await.unwrap();
+
+    // The half sentence is never passed on; the retry's calls are.
+    assert_eq!(response.message.text(), "");
+    assert_eq!(response.message.function_calls().len(), 2);
+    assert_eq!(response.usage.input_tokens, 100 + 412);
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies.len(), 2);
+    let system = |b: &Value| {
+        b["systemInstruction"]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(!system(&bodies[0]).contains("cut off"));
+    assert!(system(&bodies[1]).contains("was cut off because it was too long"));
+}
+
+#[tokio::test]
+async fn gemini_cut_twice_admits_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(GEMINI_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "Sure! I'll remind you to"}]},
+                            "finishReason": "MAX_TOKENS", "index": 0}]
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let response = gemini(&server).generate(&first_turn()).await.unwrap();
+
+    assert_eq!(
+        response.message.text(),
+        "Sorry, my answer ran too long and was cut off, so I did nothing. Could you ask again in fewer words?"
+    );
+    assert!(response.message.function_calls().is_empty());
+}
+
+#[tokio::test]
+async fn gemini_3_answer_with_thoughts_and_signatures_round_trips() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-3.5-flash-lite:generateContent"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "candidates": [{
+                "content": {"role": "model", "parts": [
+                    {"text": "**Planning** The person wants a reminder.", "thought": true},
+                    {"functionCall": {"id": "fc-1", "name": "create_reminder",
+                                      "args": {"text": "call mum", "at": "2025-06-01T18:00:00+02:00"}},
+                     "thoughtSignature": SIGNATURE_1}
+                ]},
+                "finishReason": "STOP", "index": 0
+            }],
+            "usageMetadata": {"promptTokenCount": 1523, "candidatesTokenCount": 41,
+                              "thoughtsTokenCount": 187, "totalTokenCount": 1751},
+            "modelVersion": "gemini-3.5-flash-lite",
+            "responseId": "aBcDeFgHiJkLmNoP"
+        })))
+        .mount(&server)
+        .await;
+    let settings = GeminiSettings::new(
+        server.uri(),
+        SecretString::from(GEMINI_KEY),
+        "gemini-3.5-flash-lite",
+    );
+    let client = GeminiClient::new(settings, reqwest::Client::new()).unwrap();
+
+    let response = client.generate(&first_turn()).await.unwrap();
+    assert_eq!(
+        response.usage,
+        Usage {
+            input_tokens: 1523,
+            output_tokens: 41 + 187,
+            total_tokens: 1751
+        }
+    );
+    assert_eq!(response.message.text(), "");
+    let follow_up = request(vec![
+        Message::user_text("Remind me to call mum at 6pm"),
+        response.message.clone(),
+        function_responses(&response.message),
+    ]);
+    client.generate(&follow_up).await.unwrap();
+
+    let bodies = bodies(&server).await;
+    let model_turn = &bodies[1]["contents"][1];
+    assert_eq!(
+        model_turn["parts"],
+        json!([
+            {"text": "**Planning** The person wants a reminder.", "thought": true},
+            {"functionCall": {"id": "fc-1", "name": "create_reminder",
+                              "args": {"text": "call mum", "at": "2025-06-01T18:00:00+02:00"}},
+             "thoughtSignature": SIGNATURE_1}
+        ])
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 mod chat;
 mod jobs;
+mod llm;
 mod output;
 mod phones;
 mod reminders;
@@ -51,6 +52,9 @@ pub enum AdminSubcommand {
     /// SMS tools for development.
     #[command(subcommand)]
     Sms(sms::SmsCommand),
+    /// Language models: check each configured provider with a real request.
+    #[command(subcommand)]
+    Llm(llm::LlmCommand),
 }
 
 /// Why an admin command did not do what was asked.
@@ -105,6 +109,16 @@ pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
             }
         };
     }
+    // Needs the providers, not the database.
+    if let AdminSubcommand::Llm(command) = cmd.command {
+        return match llm::execute(&config, command, &out).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("nudge admin: {e}");
+                e.exit_code()
+            }
+        };
+    }
     let pool = match connect(&config).await {
         Ok(pool) => pool,
         Err(e) => {
@@ -147,9 +161,9 @@ pub async fn execute(
         AdminSubcommand::Phone(c) => phones::execute(pool, c).await,
         AdminSubcommand::Jobs(c) => jobs::execute(pool, c).await,
         AdminSubcommand::Reminders(c) => reminders::execute(pool, c).await,
-        AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) => Err(AdminError::Refused(
-            "this command runs through `nudge admin`".into(),
-        )),
+        AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) | AdminSubcommand::Llm(_) => Err(
+            AdminError::Refused("this command runs through `nudge admin`".into()),
+        ),
     }
 }
 

@@ -37,11 +37,11 @@ pub fn llm_chain_from_config(
     if let Some(settings) = OpenAiSettings::from_config(&config.llm) {
         remote.push(Arc::new(OpenAiCompatibleClient::new(settings, http)?));
     }
-    Ok(LlmChain::new(
-        remote,
-        Arc::new(OfflinePlanner::new()),
-        breakers,
-    ))
+    let chain = LlmChain::new(remote, Arc::new(OfflinePlanner::new()), breakers);
+    Ok(match config.llm.provider_deadline {
+        Some(deadline) => chain.with_provider_deadline(deadline),
+        None => chain,
+    })
 }
 
 /// An agent wired as configured, on the application-role pool.

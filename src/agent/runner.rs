@@ -18,7 +18,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::conversation;
-use super::llm::{FunctionResponse, LlmClient, Message, Part, Role, Usage};
+use super::llm::{CallScope, FunctionResponse, LlmClient, Message, Part, Role, Usage};
 use super::planner::{self, TurnFacts};
 use super::reminder_replies::{self, ReminderReply};
 use super::tools::{ToolContext, ToolError, ToolRegistry, Wording};
@@ -313,18 +313,26 @@ impl Agent {
             }
             llm_calls += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let response = match tokio::time::timeout(remaining, self.llm.generate(&request)).await
-            {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "every LLM provider failed");
-                    break (
-                        providers_failed_reply(&confirmations, say),
-                        TurnEnd::ProvidersFailed,
-                    );
-                }
-                Err(_) => break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted),
+            // The chain cuts each provider's share from this deadline and
+            // keeps the turn on the provider that answered last.
+            let scope = CallScope {
+                deadline: Some(deadline),
+                answered_by: providers.last().map(String::as_str),
             };
+            let response =
+                match tokio::time::timeout(remaining, self.llm.generate_scoped(&request, scope))
+                    .await
+                {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "every LLM provider failed");
+                        break (
+                            providers_failed_reply(&confirmations, say),
+                            TurnEnd::ProvidersFailed,
+                        );
+                    }
+                    Err(_) => break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted),
+                };
             providers.push(response.provider.clone());
             tokens_today += u64::from(response.usage.total_tokens);
             usages.push((

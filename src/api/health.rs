@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::agent::llm::ModelState;
 use crate::app::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -41,6 +42,19 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         }
         checks.insert("redis".into(), status_word(redis_ok));
         ready &= redis_ok;
+    }
+
+    // A model the provider does not serve fails readiness; the process
+    // still answers (the chain falls back), but the operator must see it.
+    for model in state.agent.llm().model_status() {
+        let (word, ok) = match &model.state {
+            ModelState::Pending => ("pending", true),
+            ModelState::Available => ("ok", true),
+            ModelState::Unchecked(_) => ("unchecked", true),
+            ModelState::Unavailable(_) => ("model_unavailable", false),
+        };
+        checks.insert(format!("llm_{}", model.provider), Value::from(word));
+        ready &= ok;
     }
 
     let status = if ready {

@@ -2,10 +2,22 @@
 //! provider sits behind a circuit breaker (time-based window, small minimum
 //! number of calls): after repeated failures it is skipped without a call
 //! until a half-open probe succeeds. The last link never fails.
+//!
+//! Time: each remote provider gets a deadline cut from what is left of the
+//! turn — at most [`DEFAULT_PROVIDER_DEADLINE`] (configurable), and never
+//! more than an even share of the time left after a reserve for the last
+//! resort — and its retries happen inside it. A hung or slow provider
+//! therefore hands over within seconds, and the offline planner always has
+//! time to answer.
+//!
+//! Stickiness: once a provider answered a turn's call, the turn's next
+//! calls start at that provider. A turn that fell back never returns to an
+//! earlier provider — which would cost its deadline again, and which (for
+//! Gemini 3) may refuse the other provider's function calls.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use tower::{Service, ServiceExt};
@@ -13,7 +25,25 @@ use tower_resilience::circuitbreaker::{
     CircuitBreaker, CircuitBreakerError, CircuitBreakerLayer, CircuitState, SlidingWindowType,
 };
 
-use super::{LlmClient, LlmError, LlmRequest, LlmResponse};
+use super::models::{self, ModelCheck, ModelState, ModelStatus};
+use super::{CallScope, LlmClient, LlmError, LlmRequest, LlmResponse};
+
+/// The longest one remote provider may take for one call, retries
+/// included (`LLM_PROVIDER_DEADLINE_SECONDS`). Gemini Flash-class models
+/// answer a one-tool SMS turn in 1–3 s; 5 s leaves room for one retry and
+/// keeps "Gemini and the fallback both hung" under 11 s of a 20 s turn.
+pub const DEFAULT_PROVIDER_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Kept back from the remote providers for the last resort, which answers
+/// in milliseconds.
+const LAST_RESORT_RESERVE: Duration = Duration::from_secs(1);
+
+/// Less than this is not worth a request.
+const MIN_SLICE: Duration = Duration::from_millis(250);
+
+/// How far past its deadline a provider's call is cut if it did not stop
+/// by itself (it should: its requests carry the deadline).
+const GRACE: Duration = Duration::from_millis(250);
 
 /// How quickly a failing provider is taken out of the chain and retried.
 #[derive(Debug, Clone)]
@@ -39,11 +69,14 @@ impl Default for BreakerSettings {
     }
 }
 
+/// One call as the breaker sees it: the request and the provider's deadline.
+type Call = (Arc<LlmRequest>, Option<Instant>);
+
 /// Adapts an [`LlmClient`] to a tower service so the breaker can wrap it.
 #[derive(Clone)]
 struct ClientService(Arc<dyn LlmClient>);
 
-impl Service<Arc<LlmRequest>> for ClientService {
+impl Service<Call> for ClientService {
     type Response = LlmResponse;
     type Error = LlmError;
     type Future = BoxFuture<'static, Result<LlmResponse, LlmError>>;
@@ -52,9 +85,15 @@ impl Service<Arc<LlmRequest>> for ClientService {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Arc<LlmRequest>) -> Self::Future {
+    fn call(&mut self, (request, deadline): Call) -> Self::Future {
         let client = self.0.clone();
-        Box::pin(async move { client.generate(&request).await })
+        Box::pin(async move {
+            let scope = CallScope {
+                deadline,
+                answered_by: None,
+            };
+            client.generate_scoped(&request, scope).await
+        })
     }
 }
 
@@ -64,11 +103,16 @@ struct Link {
     provider: String,
     client: Arc<dyn LlmClient>,
     breaker: Option<Breaker>,
+    /// Remote providers get a slice of the turn; the last resort does not.
+    remote: bool,
 }
 
 /// Tries each provider in turn; see the module docs.
 pub struct LlmChain {
     links: Vec<Link>,
+    provider_deadline: Duration,
+    /// The remote providers' model checks, as last run.
+    status: RwLock<Vec<ModelStatus>>,
 }
 
 impl LlmChain {
@@ -89,6 +133,7 @@ impl LlmChain {
                     provider,
                     client,
                     breaker,
+                    remote: true,
                 }
             })
             .collect();
@@ -96,8 +141,93 @@ impl LlmChain {
             provider: last_resort.provider().to_string(),
             client: last_resort,
             breaker: None,
+            remote: false,
         });
-        LlmChain { links }
+        let status = links
+            .iter()
+            .filter(|l| l.remote)
+            .map(|l| ModelStatus {
+                provider: l.provider.clone(),
+                model: l.client.model().to_owned(),
+                state: ModelState::Pending,
+            })
+            .collect();
+        LlmChain {
+            links,
+            provider_deadline: DEFAULT_PROVIDER_DEADLINE,
+            status: RwLock::new(status),
+        }
+    }
+
+    /// Caps each remote provider's call at `deadline` instead of
+    /// [`DEFAULT_PROVIDER_DEADLINE`].
+    pub fn with_provider_deadline(mut self, deadline: Duration) -> Self {
+        self.provider_deadline = deadline;
+        self
+    }
+
+    /// Every client in the order they are tried (`nudge admin llm check`
+    /// calls each directly).
+    pub fn clients(&self) -> Vec<Arc<dyn LlmClient>> {
+        self.links.iter().map(|l| l.client.clone()).collect()
+    }
+
+    /// The deadline for a call to remote link `index`, `None` when the
+    /// turn has no time left for it.
+    fn slice_for(&self, index: usize, turn: Option<Duration>) -> Option<Duration> {
+        let remote_left = self.links[index..].iter().filter(|l| l.remote).count();
+        let share = match turn {
+            Some(left) => {
+                let usable = left.saturating_sub(LAST_RESORT_RESERVE);
+                usable / u32::try_from(remote_left.max(1)).unwrap_or(u32::MAX)
+            }
+            None => self.provider_deadline,
+        };
+        let slice = share.min(self.provider_deadline);
+        (slice >= MIN_SLICE).then_some(slice)
+    }
+
+    /// One remote link, within its slice.
+    async fn call_remote(
+        &self,
+        link: &Link,
+        request: &Arc<LlmRequest>,
+        slice: Duration,
+    ) -> Result<LlmResponse, LlmError> {
+        let deadline = Instant::now() + slice;
+        let call = async {
+            match &link.breaker {
+                Some(breaker) => {
+                    let mut svc = breaker.clone();
+                    match svc.ready().await {
+                        Ok(ready) => ready.call((request.clone(), Some(deadline))).await,
+                        Err(e) => Err(e),
+                    }
+                    .map_err(|e| match e {
+                        CircuitBreakerError::OpenCircuit => LlmError::CircuitOpen {
+                            provider: link.provider.clone(),
+                        },
+                        CircuitBreakerError::Inner(e) => e,
+                    })
+                }
+                None => {
+                    let scope = CallScope {
+                        deadline: Some(deadline),
+                        answered_by: None,
+                    };
+                    link.client.generate_scoped(request, scope).await
+                }
+            }
+        };
+        match tokio::time::timeout(slice + GRACE, call).await {
+            Ok(result) => result,
+            Err(_) => Err(LlmError::Unavailable {
+                provider: link.provider.clone(),
+                status: None,
+                message: format!("no answer within its {slice:?} share of the turn"),
+                retry_after: None,
+            }),
+        }
     }
 
     /// Providers in the order they are tried.
@@ -153,24 +283,38 @@ impl LlmClient for LlmChain {
     }
 
     async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
+        self.generate_scoped(request, CallScope::default()).await
+    }
+
+    async fn generate_scoped(
+        &self,
+        request: &LlmRequest,
+        scope: CallScope<'_>,
+    ) -> Result<LlmResponse, LlmError> {
         let request = Arc::new(request.clone());
+        // The turn stays on the provider that answered its previous call.
+        let start = scope
+            .answered_by
+            .and_then(|p| self.links.iter().position(|l| l.provider == p))
+            .unwrap_or(0);
         let mut last_error = None;
-        for link in &self.links {
-            let result = match &link.breaker {
-                Some(breaker) => {
-                    let mut svc = breaker.clone();
-                    match svc.ready().await {
-                        Ok(ready) => ready.call(request.clone()).await,
-                        Err(e) => Err(e),
-                    }
-                    .map_err(|e| match e {
-                        CircuitBreakerError::OpenCircuit => LlmError::CircuitOpen {
-                            provider: link.provider.clone(),
-                        },
-                        CircuitBreakerError::Inner(e) => e,
-                    })
+        for (index, link) in self.links.iter().enumerate().skip(start) {
+            let result = if link.remote {
+                match self.slice_for(index, scope.remaining()) {
+                    Some(slice) => self.call_remote(link, &request, slice).await,
+                    None => Err(LlmError::Unavailable {
+                        provider: link.provider.clone(),
+                        status: None,
+                        message: "no time left in this turn".into(),
+                        retry_after: None,
+                    }),
                 }
-                None => link.client.generate(&request).await,
+            } else {
+                let scope = CallScope {
+                    deadline: scope.deadline,
+                    answered_by: None,
+                };
+                link.client.generate_scoped(&request, scope).await
             };
             match result {
                 Ok(response) => return Ok(response),
@@ -191,5 +335,30 @@ impl LlmClient for LlmChain {
             provider: "chain".into(),
             message: "no provider configured".into(),
         }))
+    }
+
+    /// Checks every remote provider's model at once; logs, sets
+    /// `llm_model_available` and keeps the outcome for `/readyz`.
+    async fn check_models(&self) -> Vec<ModelCheck> {
+        let checks: Vec<ModelCheck> = futures::future::join_all(
+            self.links
+                .iter()
+                .filter(|l| l.remote)
+                .map(|l| l.client.check_models()),
+        )
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+        let status: Vec<ModelStatus> = checks.iter().map(models::report).collect();
+        *self.status.write().unwrap_or_else(|e| e.into_inner()) = status;
+        checks
+    }
+
+    fn model_status(&self) -> Vec<ModelStatus> {
+        self.status
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }

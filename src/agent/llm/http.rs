@@ -4,11 +4,16 @@
 //!
 //! Policy: 408, 429 and 5xx answers and transport failures (timeouts,
 //! refused connections) are retried with exponential backoff and jitter; a
-//! `Retry-After` (in seconds) replaces the backoff delay for that attempt.
-//! Any other 4xx is final. Error texts carry the provider's own message but
+//! `Retry-After` (in seconds) or Google's `RetryInfo.retryDelay` (in the
+//! error body) replaces the backoff delay for that attempt. A delay longer
+//! than the policy allows, or past the call's deadline, ends the retries
+//! at once and the provider is left alone until it is over ([`Cooldown`]),
+//! so the chain hands over instead of hammering it. Every attempt's
+//! timeout is cut to the deadline. Any other 4xx is final. Error texts carry the provider's own message but
 //! never the API key: it travels only in headers marked sensitive, and is
 //! scrubbed from any text a server might echo back.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -48,6 +53,30 @@ impl Default for RetryPolicy {
 /// The default per-request timeout of both remote clients.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Until when a provider asked to be left alone (a 429 or 503 with a
+/// delay too long to wait for inside a turn). Process-local on purpose:
+/// it only saves calls that would fail, and every process learns it from
+/// its own first refusal.
+#[derive(Debug, Default)]
+pub struct Cooldown(Mutex<Option<Instant>>);
+
+impl Cooldown {
+    /// How long the provider still asked to be left alone.
+    pub fn remaining(&self) -> Option<Duration> {
+        let until = (*self.0.lock().unwrap_or_else(|e| e.into_inner()))?;
+        let left = until.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some(left)
+    }
+
+    fn start(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none_or(|current| current < until) {
+            *slot = Some(until);
+        }
+    }
+}
+
 /// One JSON POST, ready to be sent as many times as the policy allows.
 pub(crate) struct JsonPost<'a> {
     pub provider: &'static str,
@@ -59,32 +88,59 @@ pub(crate) struct JsonPost<'a> {
     pub policy: &'a RetryPolicy,
     /// Scrubbed from every error text.
     pub secret: Option<&'a str>,
+    /// No request starts, and no attempt runs, past this instant.
+    pub deadline: Option<Instant>,
+    pub cooldown: &'a Cooldown,
 }
 
 impl JsonPost<'_> {
     /// Sends the request, retrying per the policy; returns the body of the
     /// first successful (2xx) answer.
     pub async fn send(&self) -> Result<String, LlmError> {
+        if let Some(left) = self.cooldown.remaining() {
+            return Err(LlmError::Unavailable {
+                provider: self.provider.to_owned(),
+                status: None,
+                message: format!("asked to wait; {}s left", left.as_secs() + 1),
+                retry_after: Some(left),
+            });
+        }
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.policy.base_delay)
             .with_max_delay(self.policy.max_delay)
             .with_max_times(self.policy.max_retries)
             .with_jitter();
         let cap = self.policy.max_retry_after;
+        let deadline = self.deadline;
+        let cooldown = self.cooldown;
         (|| self.attempt())
             .retry(backoff)
             .when(LlmError::is_retryable)
             .adjust(move |err, delay| {
-                // `delay` is None once the retries are spent; a Retry-After
-                // must not extend them.
-                let delay = delay?;
-                match err {
+                let asked = match err {
                     LlmError::Unavailable {
                         retry_after: Some(wait),
                         ..
-                    } => (*wait <= cap).then_some(*wait),
-                    _ => Some(delay),
+                    } => Some(*wait),
+                    _ => None,
+                };
+                if let Some(wait) = asked
+                    && wait > cap
+                {
+                    cooldown.start(wait);
+                    return None;
                 }
+                // `delay` is None once the retries are spent; a server's
+                // delay must not extend them.
+                let wait = asked.unwrap_or(delay?);
+                if deadline.is_some_and(|d| Instant::now() + wait >= d) {
+                    // Waiting would leave no time to ask again.
+                    if asked.is_some() {
+                        cooldown.start(wait);
+                    }
+                    return None;
+                }
+                Some(wait)
             })
             .notify(|err, delay| {
                 metrics::counter!("llm_retries_total", "provider" => self.provider).increment(1);
@@ -93,20 +149,43 @@ impl JsonPost<'_> {
             .await
     }
 
+    /// This attempt's timeout: the client's, cut to the deadline.
+    fn attempt_timeout(&self) -> Option<Duration> {
+        match self.deadline {
+            None => Some(self.timeout),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                (!left.is_zero()).then(|| left.min(self.timeout))
+            }
+        }
+    }
+
     async fn attempt(&self) -> Result<String, LlmError> {
+        let Some(timeout) = self.attempt_timeout() else {
+            return Err(LlmError::Unavailable {
+                provider: self.provider.to_owned(),
+                status: None,
+                message: "no time left in this turn".into(),
+                retry_after: None,
+            });
+        };
         let response = self
             .http
             .post(self.url)
             .headers(self.headers.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .timeout(self.timeout)
+            .timeout(timeout)
             .body(self.body.clone())
             .send()
             .await
-            .map_err(|e| self.transport_error(e))?;
+            .map_err(|e| self.transport_error(e, timeout))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response.text().await.map_err(|e| self.transport_error(e))?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| self.transport_error(e, timeout))?;
+        let retry_after = retry_after.or_else(|| google_retry_delay(&body));
         if status.is_success() {
             Ok(body)
         } else {
@@ -120,9 +199,9 @@ impl JsonPost<'_> {
         }
     }
 
-    fn transport_error(&self, err: reqwest::Error) -> LlmError {
+    fn transport_error(&self, err: reqwest::Error, timeout: Duration) -> LlmError {
         let message = if err.is_timeout() {
-            format!("no answer within {:?}", self.timeout)
+            format!("no answer within {timeout:?}")
         } else {
             // The URL is left out: a base URL may carry credentials.
             error_chain(&err.without_url())
@@ -170,6 +249,33 @@ pub(crate) fn classify(
 }
 
 const MAX_MESSAGE_CHARS: usize = 500;
+
+/// Google's `RetryInfo` detail in an error body:
+/// `{"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+/// "retryDelay": "37s"}]}}`; the delay is a protobuf `Duration` in its JSON
+/// form (seconds with an `s`, maybe fractional).
+pub(crate) fn google_retry_delay(body: &str) -> Option<Duration> {
+    let parsed: Value = serde_json::from_str(body).ok()?;
+    let parsed = match parsed {
+        Value::Array(items) => items.into_iter().next()?,
+        other => other,
+    };
+    parsed
+        .get("error")?
+        .get("details")?
+        .as_array()?
+        .iter()
+        .filter(|d| {
+            d.get("@type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with("google.rpc.RetryInfo"))
+        })
+        .find_map(|d| {
+            let text = d.get("retryDelay")?.as_str()?.trim();
+            let seconds: f64 = text.strip_suffix('s')?.parse().ok()?;
+            (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+        })
+}
 
 /// The provider's own explanation: Google and OpenAI send
 /// `{"error": {"message": ...}}`, some local servers `{"error": "..."}`;
@@ -219,7 +325,7 @@ fn outcome(result: &Result<LlmResponse, LlmError>) -> &'static str {
 }
 
 /// Records one `generate` call (retries included) and, on success, its
-/// token usage.
+/// token usage and estimated cost.
 pub(crate) fn record(
     provider: &'static str,
     started: Instant,
@@ -236,6 +342,14 @@ pub(crate) fn record(
                 .increment(u64::from(usage.input_tokens));
             metrics::counter!("llm_tokens_total", "provider" => provider, "kind" => "output")
                 .increment(u64::from(usage.output_tokens));
+            if let Some(cost) = super::prices::cost_micros(&response.model, usage) {
+                metrics::counter!(
+                    "llm_estimated_cost_micros_total",
+                    "provider" => provider,
+                    "model" => response.model.clone()
+                )
+                .increment(cost);
+            }
             tracing::Span::current().record("input_tokens", usage.input_tokens);
             tracing::Span::current().record("output_tokens", usage.output_tokens);
         }
@@ -310,6 +424,42 @@ mod tests {
             let err = classify("x", status, None, "", None);
             assert_eq!(err.is_retryable(), retryable, "{code}");
         }
+    }
+
+    #[test]
+    fn google_retry_info_is_read_from_the_body() {
+        let body = r#"{"error": {"code": 429, "message": "Resource has been exhausted.", "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}
+            ]}}"#;
+        assert_eq!(google_retry_delay(body), Some(Duration::from_secs(37)));
+        let fractional = r#"{"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.250s"}]}}"#;
+        assert_eq!(
+            google_retry_delay(fractional),
+            Some(Duration::from_millis(250))
+        );
+        for body in [
+            "",
+            "{}",
+            r#"{"error": {"details": []}}"#,
+            r#"{"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "soon"}]}}"#,
+            r#"{"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "-3s"}]}}"#,
+        ] {
+            assert_eq!(google_retry_delay(body), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_cooldown_only_grows_and_ends() {
+        let cooldown = Cooldown::default();
+        assert_eq!(cooldown.remaining(), None);
+        cooldown.start(Duration::from_secs(30));
+        cooldown.start(Duration::from_secs(1));
+        assert!(cooldown.remaining().unwrap() > Duration::from_secs(28));
+        let short = Cooldown::default();
+        short.start(Duration::ZERO);
+        assert_eq!(short.remaining(), None);
     }
 
     #[test]

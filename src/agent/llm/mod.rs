@@ -11,12 +11,15 @@
 pub mod chain;
 pub mod gemini;
 mod http;
+pub mod models;
 pub mod offline;
 pub mod openai;
+pub mod prices;
 
 pub use http::{DEFAULT_TIMEOUT, RetryPolicy};
+pub use models::{ModelCheck, ModelCheckError, ModelInfo, ModelState, ModelStatus};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -44,6 +47,13 @@ pub enum Part {
     },
     FunctionCall(FunctionCall),
     FunctionResponse(FunctionResponse),
+    /// The model's own reasoning (Gemini's `thought: true` parts): never
+    /// shown to the person, echoed back with its flag and signature.
+    Thought {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thought_signature: Option<String>,
+    },
 }
 
 /// The model asks for a tool to run.
@@ -131,9 +141,9 @@ impl Message {
     }
 }
 
-/// A tool as the model sees it. `parameters` is a JSON schema in the
-/// OpenAPI subset Gemini accepts (type, properties, required, enum, items,
-/// description, format, minimum/maximum).
+/// A tool as the model sees it. `parameters` is the tool's full JSON
+/// schema; each client translates it into what its API accepts (Gemini:
+/// see `gemini::schema`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolDeclaration {
     pub name: String,
@@ -164,6 +174,17 @@ pub struct Usage {
     pub input_tokens: u32,
     pub output_tokens: u32,
     pub total_tokens: u32,
+}
+
+impl Usage {
+    /// Two calls' usage together (a retried answer is paid twice).
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens.saturating_add(other.input_tokens),
+            output_tokens: self.output_tokens.saturating_add(other.output_tokens),
+            total_tokens: self.total_tokens.saturating_add(other.total_tokens),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -208,10 +229,64 @@ impl LlmError {
     }
 }
 
+/// Where one model call stands in its turn.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallScope<'a> {
+    /// When the answer is needed by: the turn's own deadline when the
+    /// runner calls the chain, a slice of it when the chain calls a
+    /// provider. Requests and retries stop there. `None`: the client's own
+    /// timeouts only.
+    pub deadline: Option<Instant>,
+    /// The provider that answered the turn's previous call. The chain keeps
+    /// the rest of the turn on it, so a conversation that fell back never
+    /// goes back to a provider that cannot read the other's function calls
+    /// (Gemini 3 refuses calls without its thought signatures).
+    pub answered_by: Option<&'a str>,
+}
+
+impl CallScope<'_> {
+    /// Time left before the deadline, `None` without one.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}
+
 /// A language model that plans with function calling.
 #[async_trait::async_trait]
 pub trait LlmClient: Send + Sync {
     /// Low-cardinality name for metrics and logs.
     fn provider(&self) -> &str;
+
+    /// The model name, for metrics, costs and `admin llm check`.
+    fn model(&self) -> &str {
+        self.provider()
+    }
+
     async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError>;
+
+    /// [`generate`](Self::generate) inside a turn: remote clients stop at
+    /// the scope's deadline, the chain also keeps the turn on the provider
+    /// that answered. Clients without a notion of time ignore the scope.
+    async fn generate_scoped(
+        &self,
+        request: &LlmRequest,
+        scope: CallScope<'_>,
+    ) -> Result<LlmResponse, LlmError> {
+        let _ = scope;
+        self.generate(request).await
+    }
+
+    /// Asks the provider whether it serves the configured model (the chain:
+    /// every remote provider, recording the outcome). Nothing to check by
+    /// default.
+    async fn check_models(&self) -> Vec<ModelCheck> {
+        Vec::new()
+    }
+
+    /// The outcome of the last [`check_models`](Self::check_models), for
+    /// `/readyz`; empty when there is nothing to check.
+    fn model_status(&self) -> Vec<ModelStatus> {
+        Vec::new()
+    }
 }

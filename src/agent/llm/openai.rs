@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -15,9 +16,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{self, DEFAULT_TIMEOUT, JsonPost, RetryPolicy};
+use super::http::{self, Cooldown, DEFAULT_TIMEOUT, JsonPost, RetryPolicy};
+use super::models::{self, ModelCheck, Probe};
 use super::{
-    FunctionCall, LlmClient, LlmError, LlmRequest, LlmResponse, Message, Part, Role, Usage,
+    CallScope, FunctionCall, LlmClient, LlmError, LlmRequest, LlmResponse, Message, Part, Role,
+    Usage,
 };
 use crate::config::{ConfigError, LlmConfig};
 
@@ -69,11 +72,14 @@ impl OpenAiSettings {
 pub struct OpenAiCompatibleClient {
     http: reqwest::Client,
     url: String,
+    /// `{base}/models`: the model check.
+    models_url: String,
     model: String,
     headers: HeaderMap,
     api_key: Option<SecretString>,
     timeout: Duration,
     retry: RetryPolicy,
+    cooldown: Arc<Cooldown>,
 }
 
 impl fmt::Debug for OpenAiCompatibleClient {
@@ -102,18 +108,19 @@ impl OpenAiCompatibleClient {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
-        let url = format!(
-            "{}/chat/completions",
-            settings.base_url.trim_end_matches('/')
-        );
+        let base = settings.base_url.trim_end_matches('/');
+        let url = format!("{base}/chat/completions");
+        let models_url = format!("{base}/models");
         Ok(OpenAiCompatibleClient {
             http,
             url,
+            models_url,
             model: settings.model,
             headers,
             api_key: settings.api_key,
             timeout: settings.timeout,
             retry: settings.retry,
+            cooldown: Arc::default(),
         })
     }
 
@@ -121,7 +128,11 @@ impl OpenAiCompatibleClient {
         &self.model
     }
 
-    async fn call(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
+    async fn call(
+        &self,
+        request: &LlmRequest,
+        deadline: Option<Instant>,
+    ) -> Result<LlmResponse, LlmError> {
         let body = build_request(request, &self.model);
         let body = serde_json::to_vec(&body).map_err(|e| http::malformed(PROVIDER, e))?;
         let text = JsonPost {
@@ -133,6 +144,8 @@ impl OpenAiCompatibleClient {
             timeout: self.timeout,
             policy: &self.retry,
             secret: self.api_key.as_ref().map(|k| k.expose_secret()),
+            deadline,
+            cooldown: &self.cooldown,
         }
         .send()
         .await?;
@@ -152,6 +165,14 @@ impl LlmClient for OpenAiCompatibleClient {
         PROVIDER
     }
 
+    fn model(&self) -> &str {
+        &self.model
+    }
+
+    async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
+        self.generate_scoped(request, CallScope::default()).await
+    }
+
     #[tracing::instrument(
         name = "llm.generate",
         skip_all,
@@ -162,11 +183,25 @@ impl LlmClient for OpenAiCompatibleClient {
             output_tokens = tracing::field::Empty,
         )
     )]
-    async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
+    async fn generate_scoped(
+        &self,
+        request: &LlmRequest,
+        scope: CallScope<'_>,
+    ) -> Result<LlmResponse, LlmError> {
         let started = Instant::now();
-        let result = self.call(request).await;
+        let result = self.call(request, scope.deadline).await;
         http::record(PROVIDER, started, &result);
         result
+    }
+
+    async fn check_models(&self) -> Vec<ModelCheck> {
+        let probe = Probe {
+            provider: PROVIDER,
+            http: &self.http,
+            headers: &self.headers,
+            secret: self.api_key.as_ref().map(|k| k.expose_secret()),
+        };
+        vec![models::check_openai(&probe, &self.models_url, &self.model).await]
     }
 }
 

@@ -2,16 +2,30 @@
 //!
 //! Gemini 3 validates `thoughtSignature`s: every signature comes back on
 //! the same part it arrived with, so parts are mapped one to one and the
-//! model's messages are resent exactly as received. Thought summaries
-//! (`thought: true`) are not part of the answer and are dropped, keeping
-//! only a signature they may carry.
+//! model's messages are resent exactly as received, thought parts with
+//! their `thought: true`. A function call Gemini did not write (the turn
+//! fell back to another provider; the chain normally keeps such a turn
+//! away from Gemini) carries Google's documented placeholder signature.
+//!
+//! Every answer shape is handled on purpose: a prompt or answer blocked
+//! for safety becomes a short, kind refusal (an answer, so the chain does
+//! not hand the request to a planner that would carry it out); an answer
+//! cut at `MAX_TOKENS` is asked again once with a tighter instruction, then
+//! admitted as cut, never passed on half-written; an empty or unreadable
+//! answer is an error, and the chain falls back.
+//!
+//! Tool schemas are translated to the subset Gemini's `Schema` accepts
+//! ([`schema`]).
 //!
 //! Thinking is set by one word or number (`GEMINI_THINKING_LEVEL`), see
 //! [`Thinking`]: Gemini 3 takes a `thinkingLevel`, Gemini 2.5 only a
 //! `thinkingBudget`, so a level word is translated for 2.x models.
 
+pub mod schema;
+
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -19,14 +33,24 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{self, DEFAULT_TIMEOUT, JsonPost, RetryPolicy};
+use super::http::{self, Cooldown, DEFAULT_TIMEOUT, JsonPost, RetryPolicy};
+use super::models::{self, ModelCheck, Probe};
 use super::{
-    FunctionCall, FunctionResponse, LlmClient, LlmError, LlmRequest, LlmResponse, Message, Part,
-    Role, ToolDeclaration, Usage,
+    CallScope, FunctionCall, FunctionResponse, LlmClient, LlmError, LlmRequest, LlmResponse,
+    Message, Part, Role, ToolDeclaration, Usage,
 };
 use crate::config::{ConfigError, LlmConfig};
+use crate::store::Locale;
 
 const PROVIDER: &str = "gemini";
+
+/// Google's documented stand-in for a thought signature, for function
+/// calls Gemini 3 did not generate ("skip_thought_signature_validator",
+/// see the Gemini API's thought-signatures page).
+pub const PLACEHOLDER_SIGNATURE: &str = "skip_thought_signature_validator";
+
+/// Added to the system instruction when an answer was cut at `MAX_TOKENS`.
+const TIGHTER: &str = "Your previous answer was cut off because it was too long. Answer again in at most two short sentences, or call exactly the tools needed.";
 
 /// How much the model may think before answering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +156,7 @@ pub struct GeminiSettings {
     /// e.g. `https://generativelanguage.googleapis.com`, without `/v1beta`.
     pub base_url: String,
     pub api_key: SecretString,
-    /// e.g. `gemini-2.5-flash`.
+    /// e.g. `gemini-3.5-flash-lite`.
     pub model: String,
     pub thinking: Thinking,
     /// Per HTTP request, not per `generate` call.
@@ -184,12 +208,15 @@ impl GeminiSettings {
 pub struct GeminiClient {
     http: reqwest::Client,
     url: String,
+    /// `…/v1beta/models/{model}`: the model check.
+    model_url: String,
     model: String,
     headers: HeaderMap,
     api_key: SecretString,
     thinking: Thinking,
     timeout: Duration,
     retry: RetryPolicy,
+    cooldown: Arc<Cooldown>,
 }
 
 impl fmt::Debug for GeminiClient {
@@ -221,20 +248,23 @@ impl GeminiClient {
             .strip_prefix("models/")
             .unwrap_or(&settings.model)
             .to_owned();
-        let url = format!(
-            "{}/v1beta/models/{}:generateContent",
+        let model_url = format!(
+            "{}/v1beta/models/{}",
             settings.base_url.trim_end_matches('/'),
             model
         );
+        let url = format!("{model_url}:generateContent");
         Ok(GeminiClient {
             http,
             url,
+            model_url,
             model,
             headers,
             api_key: settings.api_key,
             thinking: settings.thinking,
             timeout: settings.timeout,
             retry: settings.retry,
+            cooldown: Arc::default(),
         })
     }
 
@@ -242,8 +272,54 @@ impl GeminiClient {
         &self.model
     }
 
-    async fn call(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
-        let body = build_request(request, self.thinking, &self.model);
+    async fn call(
+        &self,
+        request: &LlmRequest,
+        deadline: Option<Instant>,
+    ) -> Result<LlmResponse, LlmError> {
+        let locale = request.context.locale;
+        let (message, usage) = match self.exchange(request, None, deadline).await? {
+            Answer::Complete(message, usage) => (message, usage),
+            Answer::Blocked { reason, usage } => (refusal(&reason, locale), usage),
+            Answer::Truncated { usage } => {
+                tracing::warn!(
+                    provider = PROVIDER,
+                    "answer cut at MAX_TOKENS; asking again, shorter"
+                );
+                metrics::counter!("llm_truncated_answers_total", "provider" => PROVIDER)
+                    .increment(1);
+                match self.exchange(request, Some(TIGHTER), deadline).await? {
+                    Answer::Complete(message, again) => (message, usage.plus(again)),
+                    Answer::Blocked {
+                        reason,
+                        usage: again,
+                    } => (refusal(&reason, locale), usage.plus(again)),
+                    Answer::Truncated { usage: again } => {
+                        tracing::warn!(
+                            provider = PROVIDER,
+                            "answer cut at MAX_TOKENS twice; admitting it"
+                        );
+                        (cut_off(locale), usage.plus(again))
+                    }
+                }
+            }
+        };
+        Ok(LlmResponse {
+            message,
+            usage,
+            provider: PROVIDER.to_owned(),
+            model: self.model.clone(),
+        })
+    }
+
+    /// One request (retries included) and what its answer is.
+    async fn exchange(
+        &self,
+        request: &LlmRequest,
+        extra_instruction: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<Answer, LlmError> {
+        let body = build_request(request, self.thinking, &self.model, extra_instruction);
         let body = serde_json::to_vec(&body).map_err(|e| http::malformed(PROVIDER, e))?;
         let text = JsonPost {
             provider: PROVIDER,
@@ -254,23 +330,58 @@ impl GeminiClient {
             timeout: self.timeout,
             policy: &self.retry,
             secret: Some(self.api_key.expose_secret()),
+            deadline,
+            cooldown: &self.cooldown,
         }
         .send()
         .await?;
-        let (message, usage) = parse_response(&text)?;
-        Ok(LlmResponse {
-            message,
-            usage,
-            provider: PROVIDER.to_owned(),
-            model: self.model.clone(),
-        })
+        parse_response(&text)
     }
+}
+
+/// The short, kind answer to a request Gemini blocked. The reason is
+/// logged, never the person's words.
+fn refusal(reason: &str, locale: Locale) -> Message {
+    tracing::warn!(
+        provider = PROVIDER,
+        reason,
+        "answer blocked by the model's safety filters"
+    );
+    metrics::counter!("llm_blocked_answers_total", "provider" => PROVIDER).increment(1);
+    Message::model_text(match locale {
+        Locale::Fr => {
+            "Désolé, je ne peux pas t'aider avec ça. Je reste là pour tes rappels, tes listes et le reste."
+        }
+        _ => {
+            "Sorry, I can't help with that one. I'm still here for your reminders, lists and the rest."
+        }
+    })
+}
+
+/// What is said when even the tighter retry was cut off: nothing was done.
+fn cut_off(locale: Locale) -> Message {
+    Message::model_text(match locale {
+        Locale::Fr => {
+            "Désolé, ma réponse était trop longue et a été coupée ; je n'ai rien fait. Peux-tu le redemander en plus court ?"
+        }
+        _ => {
+            "Sorry, my answer ran too long and was cut off, so I did nothing. Could you ask again in fewer words?"
+        }
+    })
 }
 
 #[async_trait::async_trait]
 impl LlmClient for GeminiClient {
     fn provider(&self) -> &str {
         PROVIDER
+    }
+
+    async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
+        self.generate_scoped(request, CallScope::default()).await
+    }
+
+    fn model(&self) -> &str {
+        &self.model
     }
 
     #[tracing::instrument(
@@ -283,11 +394,25 @@ impl LlmClient for GeminiClient {
             output_tokens = tracing::field::Empty,
         )
     )]
-    async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
+    async fn generate_scoped(
+        &self,
+        request: &LlmRequest,
+        scope: CallScope<'_>,
+    ) -> Result<LlmResponse, LlmError> {
         let started = Instant::now();
-        let result = self.call(request).await;
+        let result = self.call(request, scope.deadline).await;
         http::record(PROVIDER, started, &result);
         result
+    }
+
+    async fn check_models(&self) -> Vec<ModelCheck> {
+        let probe = Probe {
+            provider: PROVIDER,
+            http: &self.http,
+            headers: &self.headers,
+            secret: Some(self.api_key.expose_secret()),
+        };
+        vec![models::check_gemini(&probe, &self.model_url, &self.model).await]
     }
 }
 
@@ -320,8 +445,8 @@ struct Content {
 struct WirePart {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     text: Option<String>,
-    /// Only read: marks a thought summary.
-    #[serde(default, skip_serializing)]
+    /// Marks the model's own reasoning; echoed back as received.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     thought: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     function_call: Option<WireFunctionCall>,
@@ -358,8 +483,9 @@ struct Tool {
 struct FunctionDeclaration {
     name: String,
     description: String,
-    #[serde(skip_serializing_if = "Value::is_null")]
-    parameters: Value,
+    /// Absent for a tool without arguments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -430,18 +556,57 @@ struct UsageMetadata {
 
 // ---- Mapping ----
 
-fn build_request(request: &LlmRequest, thinking: Thinking, model: &str) -> GenerateContentRequest {
-    let system_instruction = (!request.system.is_empty()).then(|| Content {
+/// What an answer amounts to.
+#[derive(Debug)]
+enum Answer {
+    /// Text and/or function calls to act on.
+    Complete(Message, Usage),
+    /// The prompt or the answer was blocked (safety, recitation…).
+    Blocked { reason: String, usage: Usage },
+    /// Cut at `MAX_TOKENS`: whatever came is incomplete and is dropped.
+    Truncated { usage: Usage },
+}
+
+/// Finish reasons that mean Gemini refused to answer, not that it failed.
+const BLOCKED_FINISH_REASONS: &[&str] = &[
+    "SAFETY",
+    "RECITATION",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "SPII",
+    "IMAGE_SAFETY",
+    "IMAGE_PROHIBITED_CONTENT",
+];
+
+/// Whether `model` validates thought signatures (Gemini 3 and later).
+fn validates_signatures(model: &str) -> bool {
+    let model = model.strip_prefix("models/").unwrap_or(model);
+    !(model.starts_with("gemini-1") || model.starts_with("gemini-2"))
+}
+
+fn build_request(
+    request: &LlmRequest,
+    thinking: Thinking,
+    model: &str,
+    extra_instruction: Option<&str>,
+) -> GenerateContentRequest {
+    let system = match extra_instruction {
+        Some(extra) if request.system.is_empty() => extra.to_owned(),
+        Some(extra) => format!("{}\n\n{extra}", request.system),
+        None => request.system.clone(),
+    };
+    let system_instruction = (!system.is_empty()).then(|| Content {
         role: None,
         parts: vec![WirePart {
-            text: Some(request.system.clone()),
+            text: Some(system),
             ..WirePart::default()
         }],
     });
+    let placeholder = validates_signatures(model);
     let contents = request
         .messages
         .iter()
-        .map(to_content)
+        .map(|m| to_content(m, placeholder))
         // Gemini refuses a content without parts.
         .filter(|c| !c.parts.is_empty())
         .collect();
@@ -472,15 +637,26 @@ fn to_declaration(tool: &ToolDeclaration) -> FunctionDeclaration {
     FunctionDeclaration {
         name: tool.name.clone(),
         description: tool.description.clone(),
-        parameters: tool.parameters.clone(),
+        parameters: schema::parameters(&tool.parameters),
     }
 }
 
-fn to_content(message: &Message) -> Content {
+/// One message as a Gemini `Content`. With `placeholder`, a model message
+/// whose function calls carry no signature at all (written by another
+/// provider) gets Google's placeholder on its first call, which Gemini 3
+/// requires.
+fn to_content(message: &Message, placeholder: bool) -> Content {
     let role = match message.role {
         Role::User => "user",
         Role::Model => "model",
     };
+    let unsigned_calls = message.role == Role::Model
+        && !message.function_calls().is_empty()
+        && message
+            .function_calls()
+            .iter()
+            .all(|c| c.thought_signature.is_none());
+    let mut placeholder_left = placeholder && unsigned_calls;
     let parts = message
         .parts
         .iter()
@@ -493,13 +669,32 @@ fn to_content(message: &Message) -> Content {
                 thought_signature: thought_signature.clone(),
                 ..WirePart::default()
             },
-            Part::FunctionCall(call) => WirePart {
-                function_call: Some(WireFunctionCall {
-                    id: call.id.clone(),
-                    name: call.name.clone(),
-                    args: call.args.clone(),
-                }),
-                thought_signature: call.thought_signature.clone(),
+            Part::FunctionCall(call) => {
+                let signature = match &call.thought_signature {
+                    Some(s) => Some(s.clone()),
+                    None if placeholder_left => {
+                        placeholder_left = false;
+                        Some(PLACEHOLDER_SIGNATURE.to_owned())
+                    }
+                    None => None,
+                };
+                WirePart {
+                    function_call: Some(WireFunctionCall {
+                        id: call.id.clone(),
+                        name: call.name.clone(),
+                        args: call.args.clone(),
+                    }),
+                    thought_signature: signature,
+                    ..WirePart::default()
+                }
+            }
+            Part::Thought {
+                text,
+                thought_signature,
+            } => WirePart {
+                text: Some(text.clone()),
+                thought: true,
+                thought_signature: thought_signature.clone(),
                 ..WirePart::default()
             },
             Part::FunctionResponse(response) => WirePart {
@@ -518,7 +713,7 @@ fn to_content(message: &Message) -> Content {
     }
 }
 
-fn parse_response(body: &str) -> Result<(Message, Usage), LlmError> {
+fn parse_response(body: &str) -> Result<Answer, LlmError> {
     let response: GenerateContentResponse =
         serde_json::from_str(body).map_err(|e| http::malformed(PROVIDER, e))?;
     let usage = response
@@ -531,15 +726,24 @@ fn parse_response(body: &str) -> Result<(Message, Usage), LlmError> {
         .as_ref()
         .and_then(|f| f.block_reason.as_deref())
     {
-        return Err(http::malformed(
-            PROVIDER,
-            format!("the prompt was blocked ({reason})"),
-        ));
+        return Ok(Answer::Blocked {
+            reason: format!("prompt {reason}"),
+            usage,
+        });
     }
     let Some(candidate) = response.candidates.into_iter().next() else {
         return Err(http::malformed(PROVIDER, "no candidate in the answer"));
     };
     let finish = candidate.finish_reason.as_deref().unwrap_or("unknown");
+    if BLOCKED_FINISH_REASONS.contains(&finish) {
+        return Ok(Answer::Blocked {
+            reason: format!("answer {finish}"),
+            usage,
+        });
+    }
+    if finish == "MAX_TOKENS" {
+        return Ok(Answer::Truncated { usage });
+    }
     let parts: Vec<Part> = candidate
         .content
         .map(|c| c.parts)
@@ -547,10 +751,11 @@ fn parse_response(body: &str) -> Result<(Message, Usage), LlmError> {
         .into_iter()
         .filter_map(from_wire_part)
         .collect();
-    // An empty answer (e.g. finishReason SAFETY or MAX_TOKENS spent on
-    // thinking) gives the runner nothing to say or do.
+    // An empty answer (or thoughts alone) gives the runner nothing to say
+    // or do.
     let meaningful = parts.iter().any(|p| match p {
         Part::Text { text, .. } => !text.trim().is_empty(),
+        Part::Thought { .. } => false,
         _ => true,
     });
     if !meaningful {
@@ -559,7 +764,7 @@ fn parse_response(body: &str) -> Result<(Message, Usage), LlmError> {
             format!("empty answer (finishReason {finish})"),
         ));
     }
-    Ok((
+    Ok(Answer::Complete(
         Message {
             role: Role::Model,
             parts,
@@ -590,19 +795,21 @@ fn from_wire_part(part: WirePart) -> Option<Part> {
             response: response.response,
         }));
     }
-    let text = if part.thought {
-        String::new()
-    } else {
-        part.text.unwrap_or_default()
-    };
+    let text = part.text.unwrap_or_default();
     // An empty text is kept only to carry its signature back; Gemini
     // refuses empty text parts otherwise.
     if text.is_empty() && signature.is_none() {
         return None;
     }
-    Some(Part::Text {
-        text,
-        thought_signature: signature,
+    Some(match part.thought {
+        true => Part::Thought {
+            text,
+            thought_signature: signature,
+        },
+        false => Part::Text {
+            text,
+            thought_signature: signature,
+        },
     })
 }
 
@@ -668,8 +875,15 @@ mod tests {
         );
     }
 
+    fn complete(body: &Value) -> (Message, Usage) {
+        match parse_response(&body.to_string()).unwrap() {
+            Answer::Complete(message, usage) => (message, usage),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
-    fn thought_parts_are_dropped_but_their_signature_kept() {
+    fn thought_parts_are_kept_apart_and_echoed_with_their_flag() {
         let body = json!({
             "candidates": [{
                 "content": {"role": "model", "parts": [
@@ -681,13 +895,17 @@ mod tests {
                 "finishReason": "STOP"
             }]
         });
-        let (message, usage) = parse_response(&body.to_string()).unwrap();
+        let (message, usage) = complete(&body);
         assert_eq!(usage, Usage::default());
         assert_eq!(message.text(), "Done.");
         assert_eq!(
             message.parts,
             vec![
-                Part::Text {
+                Part::Thought {
+                    text: "pondering…".into(),
+                    thought_signature: None
+                },
+                Part::Thought {
                     text: String::new(),
                     thought_signature: Some("sig-thought".into())
                 },
@@ -697,6 +915,83 @@ mod tests {
                 },
             ]
         );
+        let echoed = serde_json::to_value(to_content(&message, true)).unwrap();
+        assert_eq!(
+            echoed,
+            json!({"role": "model", "parts": [
+                {"text": "pondering…", "thought": true},
+                {"text": "", "thought": true, "thoughtSignature": "sig-thought"},
+                {"text": "Done."}
+            ]})
+        );
+    }
+
+    #[test]
+    fn thoughts_alone_are_not_an_answer() {
+        let body = r#"{"candidates": [{"content": {"parts": [{"text": "hmm", "thought": true}]}, "finishReason": "STOP"}]}"#;
+        assert!(matches!(
+            parse_response(body),
+            Err(LlmError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn blocked_and_cut_answers_are_told_apart() {
+        for body in [
+            r#"{"promptFeedback": {"blockReason": "SAFETY"}}"#,
+            r#"{"promptFeedback": {"blockReason": "OTHER"}, "candidates": []}"#,
+            r#"{"candidates": [{"finishReason": "SAFETY"}]}"#,
+            r#"{"candidates": [{"content": {"parts": [{"text": "Sure, here is how"}]}, "finishReason": "PROHIBITED_CONTENT"}]}"#,
+        ] {
+            assert!(
+                matches!(parse_response(body), Ok(Answer::Blocked { .. })),
+                "{body}"
+            );
+        }
+        for body in [
+            r#"{"candidates": [{"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}]}"#,
+            r#"{"candidates": [{"content": {"parts": [{"text": "Sure! I'll remind you to call the den"}]}, "finishReason": "MAX_TOKENS"}]}"#,
+        ] {
+            assert!(
+                matches!(parse_response(body), Ok(Answer::Truncated { .. })),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn calls_from_another_provider_get_the_placeholder_signature_on_gemini_3() {
+        let call = |name: &str, signature: Option<&str>| {
+            Part::FunctionCall(FunctionCall {
+                id: None,
+                name: name.into(),
+                args: json!({}),
+                thought_signature: signature.map(Into::into),
+            })
+        };
+        let foreign = Message {
+            role: Role::Model,
+            parts: vec![call("list_reminders", None), call("list_tasks", None)],
+        };
+        let wire = serde_json::to_value(to_content(&foreign, true)).unwrap();
+        assert_eq!(wire["parts"][0]["thoughtSignature"], PLACEHOLDER_SIGNATURE);
+        assert!(wire["parts"][1].get("thoughtSignature").is_none());
+        // Gemini 2.x does not validate signatures: nothing is invented.
+        let wire = serde_json::to_value(to_content(&foreign, false)).unwrap();
+        assert!(wire["parts"][0].get("thoughtSignature").is_none());
+        // Gemini's own parallel calls keep exactly what they had.
+        let own = Message {
+            role: Role::Model,
+            parts: vec![
+                call("list_reminders", Some("real")),
+                call("list_tasks", None),
+            ],
+        };
+        let wire = serde_json::to_value(to_content(&own, true)).unwrap();
+        assert_eq!(wire["parts"][0]["thoughtSignature"], "real");
+        assert!(wire["parts"][1].get("thoughtSignature").is_none());
+        assert!(validates_signatures("gemini-3.5-flash-lite"));
+        assert!(!validates_signatures("models/gemini-2.5-flash"));
     }
 
     #[test]
@@ -707,9 +1002,8 @@ mod tests {
             "[]",
             "{}",
             r#"{"candidates": []}"#,
-            r#"{"promptFeedback": {"blockReason": "SAFETY"}}"#,
-            r#"{"candidates": [{"finishReason": "SAFETY"}]}"#,
-            r#"{"candidates": [{"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}]}"#,
+            r#"{"candidates": [{"finishReason": "STOP"}]}"#,
+            r#"{"candidates": [{"content": {"role": "model"}, "finishReason": "MALFORMED_FUNCTION_CALL"}]}"#,
             r#"{"candidates": [{"content": {"parts": [{"functionCall": {}}]}}]}"#,
             r#"{"candidates": [{"content": {"parts": "nope"}}]}"#,
         ];
