@@ -319,20 +319,18 @@ impl Agent {
                 deadline: Some(deadline),
                 answered_by: providers.last().map(String::as_str),
             };
-            let response =
-                match tokio::time::timeout(remaining, self.llm.generate_scoped(&request, scope))
-                    .await
-                {
-                    Ok(Ok(r)) => r,
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, "every LLM provider failed");
-                        break (
-                            providers_failed_reply(&confirmations, say),
-                            TurnEnd::ProvidersFailed,
-                        );
-                    }
-                    Err(_) => break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted),
-                };
+            let call = self.llm.generate_scoped(&request, scope);
+            let response = match tokio::time::timeout(remaining, call).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "every LLM provider failed");
+                    break (
+                        providers_failed_reply(&confirmations, say),
+                        TurnEnd::ProvidersFailed,
+                    );
+                }
+                Err(_) => break (budget_reply(&confirmations, say), TurnEnd::BudgetExhausted),
+            };
             providers.push(response.provider.clone());
             tokens_today += u64::from(response.usage.total_tokens);
             usages.push((
