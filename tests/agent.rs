@@ -497,3 +497,244 @@ async fn older_turns_fold_into_a_summary_that_later_turns_carry() {
     );
     assert!(next.messages.len() <= 13, "{}", next.messages.len());
 }
+
+async fn insert_reminders(db: &TestDb, user: UserId, bodies: &[&str]) {
+    for body in bodies {
+        sqlx::query("insert into reminders (user_id, body, due_at, timezone) values ($1, $2, now() + interval '1 day', 'UTC')")
+            .bind(user.0)
+            .bind(body)
+            .execute(&db.owner)
+            .await
+            .unwrap();
+    }
+}
+
+async fn list_items(db: &TestDb, user: UserId) -> Vec<String> {
+    sqlx::query_scalar("select item from list_items where user_id = $1 order by item")
+        .bind(user.0)
+        .fetch_all(&db.owner)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn many_single_cancellations_in_one_turn_ask_first_and_show_what() {
+    let db = TestDb::new().await;
+    let user = common::create_user(&db, "Ana", "+15145550101").await;
+    let names = [
+        "dentist", "meds", "gym", "rent", "call mom", "trash", "plants", "taxes",
+    ];
+    insert_reminders(&db, user, &names).await;
+    let cancels = vec![
+        ("cancel_reminder", json!({"query": "dentist"})),
+        ("cancel_reminder", json!({"query": "meds"})),
+        ("cancel_reminder", json!({"query": "gym"})),
+        ("cancel_reminder", json!({"query": "rent"})),
+        ("cancel_reminder", json!({"query": "call mom"})),
+        ("cancel_reminder", json!({"query": "trash"})),
+        ("cancel_reminder", json!({"query": "plants"})),
+        ("cancel_reminder", json!({"query": "taxes"})),
+    ];
+    let llm = Arc::new(ScriptedLlm::new(vec![Step::Calls(cancels)]));
+    let a = agent(&db, llm.clone());
+    let asked = a
+        .handle_text(user, "cancel them all one by one")
+        .await
+        .unwrap();
+    assert_eq!(asked.end, TurnEnd::AwaitingConfirmation);
+    assert_eq!(
+        scheduled(&db, user).await.len(),
+        8,
+        "nothing cancelled before yes"
+    );
+    assert!(asked.reply.contains("8 changes"), "{}", asked.reply);
+    for name in names {
+        assert!(
+            asked.reply.contains(name),
+            "{name} missing: {}",
+            asked.reply
+        );
+    }
+
+    let done = a.handle_text(user, "yes").await.unwrap();
+    assert_eq!(done.end, TurnEnd::Confirmed);
+    assert_eq!(done.reply, "Done: 8 changes.");
+    assert!(scheduled(&db, user).await.is_empty());
+}
+
+#[tokio::test]
+async fn removals_add_up_across_the_turn_up_to_the_threshold() {
+    let db = TestDb::new().await;
+    let user = common::create_user(&db, "Ana", "+15145550101").await;
+    insert_reminders(&db, user, &["a1", "b2", "c3", "d4"]).await;
+    // Three cancellations run; the fourth, in a later model call, waits.
+    let llm = Arc::new(ScriptedLlm::new(vec![
+        Step::Calls(vec![
+            ("cancel_reminder", json!({"query": "a1"})),
+            ("cancel_reminder", json!({"query": "b2"})),
+        ]),
+        Step::Calls(vec![("cancel_reminder", json!({"query": "c3"}))]),
+        Step::Calls(vec![("cancel_reminder", json!({"query": "d4"}))]),
+    ]));
+    let outcome = agent(&db, llm)
+        .handle_text(user, "cancel a1, b2, c3 and d4")
+        .await
+        .unwrap();
+    assert_eq!(nudge::agent::MAX_UNCONFIRMED_REMOVALS, 3);
+    assert_eq!(outcome.end, TurnEnd::AwaitingConfirmation);
+    let left: Vec<String> = scheduled(&db, user)
+        .await
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(left, ["d4"]);
+    assert!(
+        outcome.reply.contains("Cancelled: a1."),
+        "{}",
+        outcome.reply
+    );
+    assert!(outcome.reply.contains("\"d4\""), "{}", outcome.reply);
+}
+
+#[tokio::test]
+async fn one_bulk_removal_asks_first_and_a_small_one_does_not() {
+    let db = TestDb::new().await;
+    let user = common::create_user(&db, "Ana", "+15145550101").await;
+    let all = json!({"items": ["milk", "eggs", "bread", "jam", "tea"]});
+    let llm = Arc::new(ScriptedLlm::new(vec![
+        Step::Calls(vec![("add_list_items", all.clone())]),
+        Step::Text("ok".into()),
+        Step::Calls(vec![(
+            "remove_list_items",
+            json!({"items": ["milk", "eggs"]}),
+        )]),
+        Step::Text("ok".into()),
+        Step::Calls(vec![(
+            "remove_list_items",
+            json!({"items": ["bread", "jam", "tea", "butter"]}),
+        )]),
+    ]));
+    let a = agent(&db, llm);
+    a.handle_text(user, "add all that").await.unwrap();
+    a.handle_text(user, "remove milk and eggs").await.unwrap();
+    assert_eq!(list_items(&db, user).await, ["bread", "jam", "tea"]);
+
+    let asked = a.handle_text(user, "empty it item by item").await.unwrap();
+    assert_eq!(asked.end, TurnEnd::AwaitingConfirmation);
+    assert!(
+        asked
+            .reply
+            .contains("remove from your shopping list: bread, jam, tea, butter"),
+        "{}",
+        asked.reply
+    );
+    assert_eq!(list_items(&db, user).await.len(), 3);
+    let done = a.handle_text(user, "yes").await.unwrap();
+    assert_eq!(done.end, TurnEnd::Confirmed);
+    assert!(list_items(&db, user).await.is_empty());
+}
+
+#[tokio::test]
+async fn stored_arguments_are_checked_again_before_the_confirmed_run() {
+    let db = TestDb::new().await;
+    let user = common::create_user(&db, "Ana", "+15145550101").await;
+    let llm = Arc::new(ScriptedLlm::new(vec![
+        Step::Calls(vec![(
+            "add_list_items",
+            json!({"items": ["a", "b", "c", "d"]}),
+        )]),
+        Step::Text("ok".into()),
+        Step::Calls(vec![(
+            "remove_list_items",
+            json!({"items": ["a", "b", "c", "d"]}),
+        )]),
+    ]));
+    let a = agent(&db, llm);
+    a.handle_text(user, "add a b c d").await.unwrap();
+    let asked = a.handle_text(user, "remove them").await.unwrap();
+    assert_eq!(asked.end, TurnEnd::AwaitingConfirmation);
+    // The stored arguments no longer match the tool's schema.
+    sqlx::query("update pending_actions set arguments = '{\"items\": \"a\"}' where user_id = $1")
+        .bind(user.0)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let done = a.handle_text(user, "yes").await.unwrap();
+    assert_eq!(done.end, TurnEnd::Confirmed);
+    assert!(done.reply.contains("nothing was changed"), "{}", done.reply);
+    assert_eq!(list_items(&db, user).await.len(), 4);
+}
+
+/// A tool with an external effect that relies on the default
+/// `describe_call`: the question must still show who, what and when.
+struct SendMail {
+    sent: std::sync::Mutex<Vec<Value>>,
+}
+
+#[async_trait::async_trait]
+impl nudge::agent::tools::Tool for SendMail {
+    fn name(&self) -> &'static str {
+        "send_mail"
+    }
+    fn description(&self) -> &'static str {
+        "Send an email."
+    }
+    fn parameters(&self) -> Value {
+        json!({"type": "object", "properties": {
+            "to": {"type": "string"}, "subject": {"type": "string"},
+            "body": {"type": "string"}, "send_at": {"type": "string"}
+        }, "required": ["to", "body"]})
+    }
+    fn effect(&self) -> nudge::agent::tools::Effect {
+        nudge::agent::tools::Effect::External
+    }
+    async fn call(
+        &self,
+        _ctx: &mut nudge::agent::tools::ToolContext<'_>,
+        args: Value,
+    ) -> Result<Value, nudge::agent::tools::ToolError> {
+        self.sent.lock().unwrap().push(args);
+        Ok(json!({"confirmation": "Sent."}))
+    }
+}
+
+#[tokio::test]
+async fn an_external_call_is_confirmed_showing_its_arguments() {
+    let db = TestDb::new().await;
+    let user = common::create_user(&db, "Ana", "+15145550101").await;
+    let mail = Arc::new(SendMail {
+        sent: std::sync::Mutex::new(Vec::new()),
+    });
+    let args = json!({
+        "to": "bob@example.com",
+        "subject": "Friday",
+        "body": "Running late, start without me.",
+        "send_at": "2026-11-21T17:00"
+    });
+    let llm = Arc::new(ScriptedLlm::new(vec![Step::Calls(vec![(
+        "send_mail",
+        args.clone(),
+    )])]));
+    let a = Agent::new(
+        db.app.clone(),
+        llm,
+        Arc::new(ToolRegistry::new(vec![mail.clone()])),
+        TurnBudget::default(),
+    )
+    .with_clock(now);
+    let asked = a.handle_text(user, "tell bob I'm late").await.unwrap();
+    assert_eq!(asked.end, TurnEnd::AwaitingConfirmation);
+    for shown in [
+        "Send an email",
+        "to: bob@example.com",
+        "subject: Friday",
+        "body: Running late, start without me.",
+        "send_at: 2026-11-21T17:00",
+    ] {
+        assert!(asked.reply.contains(shown), "{shown}: {}", asked.reply);
+    }
+    assert!(mail.sent.lock().unwrap().is_empty());
+    let done = a.handle_text(user, "yes").await.unwrap();
+    assert_eq!(done.reply, "Sent.");
+    assert_eq!(*mail.sent.lock().unwrap(), [args]);
+}

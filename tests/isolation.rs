@@ -87,6 +87,15 @@ const FIXTURES: &[(&str, &str)] = &[
         "llm_usage",
         "insert into llm_usage (user_id, provider, model, total_tokens) values ($1, 'offline', 'rules', 0)",
     ),
+    (
+        "turn_leases",
+        "insert into turn_leases (user_id, holder, expires_at) values ($1, 'job', now())",
+    ),
+    (
+        "agent_steps",
+        "insert into agent_steps (user_id, message_id, round, kind, result) \
+         select $1, id, 0, 'model', '{}' from messages where user_id = $1 limit 1",
+    ),
 ];
 
 fn owner_column(table: &str) -> &'static str {
@@ -186,8 +195,9 @@ async fn catalog_is_isolated() {
     let db = TestDb::new().await;
     let violations = catalog_violations(&db.owner).await;
     assert!(violations.is_empty(), "{violations:#?}");
-    // 18 tables named by the issue, all user-owned.
-    assert_eq!(user_tables(&db.owner).await.len(), 18);
+    // The 18 tables named by the issue, the turn leases and the agent's
+    // journal, all user-owned.
+    assert_eq!(user_tables(&db.owner).await.len(), 20);
 }
 
 #[tokio::test]

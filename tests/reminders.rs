@@ -444,3 +444,49 @@ async fn changing_the_timezone_moves_future_occurrences_and_their_jobs() {
         Fired::Skipped
     );
 }
+
+#[tokio::test]
+async fn a_far_future_date_from_the_model_gets_a_short_answer_not_a_panic() {
+    use common::scripted_llm::{ScriptedLlm, Step};
+    use nudge::agent::tools::ToolRegistry;
+    use nudge::agent::{Agent, TurnBudget, TurnEnd};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    let db = common::TestDb::new().await;
+    let ana = common::create_user(&db, "Ana", ANA).await;
+    // The year a model once sent, one-off and recurring, and the first day
+    // past the ten-year horizon.
+    let cases = [
+        json!({"text": "x", "due_local": "+262142-12-31T23:59"}),
+        json!({"text": "x", "due_local": "+262142-06-01T08:00", "recurrence": {"frequency": "daily"}}),
+        json!({"text": "x", "due_local": "+262142-12-31T08:00", "recurrence": {"frequency": "monthly", "day_of_month": 31}}),
+        json!({"text": "x", "due_local": "9999-12-31T23:59", "recurrence": {"frequency": "weekly", "days": ["sun"]}}),
+        json!({"text": "x", "due_local": "2036-11-23T09:00"}),
+    ];
+    for args in cases {
+        let llm = Arc::new(ScriptedLlm::new(vec![Step::Calls(vec![(
+            "create_reminder",
+            args.clone(),
+        )])]));
+        let agent = Agent::new(
+            db.app.clone(),
+            llm,
+            Arc::new(ToolRegistry::builtin()),
+            TurnBudget::default(),
+        )
+        .with_clock(|| utc("2026-11-21T15:00:00Z"));
+        let outcome = agent.handle_text(ana, "remind me then").await.unwrap();
+        assert_eq!(outcome.end, TurnEnd::InputRefused, "{args}");
+        assert_eq!(
+            outcome.reply, "That's too far ahead — I can set reminders up to 10 years from now.",
+            "{args}"
+        );
+    }
+    let stored: i64 = sqlx::query_scalar("select count(*) from reminders where user_id = $1")
+        .bind(ana.0)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+}

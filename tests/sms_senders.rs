@@ -179,7 +179,7 @@ async fn twilio_gives_up_after_max_retries_on_5xx() {
 
     let err = twilio(&server, number()).send(&sms()).await.unwrap_err();
     assert!(
-        matches!(&err, SendError::Unavailable { message } if message.contains("500")),
+        matches!(&err, SendError::Unavailable { message, .. } if message.contains("500")),
         "{err:?}"
     );
     assert!(err.is_retryable());

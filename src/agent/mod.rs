@@ -9,7 +9,7 @@ pub mod reminder_replies;
 pub mod runner;
 pub mod tools;
 
-pub use runner::{Agent, AgentError, TurnBudget, TurnEnd, TurnOutcome};
+pub use runner::{Agent, AgentError, MAX_UNCONFIRMED_REMOVALS, TurnBudget, TurnEnd, TurnOutcome};
 
 use std::sync::Arc;
 

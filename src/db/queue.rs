@@ -90,6 +90,11 @@ pub enum QueueError {
     Database(String),
 }
 
+/// Attempts before a job is dead. With the workers' backoff (2 s doubling,
+/// capped at 5 minutes) 25 attempts span about an hour and a half: a
+/// provider outage that long delays a text, it does not lose it.
+pub const DEFAULT_MAX_ATTEMPTS: usize = 25;
+
 /// Options for one job.
 #[derive(Debug, Clone, Default)]
 pub struct JobOptions {
@@ -112,7 +117,7 @@ pub async fn enqueue<T: Serialize>(
     if let Some(p) = options.priority {
         builder = builder.priority(p);
     }
-    builder = builder.max_attempts(options.max_attempts.unwrap_or(10));
+    builder = builder.max_attempts(options.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS));
     apalis_postgres::queries::push_tasks(conn, queue, vec![builder.build()])
         .await
         .map_err(|e| QueueError::Database(e.to_string()))

@@ -33,7 +33,7 @@ pub const ONBOARDING_TEXT: &str = "Hi! This number serves people registered with
 To ask for access, contact the person who runs your Nudge. Reply STOP to opt out.";
 
 pub const SLOW_DOWN_TEXT: &str = "You're sending messages faster than I can answer. \
-I've kept them; give me a minute before the next one.";
+I've kept them and will answer each one in a minute.";
 
 #[cfg(test)]
 mod tests {

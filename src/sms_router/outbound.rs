@@ -2,6 +2,8 @@
 //! disabled accounts at send time, cut to the segment limit, recorded as
 //! "sending" before the provider is called (so a retried job knows), then
 //! recorded with the provider's answer, its segments and estimated cost.
+//! When the provider is unavailable the claim is released and the caller's
+//! job retries later: an outage delays a text, never loses it.
 
 use uuid::Uuid;
 
@@ -36,9 +38,13 @@ pub enum Delivery {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
-    /// Try again later; the message stays "sending".
-    #[error("provider unavailable: {0}")]
-    Retry(String),
+    /// Try again later: the claim is released, so the retry sends it.
+    #[error("provider unavailable: {message}")]
+    Retry {
+        message: String,
+        /// The provider's `Retry-After`, honoured by the job's backoff.
+        retry_after: Option<std::time::Duration>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -173,10 +179,19 @@ pub async fn deliver(
             .await?;
             Delivery::Failed(message)
         }
-        Err(SendError::Unavailable { message }) => {
-            tx.rollback().await?;
+        Err(SendError::Unavailable {
+            message,
+            retry_after,
+        }) => {
+            // Not sent: give the claim back, or the retry would find it
+            // "sending" and take it for done.
+            SmsMessage::release_claim(&mut tx, message_id).await?;
+            tx.commit().await?;
             metrics::counter!("sms_outbound_total", "status" => "retry").increment(1);
-            return Err(DeliveryError::Retry(message));
+            return Err(DeliveryError::Retry {
+                message,
+                retry_after,
+            });
         }
     };
     tx.commit().await?;

@@ -24,8 +24,8 @@
 //!
 //! # When Redis is down
 //!
-//! The Redis types return `Err` quickly (the connection timeouts of
-//! [`crate::cache::Redis`]) rather than guessing; each caller picks its
+//! The Redis types return `Err` within [`crate::cache::CALL_BUDGET`]
+//! (100 ms, connecting included) rather than guessing; each caller picks its
 //! policy, and the intended ones are:
 //!
 //! - protective limits (floods from one number, per-person budgets) fall
@@ -202,12 +202,17 @@ impl RedisLimiter {
                 tolerance,
             } => (interval, tolerance),
         };
-        let mut conn = self.redis.connection().await?;
-        let (allowed, wait_us): (i64, i64) = GCRA_SCRIPT
-            .key(format!("{}:gcra:{key}", self.prefix))
-            .arg(micros(interval))
-            .arg(micros(tolerance))
-            .invoke_async(&mut conn)
+        let key = format!("{}:gcra:{key}", self.prefix);
+        let (allowed, wait_us): (i64, i64) = self
+            .redis
+            .run(|mut conn| async move {
+                GCRA_SCRIPT
+                    .key(key)
+                    .arg(micros(interval))
+                    .arg(micros(tolerance))
+                    .invoke_async(&mut conn)
+                    .await
+            })
             .await?;
         Ok(if allowed == 1 {
             Decision::Allowed
@@ -226,14 +231,19 @@ impl RedisLimiter {
         let window_ms = u64::try_from(window.min(MAX_SPAN).as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let mut conn = self.redis.connection().await?;
-        let set: Option<String> = redis::cmd("SET")
-            .arg(format!("{}:once:{key}", self.prefix))
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(window_ms)
-            .query_async(&mut conn)
+        let key = format!("{}:once:{key}", self.prefix);
+        let set: Option<String> = self
+            .redis
+            .run(|mut conn| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(window_ms)
+                    .query_async(&mut conn)
+                    .await
+            })
             .await?;
         Ok(set.is_some())
     }
@@ -360,11 +370,16 @@ impl RedisPacer {
         if cost.is_zero() {
             return Ok(Duration::ZERO);
         }
-        let mut conn = self.redis.connection().await?;
-        let wait_us: i64 = PACER_SCRIPT
-            .key(format!("{}:pace:{key}", self.prefix))
-            .arg(micros(cost))
-            .invoke_async(&mut conn)
+        let key = format!("{}:pace:{key}", self.prefix);
+        let wait_us: i64 = self
+            .redis
+            .run(|mut conn| async move {
+                PACER_SCRIPT
+                    .key(key)
+                    .arg(micros(cost))
+                    .invoke_async(&mut conn)
+                    .await
+            })
             .await?;
         Ok(Duration::from_micros(u64::try_from(wait_us).unwrap_or(0)))
     }

@@ -39,7 +39,11 @@ pub enum SendError {
     Rejected { code: Option<i64>, message: String },
     /// Worth retrying later (429, 5xx, timeouts) after the sender's own bounded retries.
     #[error("unavailable: {message}")]
-    Unavailable { message: String },
+    Unavailable {
+        message: String,
+        /// How long the provider asked us to wait (`Retry-After`), when it said.
+        retry_after: Option<std::time::Duration>,
+    },
 }
 
 impl SendError {

@@ -177,7 +177,7 @@ impl TwilioSender {
                 tracing::warn!(error = %failure.error, ?delay, "twilio send failed; retrying");
             })
             .await
-            .map_err(|failure| failure.error)
+            .map_err(Failure::into_error)
     }
 
     async fn attempt(&self, sms: &OutboundSms) -> Result<SentSms, Failure> {
@@ -232,10 +232,12 @@ impl TwilioSender {
         } else if err.is_timeout() {
             SendError::Unavailable {
                 message: format!("no answer from Twilio within {:?}", self.settings.timeout),
+                retry_after: None,
             }
         } else {
             SendError::Unavailable {
                 message: self.scrub(&error_chain(&err.without_url())),
+                retry_after: None,
             }
         };
         Failure {
@@ -263,6 +265,7 @@ impl TwilioSender {
         if transient {
             SendError::Unavailable {
                 message: format!("HTTP {}: {message}", status.as_u16()),
+                retry_after: None,
             }
         } else {
             // Other 4xx, and oddities such as an unfollowed redirect:
@@ -311,6 +314,21 @@ impl SmsSender for TwilioSender {
 struct Failure {
     error: SendError,
     retry_after: Option<Duration>,
+}
+
+impl Failure {
+    /// The error the caller sees once retries are spent: an outage keeps
+    /// Twilio's full `Retry-After` (uncapped), so the durable queue, not
+    /// this worker, does the waiting.
+    fn into_error(self) -> SendError {
+        match self.error {
+            SendError::Unavailable { message, .. } => SendError::Unavailable {
+                message,
+                retry_after: self.retry_after,
+            },
+            other => other,
+        }
+    }
 }
 
 /// The fields of Twilio's Message resource that matter here.

@@ -193,6 +193,16 @@ async fn known_sender(
     text: &str,
     media: serde_json::Value,
 ) -> Result<&'static str, AppError> {
+    // Redis is asked before the transaction opens: however slow it is, it
+    // never holds a database connection. Keywords are never limited.
+    let may_be_keyword =
+        keywords::keyword(text, false).is_some() || keywords::keyword(text, true).is_some();
+    let limited = match may_be_keyword {
+        true => None,
+        false => over_limit(state, user_id, from).await,
+    };
+    let slow_down = limited.is_some() && first_slow_down(state, user_id).await;
+
     let mut tx = UserTx::begin(&state.db, user_id).await?;
     let user = User::current(&mut tx).await?;
     if user.status == UserStatus::Disabled {
@@ -244,21 +254,22 @@ async fn known_sender(
         return Ok("opted_out");
     }
 
-    let limited = over_limit(state, user_id, from).await;
-    let status = if limited { "rate_limited" } else { "received" };
+    let status = if limited.is_some() {
+        "rate_limited"
+    } else {
+        "received"
+    };
     let Some(message) =
         SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, status).await?
     else {
         return Ok("duplicate");
     };
     log_identification(&mut tx, from, "matched", sid).await?;
-    if limited {
-        if first_slow_down(state, user_id).await {
-            queue_reply(&mut tx, keywords::SLOW_DOWN_TEXT, &format!("slow:{sid}")).await?;
-        }
-        tx.commit().await?;
-        return Ok("rate_limited");
+    if slow_down {
+        queue_reply(&mut tx, keywords::SLOW_DOWN_TEXT, &format!("slow:{sid}")).await?;
     }
+    // A kept message gets its turn once the sender is back under the limit.
+    let run_at = limited.map(|wait| std::time::SystemTime::now() + wait);
     queue::enqueue(
         tx.conn(),
         queue::AGENT_TURN,
@@ -266,11 +277,18 @@ async fn known_sender(
             user_id: user_id.0,
             message_id: message.id,
         },
-        JobOptions::default(),
+        JobOptions {
+            run_at,
+            ..JobOptions::default()
+        },
     )
     .await?;
     tx.commit().await?;
-    Ok("accepted")
+    Ok(if limited.is_some() {
+        "rate_limited"
+    } else {
+        "accepted"
+    })
 }
 
 /// Stores a fixed reply and its delivery job in the caller's transaction.
@@ -294,12 +312,16 @@ async fn queue_reply(
     Ok(())
 }
 
-/// Per person and per number, shared across replicas. When Redis is down
-/// the message is accepted: losing it would be worse than answering it.
-async fn over_limit(state: &AppState, user: UserId, from: &PhoneNumber) -> bool {
-    let Some(limiter) = &state.limiter else {
-        return false;
-    };
+/// Per person and per number, shared across replicas: `Some(wait)` when
+/// over the limit, with how long until the sender is back under it. When
+/// Redis is down or slow the message is accepted: losing it would be worse
+/// than answering it.
+async fn over_limit(
+    state: &AppState,
+    user: UserId,
+    from: &PhoneNumber,
+) -> Option<std::time::Duration> {
+    let limiter = state.limiter.as_ref()?;
     let per_minute = state.config.twilio.inbound_per_minute;
     let rate = Rate {
         count: per_minute,
@@ -309,16 +331,21 @@ async fn over_limit(state: &AppState, user: UserId, from: &PhoneNumber) -> bool 
     for key in [format!("in:user:{user}"), format!("in:phone:{from}")] {
         match limiter.check(&key, rate).await {
             Ok(Decision::Allowed) => {}
-            Ok(Decision::Limited { .. }) => return true,
+            Ok(Decision::Limited { retry_after }) => {
+                return Some(retry_after.clamp(KEPT_MESSAGE_MIN_WAIT, rate.period));
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "rate limiter unavailable; accepting the message");
                 metrics::counter!("rate_limiter_unavailable_total").increment(1);
-                return false;
+                return None;
             }
         }
     }
-    false
+    None
 }
+
+/// The shortest wait before a kept message is answered.
+const KEPT_MESSAGE_MIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn first_slow_down(state: &AppState, user: UserId) -> bool {
     match &state.limiter {

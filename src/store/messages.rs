@@ -33,23 +33,18 @@ pub struct StoredMessage {
 }
 
 impl StoredMessage {
-    pub async fn insert(
-        tx: &mut UserTx,
-        direction: Direction,
-        body: &str,
-        status: &str,
-        in_reply_to: Option<Uuid>,
-    ) -> Result<StoredMessage, StoreError> {
+    /// A message typed at the operator console (`nudge admin chat`): stored
+    /// and answered like a text, but on the `console` channel, so neither
+    /// it nor its reply is ever sent by SMS or picked up by the workers.
+    pub async fn insert_console(tx: &mut UserTx, body: &str) -> Result<StoredMessage, StoreError> {
         let user = tx.uuid();
         Ok(sqlx::query_as(
-            "insert into messages (user_id, direction, body, status, in_reply_to) \
-             values ($1, $2, $3, $4, $5) returning id, direction, body, status, created_at",
+            "insert into messages (user_id, direction, body, status, channel) \
+             values ($1, 'inbound', $2, 'received', 'console') \
+             returning id, direction, body, status, created_at",
         )
         .bind(user)
-        .bind(direction.as_str())
         .bind(body)
-        .bind(status)
-        .bind(in_reply_to)
         .fetch_one(tx.conn())
         .await?)
     }
@@ -246,11 +241,14 @@ impl SmsMessage {
 
     /// The oldest inbound message still waiting for an answer.
     pub async fn oldest_unanswered(tx: &mut UserTx) -> Result<Option<SmsMessage>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(concat!(
             "select ",
             sms_columns!(),
-            " from messages where direction = 'inbound' and status = 'received' order by created_at, id limit 1"
+            " from messages where user_id = $1 and direction = 'inbound' and status = 'received' \
+             and channel = 'sms' order by created_at, id limit 1"
         ))
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?)
     }
@@ -258,12 +256,15 @@ impl SmsMessage {
     /// Replies stored but not yet handed to the provider, oldest first.
     /// (Reminders and fixed texts have delivery jobs of their own.)
     pub async fn unsent_replies(tx: &mut UserTx) -> Result<Vec<SmsMessage>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(concat!(
             "select ",
             sms_columns!(),
-            " from messages where direction = 'outbound' and status in ('generated', 'sending') \
+            " from messages where user_id = $1 and direction = 'outbound' \
+             and status in ('generated', 'sending') and channel = 'sms' \
              and idempotency_key like 'reply:%' order by created_at, id"
         ))
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
@@ -305,6 +306,37 @@ impl SmsMessage {
             Some(_) => Claim::Reclaimed,
             None => Claim::Busy,
         })
+    }
+
+    /// Gives a claimed message back after the provider could not take it
+    /// (an outage): the next attempt claims it at once instead of waiting
+    /// for the claim to go stale.
+    pub async fn release_claim(tx: &mut UserTx, id: Uuid) -> Result<(), StoreError> {
+        let user = tx.uuid();
+        sqlx::query(
+            "update messages set status = 'generated', updated_at = now() \
+             where user_id = $1 and id = $2 and direction = 'outbound' and status = 'sending'",
+        )
+        .bind(user)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A message kept while its sender was over the rate limit becomes an
+    /// ordinary unanswered message when its delayed turn comes.
+    pub async fn release_rate_limited(tx: &mut UserTx, id: Uuid) -> Result<bool, StoreError> {
+        let user = tx.uuid();
+        let released = sqlx::query(
+            "update messages set status = 'received', updated_at = now() \
+             where user_id = $1 and id = $2 and direction = 'inbound' and status = 'rate_limited'",
+        )
+        .bind(user)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        Ok(released.rows_affected() > 0)
     }
 
     /// Records what the provider answered for an outbound message.
@@ -400,8 +432,9 @@ impl StoredMessage {
             "with answered as ( \
                  update messages set status = 'answered', updated_at = now() \
                   where id = $2 and direction = 'inbound' and status = 'received') \
-             insert into messages (user_id, direction, body, status, idempotency_key, in_reply_to) \
-             values ($1, 'outbound', $3, 'generated', 'reply:' || $2::text, $2) \
+             insert into messages (user_id, direction, body, status, idempotency_key, in_reply_to, channel) \
+             values ($1, 'outbound', $3, 'generated', 'reply:' || $2::text, $2, \
+                     coalesce((select channel from messages where user_id = $1 and id = $2), 'sms')) \
              on conflict (idempotency_key) do nothing \
              returning id, direction, body, status, created_at",
         )

@@ -2,6 +2,7 @@
 //! [`UserTx`](crate::db::UserTx), so row-level security scopes it; the few
 //! cross-user lookups call `SECURITY DEFINER` functions that return ids only.
 
+mod agent_steps;
 mod audit;
 mod expenses;
 mod lists;
@@ -13,8 +14,10 @@ mod phones;
 pub mod recurrence;
 mod reminders;
 mod tasks;
+mod turn_leases;
 mod users;
 
+pub use agent_steps::{AgentStep, InboundContent, StepKind};
 pub use audit::{Actor, record_audit};
 pub use expenses::{CategoryTotal, Expense};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
@@ -27,6 +30,7 @@ pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord, user_id_for_phone};
 pub use reminders::{NewReminder, Reminder};
 pub use tasks::{Goal, Task};
+pub use turn_leases::TurnLease;
 pub(crate) use users::UserRow;
 pub use users::{Locale, Timezone, User, UserId, UserStatus};
 

@@ -2,10 +2,15 @@
 //! instant (DST gaps and overlaps included) and computing the next
 //! occurrence of a recurring reminder, so "every day at 8:00" stays 8:00
 //! local across DST.
+//!
+//! Every function here is total: dates come from a model or a person, and a
+//! year like 262142 sits at the edge of what `chrono` can represent, where
+//! its operators panic. All arithmetic is checked; out of range means
+//! `None`, never a panic (the property tests below sweep the whole range).
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
-    Weekday,
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    TimeZone, Utc, Weekday,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -132,40 +137,57 @@ fn last_day_of_month(date: NaiveDate) -> u32 {
 ///
 /// A time that does not exist (the spring-forward gap) resolves to the first
 /// valid minute after it; an ambiguous one (fall back) to its first
-/// occurrence, so it fires once.
+/// occurrence, so it fires once. At the edges of the representable range,
+/// where no instant exists, the wall-clock time is read as UTC.
 pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    try_resolve_local(tz, local).unwrap_or_else(|| Utc.from_utc_datetime(&local))
+}
+
+/// [`resolve_local`], or `None` when no instant within `chrono`'s range
+/// matches (only at the extreme edges of that range).
+pub fn try_resolve_local(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) => t.with_timezone(&Utc),
-        LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
         LocalResult::None => {
             // Gaps are at most a few hours; walk forward minute by minute.
             let mut probe = local;
             for _ in 0..(24 * 60) {
-                probe += Duration::minutes(1);
+                probe = probe.checked_add_signed(Duration::minutes(1))?;
                 if let Some(t) = tz.from_local_datetime(&probe).earliest() {
-                    return t.with_timezone(&Utc);
+                    return Some(t.with_timezone(&Utc));
                 }
             }
-            Utc.from_utc_datetime(&local)
+            None
         }
     }
 }
 
-/// The first occurrence strictly after `after` of `rule` at local `time`.
+/// The local calendar date of `at` in `tz`, or `None` when it falls
+/// outside the representable range (`DateTime::date_naive` panics there).
+pub fn local_date(at: DateTime<Utc>, tz: Tz) -> Option<NaiveDate> {
+    let offset = tz.offset_from_utc_datetime(&at.naive_utc()).fix();
+    at.naive_utc()
+        .checked_add_offset(offset)
+        .map(|local| local.date())
+}
+
+/// The first occurrence strictly after `after` of `rule` at local `time`;
+/// `None` when the rule never matches or the range of dates runs out.
 pub fn next_occurrence(
     rule: &Recurrence,
     tz: Tz,
     time: NaiveTime,
     after: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let start = after.with_timezone(&tz).date_naive();
+    let start = local_date(after, tz)?;
     // Two years covers every rule, including "the 31st" and leap days.
     for offset in 0..740 {
         let date = start.checked_add_signed(Duration::days(offset))?;
         if !rule.matches(date) {
             continue;
         }
-        let at = resolve_local(tz, date.and_time(time));
+        let at = try_resolve_local(tz, date.and_time(time))?;
         if at > after {
             return Some(at);
         }
@@ -336,5 +358,110 @@ mod tests {
             serde_json::json!({"frequency": "weekly", "days": ["mon", "thu"]})
         );
         assert_eq!(serde_json::from_value::<Recurrence>(json).unwrap(), rule);
+    }
+
+    fn rules() -> Vec<Recurrence> {
+        vec![
+            Recurrence::Daily,
+            Recurrence::Weekdays,
+            Recurrence::Weekly {
+                days: vec![Day::Sun],
+            },
+            Recurrence::Weekly { days: vec![] },
+            Recurrence::Monthly { day_of_month: 31 },
+            Recurrence::Monthly { day_of_month: 0 },
+            Recurrence::Monthly {
+                day_of_month: u32::MAX,
+            },
+        ]
+    }
+
+    /// Checks the properties every answer must have; panicking inside is
+    /// the failure these tests exist to catch.
+    fn check(rule: &Recurrence, tz: Tz, time: NaiveTime, after: DateTime<Utc>) {
+        if let Some(at) = next_occurrence(rule, tz, time, after) {
+            assert!(at > after, "{rule:?} {tz} {time} {after}: {at}");
+        }
+        let _ = local_date(after, tz);
+        let local = after.naive_utc().date().and_time(time);
+        if let Some(at) = try_resolve_local(tz, local) {
+            assert_eq!(resolve_local(tz, local), at);
+        }
+    }
+
+    #[test]
+    fn the_edges_of_the_representable_range_never_panic() {
+        let extremes = [
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC - Duration::hours(13),
+            DateTime::<Utc>::MIN_UTC + Duration::hours(13),
+            // The year a model once sent as a due date.
+            utc("+262142-12-31T23:00:00Z"),
+            utc("+262142-06-15T12:00:00Z"),
+        ];
+        let zones = [
+            chrono_tz::UTC,
+            chrono_tz::Pacific::Kiritimati,
+            chrono_tz::Etc::GMTPlus12,
+            chrono_tz::America::Montreal,
+            chrono_tz::Asia::Kathmandu,
+        ];
+        let times = [
+            NaiveTime::MIN,
+            NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+            NaiveTime::from_hms_opt(23, 59, 59).unwrap(),
+        ];
+        for after in extremes {
+            for tz in zones {
+                for time in times {
+                    for rule in rules() {
+                        check(&rule, tz, time, after);
+                    }
+                }
+            }
+        }
+        // Past the end there is no next occurrence, and saying so is the answer.
+        assert_eq!(
+            next_occurrence(
+                &Recurrence::Daily,
+                chrono_tz::Pacific::Kiritimati,
+                NaiveTime::MIN,
+                DateTime::<Utc>::MAX_UTC
+            ),
+            None
+        );
+        let last = NaiveDate::MAX.and_hms_opt(23, 59, 0).unwrap();
+        assert_eq!(try_resolve_local(chrono_tz::Etc::GMTPlus12, last), None);
+        assert_eq!(
+            resolve_local(chrono_tz::Etc::GMTPlus12, last),
+            Utc.from_utc_datetime(&last)
+        );
+    }
+
+    #[test]
+    fn random_instants_zones_times_and_rules_never_panic() {
+        use rand::{Rng, SeedableRng};
+        // Seeded: a failure reproduces.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+        let (lo, hi) = (
+            DateTime::<Utc>::MIN_UTC.timestamp(),
+            DateTime::<Utc>::MAX_UTC.timestamp(),
+        );
+        let rules = rules();
+        for i in 0..20_000 {
+            // Half over the whole range, half within a day of its ends.
+            let secs = match i % 4 {
+                0 | 1 => rng.random_range(lo..=hi),
+                2 => hi - rng.random_range(0..200_000),
+                _ => lo + rng.random_range(0..200_000),
+            };
+            let after = DateTime::from_timestamp(secs, 0).unwrap();
+            let tz = chrono_tz::TZ_VARIANTS[rng.random_range(0..chrono_tz::TZ_VARIANTS.len())];
+            let time =
+                NaiveTime::from_num_seconds_from_midnight_opt(rng.random_range(0..86_400), 0)
+                    .unwrap();
+            check(&rules[rng.random_range(0..rules.len())], tz, time, after);
+        }
     }
 }

@@ -2,24 +2,45 @@
 //! the reply.
 //!
 //! Turns of one person run one at a time, in arrival order: a job takes
-//! that person's advisory lock (without waiting) and drains their mailbox,
-//! oldest unanswered message first. A job that finds the lock taken simply
-//! ends: the holder answers its message too, and re-checks the mailbox
-//! after releasing the lock, so a message that arrives at that moment is
-//! not left behind. Waiting jobs hold no connection and no worker slot.
-//! Replies left unsent by an earlier crash go out first.
-//! A retried job never runs the model twice for one message: the reply is
-//! stored with the key `reply:<message id>` before anything is sent.
+//! that person's turn lease (a row in `turn_leases`, without waiting) and
+//! drains their mailbox, oldest unanswered message first. A job that finds
+//! the lease taken simply ends: the holder answers its message too, and
+//! re-checks the mailbox after releasing the lease, so a message that
+//! arrives at that moment is not left behind. Waiting jobs hold no
+//! connection and no worker slot, and neither does the holder between its
+//! steps: each step is a short transaction of its own, so eight turns in
+//! flight need at most eight connections, never sixteen.
+//!
+//! The lease is held by the job's task id: a job that crashed and is
+//! retried takes its own lease back at once; anyone else waits for it to
+//! expire ([`LEASE_TTL`]), renewed before every message and delivery.
+//!
+//! Replies left unsent by an earlier crash or a provider outage go out
+//! first. A retried job never runs the model twice for one message: the
+//! reply is stored with the key `reply:<message id>` before anything is
+//! sent. A message whose turn panics (a poison message) is answered with a
+//! short apology and not retried; everyone else's turns go on.
+//! A message kept while its sender was over the rate limit is released by
+//! its own, delayed job.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use apalis::prelude::{Attempt, BoxDynError, Data, TaskId};
-use sqlx::PgPool;
+use futures::FutureExt;
 
+use super::retry::{RetryHint, panic_text};
 use crate::agent::AgentError;
+use crate::agent::tools::Wording;
 use crate::app::AppState;
 use crate::db::UserTx;
-use crate::db::queue::AgentTurnJob;
+use crate::db::queue::{self, AgentTurnJob};
 use crate::sms_router::outbound::{self, DeliveryError};
-use crate::store::{SmsMessage, UserId};
+use crate::store::{SmsMessage, StoredMessage, TurnLease, User, UserId};
+
+/// How long a lease outlives its last renewal: longer than one turn's
+/// budget plus one delivery with the sender's own retries.
+pub const LEASE_TTL: Duration = Duration::from_secs(120);
 
 /// The apalis handler.
 pub async fn handle(
@@ -28,7 +49,15 @@ pub async fn handle(
     attempt: Attempt,
     task_id: TaskId,
 ) -> Result<(), BoxDynError> {
-    super::retry::or_defer(run(&state, &job).await, &state.db, &task_id, &attempt).await
+    let holder = task_id.to_string();
+    super::retry::guarded(
+        queue::AGENT_TURN,
+        run(&state, &job, &holder),
+        &state.db,
+        &task_id,
+        &attempt,
+    )
+    .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +65,7 @@ pub enum TurnJobError {
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
     #[error("agent: {0}")]
-    Agent(String),
+    Agent(#[source] AgentError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -47,22 +76,63 @@ impl From<crate::store::StoreError> for TurnJobError {
     }
 }
 
-/// One job's work; see the module docs.
+impl RetryHint for TurnJobError {
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            TurnJobError::Delivery(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+/// One job's work; see the module docs. `holder` names the lease owner
+/// (the job's task id).
 #[tracing::instrument(name = "job.agent_turn", skip_all, fields(user_id = %job.user_id))]
-pub async fn run(state: &AppState, job: &AgentTurnJob) -> Result<(), TurnJobError> {
+pub async fn run(state: &AppState, job: &AgentTurnJob, holder: &str) -> Result<(), TurnJobError> {
     let user = UserId(job.user_id);
+    release_rate_limited(state, user, job).await?;
     loop {
-        let Some(lock) = PersonLock::try_acquire(&state.db, user).await? else {
+        if !take_lease(state, user, holder).await? {
             metrics::counter!("agent_turn_jobs_total", "end" => "handed_to_holder").increment(1);
             return Ok(());
-        };
-        let drained = drain(state, user).await;
-        lock.release().await;
+        }
+        let drained = drain(state, user, holder).await;
+        let released = release_lease(state, user, holder).await;
         drained?;
+        released?;
         if next_unanswered(state, user).await?.is_none() {
             return Ok(());
         }
     }
+}
+
+/// A message kept over the rate limit waits for its own job, scheduled for
+/// when the sender is back under the limit; other jobs leave it alone.
+async fn release_rate_limited(
+    state: &AppState,
+    user: UserId,
+    job: &AgentTurnJob,
+) -> Result<(), TurnJobError> {
+    let mut tx = UserTx::begin(&state.db, user).await?;
+    if SmsMessage::release_rate_limited(&mut tx, job.message_id).await? {
+        metrics::counter!("sms_rate_limited_released_total").increment(1);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn take_lease(state: &AppState, user: UserId, holder: &str) -> Result<bool, TurnJobError> {
+    let mut tx = UserTx::begin(&state.db, user).await?;
+    let taken = TurnLease::take(&mut tx, holder, LEASE_TTL).await?;
+    tx.commit().await?;
+    Ok(taken)
+}
+
+async fn release_lease(state: &AppState, user: UserId, holder: &str) -> Result<(), TurnJobError> {
+    let mut tx = UserTx::begin(&state.db, user).await?;
+    TurnLease::release(&mut tx, holder).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn next_unanswered(
@@ -75,13 +145,20 @@ async fn next_unanswered(
     Ok(next)
 }
 
-/// Answers every waiting message, oldest first.
-async fn drain(state: &AppState, user: UserId) -> Result<(), TurnJobError> {
-    deliver_unsent(state, user).await?;
-    while let Some(message) = next_unanswered(state, user).await? {
+/// Answers every waiting message, oldest first, renewing the lease before
+/// each step; a lease lost (it expired and someone else took it) ends the
+/// drain, since the new holder carries on.
+async fn drain(state: &AppState, user: UserId, holder: &str) -> Result<(), TurnJobError> {
+    deliver_unsent(state, user, holder).await?;
+    loop {
+        if !take_lease(state, user, holder).await? {
+            return Ok(());
+        }
+        let Some(message) = next_unanswered(state, user).await? else {
+            return Ok(());
+        };
         answer(state, user, message).await?;
     }
-    Ok(())
 }
 
 async fn answer(state: &AppState, user: UserId, message: SmsMessage) -> Result<(), TurnJobError> {
@@ -91,32 +168,65 @@ async fn answer(state: &AppState, user: UserId, message: SmsMessage) -> Result<(
         .unwrap_or_default();
     metrics::histogram!("agent_turn_pickup_seconds").record(waited.as_secs_f64());
     let text = with_media_note(&message.body, &message.media);
-    let outcome = match state
+    let turn = state
         .agent
-        .answer(user, message.id, &text, message.created_at)
-        .await
-    {
-        Ok(o) => o,
-        Err(AgentError::DisabledUser | AgentError::UnknownUser) => {
+        .answer(user, message.id, &text, message.created_at);
+    let reply_id = match AssertUnwindSafe(turn).catch_unwind().await {
+        Ok(Ok(outcome)) => {
+            metrics::counter!("agent_turn_jobs_total", "end" => format!("{:?}", outcome.end))
+                .increment(1);
+            outcome.reply_message_id
+        }
+        Ok(Err(AgentError::DisabledUser | AgentError::UnknownUser)) => {
             let mut tx = UserTx::begin(&state.db, user).await?;
             SmsMessage::set_status(&mut tx, message.id, "ignored").await?;
             tx.commit().await?;
             return Ok(());
         }
-        Err(e) => return Err(TurnJobError::Agent(e.to_string())),
+        Ok(Err(e)) => return Err(TurnJobError::Agent(e)),
+        Err(panic) => {
+            // A poison message: retrying would panic again and hold up
+            // everything behind it. The person hears that it failed.
+            metrics::counter!("agent_turn_poison_total").increment(1);
+            tracing::error!(
+                message_id = %message.id,
+                panic = panic_text(panic.as_ref()),
+                "agent turn panicked; answering with an apology"
+            );
+            apologise(state, user, message.id).await?
+        }
     };
-    metrics::counter!("agent_turn_jobs_total", "end" => format!("{:?}", outcome.end)).increment(1);
-    outbound::deliver(state, user, outcome.reply_message_id).await?;
+    outbound::deliver(state, user, reply_id).await?;
     Ok(())
+}
+
+/// Stores the fixed "that failed" reply to `inbound`, in the person's language.
+async fn apologise(
+    state: &AppState,
+    user: UserId,
+    inbound: uuid::Uuid,
+) -> Result<uuid::Uuid, TurnJobError> {
+    let mut tx = UserTx::begin(&state.db, user).await?;
+    let say = Wording::new(User::current(&mut tx).await?.locale());
+    let text = say.pick(
+        "Sorry, something went wrong with that message and I couldn't act on it. Could you say it another way?",
+        "Désolé, quelque chose n'a pas marché avec ce message et je n'ai rien pu faire. Peux-tu le formuler autrement ?",
+    );
+    let reply = StoredMessage::store_reply(&mut tx, inbound, &text).await?;
+    tx.commit().await?;
+    Ok(reply.id)
 }
 
 /// Replies stored but never handed to the provider (a crash, a provider
 /// outage) leave before anything newer, keeping the person's order.
-async fn deliver_unsent(state: &AppState, user: UserId) -> Result<(), TurnJobError> {
+async fn deliver_unsent(state: &AppState, user: UserId, holder: &str) -> Result<(), TurnJobError> {
     let mut tx = UserTx::begin(&state.db, user).await?;
     let unsent = SmsMessage::unsent_replies(&mut tx).await?;
     tx.commit().await?;
     for message in unsent {
+        if !take_lease(state, user, holder).await? {
+            return Ok(());
+        }
         outbound::deliver(state, user, message.id).await?;
     }
     Ok(())
@@ -129,54 +239,5 @@ fn with_media_note(body: &str, media: &serde_json::Value) -> String {
         0 => body.to_string(),
         1 => format!("{body}\n[The person also sent an image.]"),
         n => format!("{body}\n[The person also sent {n} images.]"),
-    }
-}
-
-/// A session-level advisory lock on a dedicated connection: held across the
-/// model calls of a turn without holding a transaction open, and released
-/// by PostgreSQL itself if this worker dies.
-struct PersonLock {
-    /// `None` once released.
-    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
-    key: String,
-}
-
-impl PersonLock {
-    /// `None` when another job holds it.
-    async fn try_acquire(pool: &PgPool, user: UserId) -> Result<Option<Self>, sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        let key = format!("turn:{user}");
-        let got: bool = sqlx::query_scalar("select pg_try_advisory_lock(hashtextextended($1, 0))")
-            .bind(&key)
-            .fetch_one(&mut *conn)
-            .await?;
-        Ok(got.then_some(PersonLock {
-            conn: Some(conn),
-            key,
-        }))
-    }
-
-    async fn release(mut self) {
-        let Some(mut conn) = self.conn.take() else {
-            return;
-        };
-        let released = sqlx::query("select pg_advisory_unlock(hashtextextended($1, 0))")
-            .bind(&self.key)
-            .execute(&mut *conn)
-            .await;
-        if released.is_err() {
-            // Never hand a connection that may still hold the lock back to the pool.
-            drop(conn.detach());
-        }
-    }
-}
-
-impl Drop for PersonLock {
-    /// A turn cancelled mid-way (shutdown timeout, aborted task) must not
-    /// return a locked connection to the pool: closing it releases the lock.
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            drop(conn.detach());
-        }
     }
 }

@@ -14,7 +14,15 @@ pub async fn handle(
     attempt: Attempt,
     task_id: TaskId,
 ) -> Result<(), BoxDynError> {
-    super::retry::or_defer(run(&state, &job).await, &state.db, &task_id, &attempt).await
+    // One handler for both delivery queues; the label is the job's kind.
+    super::retry::guarded(
+        "deliver_sms",
+        run(&state, &job),
+        &state.db,
+        &task_id,
+        &attempt,
+    )
+    .await
 }
 
 #[tracing::instrument(name = "job.deliver_sms", skip_all, fields(message_id = %job.message_id))]

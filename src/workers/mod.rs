@@ -2,6 +2,17 @@
 //!
 //! Jobs live in `apalis.jobs`, enqueued in the same transaction as the row
 //! they work on. Scheduled maintenance runs on apalis-cron.
+//!
+//! Connection budget at the defaults (`DATABASE_MAX_CONNECTIONS=10`): one
+//! LISTEN connection shared by every queue ([`wake`]), and at most one
+//! connection per job in flight at any moment — jobs run short
+//! transactions one after another and never hold one while waiting for
+//! another (no session locks, no transaction across a network call). The
+//! rest of the pool serves apalis' own fetches, acknowledgements and
+//! heartbeats. Jobs in flight can outnumber connections (8 turns, 8 + 4
+//! deliveries, 8 reminders, 2 onboarding texts): a job then waits a few
+//! milliseconds for a connection, it never deadlocks, since no one waits
+//! while holding one.
 
 pub mod agent_turn;
 pub mod deliver_sms;
@@ -10,6 +21,7 @@ pub mod onboarding_sms;
 pub mod reminder_due;
 mod retry;
 pub mod sweeper;
+pub mod wake;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -66,34 +78,39 @@ impl Default for WorkerOptions {
     }
 }
 
-/// A job queue on PostgreSQL, woken by NOTIFY and polled for scheduled and
-/// retried jobs (which send no NOTIFY). A macro: the backend's type is a
-/// stack of adapters better left unnamed.
+/// A job queue on PostgreSQL, woken through the process's shared listener
+/// and polled for scheduled and retried jobs (which send no NOTIFY). A
+/// macro: the backend's type is a stack of adapters better left unnamed.
 macro_rules! storage {
-    ($state:expr, $job:ty, $queue:expr, $options:expr) => {
-        PostgresStorage::<$job>::new(&$state.db)
-            .with_config(
+    ($state:expr, $wakes:expr, $job:ty, $queue:expr, $options:expr) => {
+        PollWith::new(
+            PostgresStorage::<$job>::new(&$state.db).with_config(
                 apalis_postgres::Config::default()
                     .queue($queue)
                     .heartbeat_interval($options.heartbeat)
                     .missed_heartbeats($options.missed_heartbeats),
-            )
-            .with_pubsub()
-            .poll_with_interval($options.poll_interval)
+            ),
+            StreamStrategy::new($wakes.subscribe($queue)),
+        )
+        .poll_with_interval($options.poll_interval)
     };
 }
 
 /// The factory of one queue's worker: its storage, shared state,
-/// concurrency and handler, under a process-unique name.
+/// concurrency and handler, under a process-unique name. A restarted
+/// worker takes a new name: the jobs its previous life had fetched then
+/// belong to a worker whose heartbeat has stopped, and orphan recovery
+/// re-queues them instead of leaving them stranded.
 macro_rules! queue_worker {
-    ($state:expr, $options:expr, $suffix:expr, $label:literal, $job:ty, $queue:expr, $concurrency:expr, $handler:expr) => {{
+    ($state:expr, $wakes:expr, $options:expr, $suffix:expr, $label:literal, $job:ty, $queue:expr, $concurrency:expr, $handler:expr) => {{
         let state = $state.clone();
+        let wakes = $wakes.clone();
         let options = $options.clone();
         let name = format!("{}-{}", $label, $suffix);
         let concurrency = $concurrency;
-        move |_restarts| {
-            WorkerBuilder::new(name.as_str())
-                .backend(storage!(state, $job, $queue, options))
+        move |restarts: usize| {
+            WorkerBuilder::new(format!("{name}-{restarts}").as_str())
+                .backend(storage!(state, wakes, $job, $queue, options))
                 .data(state.clone())
                 .concurrency(concurrency)
                 .build($handler)
@@ -108,11 +125,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let worker_suffix = worker_suffix();
+    let wakes = wake::WakeHub::start(state.db.clone());
     let schedule = cron::Schedule::from_str(&options.maintenance_schedule)?;
     let sweep_schedule = cron::Schedule::from_str(&options.sweeper_schedule)?;
     let monitor = Monitor::new()
         .register(queue_worker!(
             state,
+            wakes,
             options,
             worker_suffix,
             "agent-turn",
@@ -123,6 +142,7 @@ pub async fn run(
         ))
         .register(queue_worker!(
             state,
+            wakes,
             options,
             worker_suffix,
             "deliver-sms",
@@ -133,6 +153,7 @@ pub async fn run(
         ))
         .register(queue_worker!(
             state,
+            wakes,
             options,
             worker_suffix,
             "onboarding-sms",
@@ -144,6 +165,7 @@ pub async fn run(
         // Few at a time, in due order: see sms_router::pacing.
         .register(queue_worker!(
             state,
+            wakes,
             options,
             worker_suffix,
             "deliver-reminder",
@@ -154,6 +176,7 @@ pub async fn run(
         ))
         .register(queue_worker!(
             state,
+            wakes,
             options,
             worker_suffix,
             "reminder-due",
@@ -183,6 +206,7 @@ pub async fn run(
             }
         })
         .should_restart(|_ctx, error| {
+            metrics::counter!("worker_restarts_total").increment(1);
             tracing::error!(%error, "worker stopped; restarting");
             true
         })

@@ -14,7 +14,14 @@ pub async fn handle(
     attempt: Attempt,
     task_id: TaskId,
 ) -> Result<(), BoxDynError> {
-    super::retry::or_defer(run(&state, &job).await, &state.db, &task_id, &attempt).await
+    super::retry::guarded(
+        crate::db::queue::ONBOARDING_SMS,
+        run(&state, &job),
+        &state.db,
+        &task_id,
+        &attempt,
+    )
+    .await
 }
 
 #[tracing::instrument(name = "job.onboarding_sms", skip_all)]

@@ -40,12 +40,15 @@ pub async fn handle(
     attempt: Attempt,
     task_id: TaskId,
 ) -> Result<(), BoxDynError> {
-    loop {
-        match run(&state, &job, Utc::now()).await {
-            Ok(Fired::Early(wait)) => tokio::time::sleep(wait).await,
-            result => return super::retry::or_defer(result, &state.db, &task_id, &attempt).await,
+    let work = async {
+        loop {
+            match run(&state, &job, Utc::now()).await {
+                Ok(Fired::Early(wait)) => tokio::time::sleep(wait).await,
+                result => return result,
+            }
         }
-    }
+    };
+    super::retry::guarded(queue::REMINDER_DUE, work, &state.db, &task_id, &attempt).await
 }
 
 #[tracing::instrument(name = "job.reminder_due", skip_all, fields(reminder_id = %job.reminder_id))]

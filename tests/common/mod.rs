@@ -4,6 +4,7 @@
 
 pub mod scripted_llm;
 pub mod sms;
+pub mod stack;
 
 use std::sync::Once;
 
@@ -172,20 +173,8 @@ async fn ensure_template() -> String {
             .await
             .unwrap();
     if !exists {
-        let stale: Vec<String> = sqlx::query_scalar(
-            "select datname::text from pg_database where datname like 'nudge_test_tpl_%'",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-        for old in stale {
-            let _ = exec(&mut conn, format!("alter database {old} is_template false")).await;
-            let _ = exec(
-                &mut conn,
-                format!("drop database if exists {old} with (force)"),
-            )
-            .await;
-        }
+        // Templates of other migration sets stay: another checkout (a
+        // branch, a worktree) may be cloning from them right now.
         let building = format!("{template}_building");
         exec(
             &mut conn,

@@ -9,13 +9,25 @@ use super::{Effect, Tool, ToolContext, ToolError, Wording};
 pub type Handler =
     for<'a, 'b> fn(&'a mut ToolContext<'b>, Value) -> BoxFuture<'a, Result<Value, ToolError>>;
 
+/// How a removing tool counts and describes what one call would remove.
+#[derive(Clone, Copy)]
+pub struct Removes {
+    pub count: fn(&Value) -> u32,
+    pub describe: fn(&Value, Wording) -> String,
+}
+
 pub struct BuiltinTool {
     pub name: &'static str,
     pub description: &'static str,
     pub parameters: fn() -> Value,
     pub effect: Effect,
-    /// Bulk destructive: asks the person first.
+    /// Bulk destructive whatever its arguments: always asks the person
+    /// first, with this description of the call.
     pub confirm: Option<fn(&Value, Wording) -> String>,
+    /// Removes or cancels items: how many a call would, and what it would
+    /// do in words. The runner asks first when a turn's total goes over
+    /// its threshold, however the removals are split across calls.
+    pub removes: Option<Removes>,
     pub handler: Handler,
 }
 
@@ -41,10 +53,15 @@ impl Tool for BuiltinTool {
         self.confirm.is_some() || self.effect == Effect::External
     }
 
+    fn removals(&self, args: &Value) -> u32 {
+        self.removes.map_or(0, |r| (r.count)(args))
+    }
+
     fn describe_call(&self, args: &Value, say: Wording) -> String {
-        match self.confirm {
-            Some(describe) => describe(args, say),
-            None => self.description.to_string(),
+        match (self.confirm, self.removes) {
+            (Some(describe), _) => describe(args, say),
+            (None, Some(removes)) => (removes.describe)(args, say),
+            (None, None) => super::describe_arguments(self.description, args),
         }
     }
 

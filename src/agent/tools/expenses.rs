@@ -29,6 +29,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             },
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: log,
         }),
         Arc::new(BuiltinTool {
@@ -37,6 +38,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: || json!({"type": "object", "properties": {"month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}}),
             effect: Effect::Read,
             confirm: None,
+            removes: None,
             handler: summary,
         }),
     ]

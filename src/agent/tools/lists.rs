@@ -5,8 +5,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::builtin::BuiltinTool;
-use super::{Effect, Tool, ToolContext, ToolError, arg_str};
+use super::builtin::{BuiltinTool, Removes};
+use super::limits::TextField;
+use super::{Effect, Tool, ToolContext, ToolError, Wording, arg_str};
 use crate::store::{ListItem, normalise_list_name};
 
 pub fn tools() -> Vec<Arc<dyn Tool>> {
@@ -28,6 +29,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: items,
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: add,
         }),
         Arc::new(BuiltinTool {
@@ -36,6 +38,27 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: items,
             effect: Effect::Write,
             confirm: None,
+            removes: Some(Removes {
+                count: |args| {
+                    let n = args
+                        .get("items")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len);
+                    u32::try_from(n).unwrap_or(u32::MAX)
+                },
+                describe: |args, say| {
+                    let list = normalise_list_name(arg_str(args, "list"));
+                    let items: Vec<&str> = args
+                        .get("items")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    say.pick(
+                        &format!("remove from your {list} list: {}", items.join(", ")),
+                        &format!("retirer de ta liste {list} : {}", items.join(", ")),
+                    )
+                },
+            }),
             handler: remove,
         }),
         Arc::new(BuiltinTool {
@@ -44,6 +67,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: list,
             effect: Effect::Read,
             confirm: None,
+            removes: None,
             handler: show,
         }),
         Arc::new(BuiltinTool {
@@ -58,13 +82,24 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
                     &format!("vider ta liste {name}"),
                 )
             }),
+            removes: None,
             handler: clear,
         }),
     ]
 }
 
-fn items_arg(args: &Value) -> Vec<String> {
-    args.get("items")
+/// The list named in `args` (shopping by default), within the schema's limit.
+fn list_arg(args: &Value, say: Wording) -> Result<String, ToolError> {
+    // Checked after lowercasing, which can lengthen a name.
+    let name = normalise_list_name(arg_str(args, "list"));
+    TextField::ListName.check(&name, say)?;
+    Ok(name)
+}
+
+/// The non-blank items of `args`, each within the schema's limit.
+fn items_arg(args: &Value, say: Wording) -> Result<Vec<String>, ToolError> {
+    let items: Vec<String> = args
+        .get("items")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -73,13 +108,17 @@ fn items_arg(args: &Value) -> Vec<String> {
                 .filter(|s| !s.is_empty())
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    for item in &items {
+        TextField::ListItem.check(item, say)?;
+    }
+    Ok(items)
 }
 
 fn add<'a>(ctx: &'a mut ToolContext<'_>, args: Value) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let list = normalise_list_name(arg_str(&args, "list"));
-        let wanted = items_arg(&args);
+        let list = list_arg(&args, ctx.say)?;
+        let wanted = items_arg(&args, ctx.say)?;
         if wanted.is_empty() {
             return Err(ToolError::Invalid("items is empty".into()));
         }
@@ -104,8 +143,8 @@ fn remove<'a>(
     args: Value,
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let list = normalise_list_name(arg_str(&args, "list"));
-        let removed = ListItem::remove(ctx.tx, &list, &items_arg(&args)).await?;
+        let list = list_arg(&args, ctx.say)?;
+        let removed = ListItem::remove(ctx.tx, &list, &items_arg(&args, ctx.say)?).await?;
         let confirmation = if removed.is_empty() {
             ctx.say.pick(
                 &format!("None of that was on your {list} list."),
@@ -123,7 +162,7 @@ fn remove<'a>(
 
 fn show<'a>(ctx: &'a mut ToolContext<'_>, args: Value) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let list = normalise_list_name(arg_str(&args, "list"));
+        let list = list_arg(&args, ctx.say)?;
         let items = ListItem::show(ctx.tx, &list).await?;
         let names: Vec<&str> = items.iter().map(|i| i.item.as_str()).collect();
         let confirmation = if names.is_empty() {
@@ -143,7 +182,7 @@ fn show<'a>(ctx: &'a mut ToolContext<'_>, args: Value) -> BoxFuture<'a, Result<V
 
 fn clear<'a>(ctx: &'a mut ToolContext<'_>, args: Value) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let list = normalise_list_name(arg_str(&args, "list"));
+        let list = list_arg(&args, ctx.say)?;
         let n = ListItem::clear(ctx.tx, &list).await?;
         Ok(json!({
             "confirmation": ctx.say.pick(&format!("Emptied your {list} list ({n} items)."), &format!("Liste {list} vidée ({n} éléments).")),

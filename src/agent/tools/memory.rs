@@ -17,6 +17,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: || json!({"type": "object", "properties": {"fact": {"type": "string", "minLength": 1, "maxLength": 2000}}, "required": ["fact"]}),
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: remember,
         }),
         Arc::new(BuiltinTool {
@@ -25,6 +26,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: || json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1}}, "required": ["query"]}),
             effect: Effect::Read,
             confirm: None,
+            removes: None,
             handler: recall,
         }),
     ]
@@ -36,7 +38,8 @@ fn remember<'a>(
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
         let fact =
-            arg_str(&args, "fact").ok_or_else(|| ToolError::Invalid("fact is required".into()))?;
+            super::limits::bounded_arg(&args, "fact", super::limits::TextField::Memory, ctx.say)?
+                .ok_or_else(|| ToolError::Invalid("fact is required".into()))?;
         let language = if ctx.say.french {
             Locale::Fr
         } else {

@@ -8,6 +8,7 @@
 
 mod builtin;
 mod expenses;
+pub mod limits;
 mod lists;
 mod memory;
 mod profile;
@@ -23,6 +24,7 @@ use serde_json::Value;
 use crate::db::UserTx;
 use crate::store::{StoreError, User};
 
+pub use builtin::Removes;
 pub use registry::{ToolRegistry, ValidationError};
 pub use wording::Wording;
 
@@ -59,6 +61,11 @@ pub enum ToolError {
     /// The arguments make no sense here; the model may try again.
     #[error("{0}")]
     Invalid(String),
+    /// The person's input exceeds a limit (too long, too far ahead): the
+    /// message is a short answer for the person, in their language, and the
+    /// turn replies with it rather than letting a model paraphrase it.
+    #[error("{0}")]
+    Limit(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -84,12 +91,58 @@ pub trait Tool: Send + Sync {
     fn needs_confirmation(&self) -> bool {
         self.effect() == Effect::External
     }
+    /// How many of the person's items a call would remove or cancel; the
+    /// runner adds these up over a turn and asks first above its threshold.
+    fn removals(&self, _args: &Value) -> u32 {
+        0
+    }
     /// A one-line description of what a call would do, for the question
-    /// asked before running it.
-    fn describe_call(&self, _args: &Value, say: Wording) -> String {
-        say.pick(self.description(), self.description())
+    /// asked before running it. It must show the arguments that matter
+    /// (who, what, when): the default shows every argument, so a tool that
+    /// sends mail is never confirmed without its recipient and content.
+    fn describe_call(&self, args: &Value, _say: Wording) -> String {
+        describe_arguments(self.description(), args)
     }
     async fn call(&self, ctx: &mut ToolContext<'_>, args: Value) -> Result<Value, ToolError>;
+}
+
+/// "Send an email (to: ana@example.com; subject: Hi; body: …)": a tool's
+/// description followed by every argument, each value shortened.
+pub fn describe_arguments(description: &str, args: &Value) -> String {
+    const MAX_VALUE_CHARS: usize = 160;
+    let shown: Vec<String> = args
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| {
+                    let value = match v {
+                        Value::String(s) => s.trim().to_string(),
+                        Value::Array(items) => items
+                            .iter()
+                            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        other => other.to_string(),
+                    };
+                    format!("{k}: {}", shorten(&value, MAX_VALUE_CHARS))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let head = description.trim().trim_end_matches('.');
+    match shown.is_empty() {
+        true => head.to_string(),
+        false => format!("{head} ({})", shown.join("; ")),
+    }
+}
+
+/// At most `max` characters, with "…" when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]),
+    }
 }
 
 /// Reads a string argument, trimmed; empty counts as missing.

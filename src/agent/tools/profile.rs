@@ -18,6 +18,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: || json!({"type": "object", "properties": {"timezone": {"type": "string"}}, "required": ["timezone"]}),
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: set_timezone,
         }),
         Arc::new(BuiltinTool {
@@ -26,6 +27,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: || json!({"type": "object", "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}}, "required": ["name"]}),
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: set_display_name,
         }),
         Arc::new(BuiltinTool {
@@ -43,6 +45,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             },
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: set_quiet_hours,
         }),
     ]
@@ -74,9 +77,14 @@ fn set_display_name<'a>(
     args: Value,
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let name = arg_str(&args, "name")
-            .ok_or_else(|| ToolError::Invalid("name is required".into()))?
-            .to_string();
+        let name = super::limits::bounded_arg(
+            &args,
+            "name",
+            super::limits::TextField::DisplayName,
+            ctx.say,
+        )?
+        .ok_or_else(|| ToolError::Invalid("name is required".into()))?
+        .to_string();
         User::set_display_name(ctx.tx, &name).await?;
         Ok(
             json!({"confirmation": ctx.say.pick(&format!("Nice to meet you, {name}!"), &format!("Enchanté, {name} !"))}),

@@ -7,7 +7,8 @@ use chrono::{Duration, NaiveDateTime};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::builtin::BuiltinTool;
+use super::builtin::{BuiltinTool, Removes};
+use super::limits::{TextField, bounded_arg, check_horizon};
 use super::{Effect, Tool, ToolContext, ToolError, arg_str, arg_uuid};
 use crate::store::recurrence::{Recurrence, next_occurrence, resolve_local};
 use crate::store::{NewReminder, Reminder};
@@ -39,6 +40,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             },
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: create,
         }),
         Arc::new(BuiltinTool {
@@ -47,6 +49,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: || json!({"type": "object", "properties": {}}),
             effect: Effect::Read,
             confirm: None,
+            removes: None,
             handler: list,
         }),
         Arc::new(BuiltinTool {
@@ -63,6 +66,10 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             },
             effect: Effect::Write,
             confirm: None,
+            removes: Some(Removes {
+                count: |_| 1,
+                describe: describe_cancel,
+            }),
             handler: cancel,
         }),
         Arc::new(BuiltinTool {
@@ -73,6 +80,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             confirm: Some(|_, say| {
                 say.pick("cancel ALL your reminders", "annuler TOUS tes rappels")
             }),
+            removes: None,
             handler: cancel_all,
         }),
         Arc::new(BuiltinTool {
@@ -90,9 +98,25 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             },
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: snooze,
         }),
     ]
+}
+
+/// "cancel the reminder "dentist"": what a held cancellation would do.
+fn describe_cancel(args: &Value, say: super::Wording) -> String {
+    match (arg_str(args, "query"), arg_str(args, "reminder_id")) {
+        (Some(query), _) => say.pick(
+            &format!("cancel the reminder \"{query}\""),
+            &format!("annuler le rappel « {query} »"),
+        ),
+        (None, Some(id)) => say.pick(
+            &format!("cancel the reminder with id {id}"),
+            &format!("annuler le rappel d'identifiant {id}"),
+        ),
+        (None, None) => say.pick("cancel a reminder", "annuler un rappel"),
+    }
 }
 
 fn describe(r: &Reminder, ctx: &ToolContext<'_>) -> String {
@@ -122,7 +146,7 @@ fn create<'a>(
     args: Value,
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let text = arg_str(&args, "text")
+        let text = bounded_arg(&args, "text", TextField::ReminderText, ctx.say)?
             .ok_or_else(|| ToolError::Invalid("text is required".into()))?
             .to_string();
         let recurrence: Option<Recurrence> = match args.get("recurrence") {
@@ -143,7 +167,12 @@ fn create<'a>(
                 ));
             }
             (None, Some(minutes)) => {
-                let at = ctx.now + Duration::minutes(minutes);
+                // The schema bounds it; checked anyway, as a stored pending
+                // action or a future caller may not have gone through it.
+                let at = Duration::try_minutes(minutes)
+                    .filter(|_| (1..=525_600).contains(&minutes))
+                    .and_then(|d| ctx.now.checked_add_signed(d))
+                    .ok_or_else(|| ToolError::Invalid("in_minutes must be 1 to 525600".into()))?;
                 let local = at.with_timezone(&ctx.tz).time();
                 (at, recurrence.as_ref().map(|_| local), false)
             }
@@ -153,6 +182,9 @@ fn create<'a>(
                     .map_err(|_| {
                         ToolError::Invalid("due_local must look like 2026-11-22T08:00".into())
                     })?;
+                // Before any arithmetic: a far-future year is refused here,
+                // with a short answer, instead of overflowing later.
+                check_horizon(local.date(), ctx.tz, ctx.now, ctx.say)?;
                 let at = resolve_local(ctx.tz, local);
                 (at, Some(local.time()), true)
             }
@@ -161,7 +193,9 @@ fn create<'a>(
             // The first occurrence must follow the rule, whatever date was given.
             (Some(rule), Some(time)) => {
                 let from = if due_at > ctx.now {
-                    due_at - Duration::seconds(1)
+                    due_at
+                        .checked_sub_signed(Duration::seconds(1))
+                        .unwrap_or(due_at)
                 } else {
                     ctx.now
                 };

@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::builtin::BuiltinTool;
+use super::limits::{TextField, bounded_arg};
 use super::{Effect, Tool, ToolContext, ToolError, arg_str, arg_uuid};
 use crate::store::{Goal, Task};
 
@@ -19,6 +20,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: title,
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: add_task,
         }),
         Arc::new(BuiltinTool {
@@ -27,6 +29,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: || json!({"type": "object", "properties": {}}),
             effect: Effect::Read,
             confirm: None,
+            removes: None,
             handler: list_tasks,
         }),
         Arc::new(BuiltinTool {
@@ -35,6 +38,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: find,
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: complete_task,
         }),
         Arc::new(BuiltinTool {
@@ -43,6 +47,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: title,
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: add_goal,
         }),
         Arc::new(BuiltinTool {
@@ -51,6 +56,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: || json!({"type": "object", "properties": {}}),
             effect: Effect::Read,
             confirm: None,
+            removes: None,
             handler: list_goals,
         }),
         Arc::new(BuiltinTool {
@@ -59,13 +65,14 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             parameters: || json!({"type": "object", "properties": {"query": {"type": "string"}, "goal_id": {"type": "string"}, "note": {"type": "string", "minLength": 1}}, "required": ["note"]}),
             effect: Effect::Write,
             confirm: None,
+            removes: None,
             handler: add_goal_progress,
         }),
     ]
 }
 
-fn title_arg(args: &Value) -> Result<String, ToolError> {
-    arg_str(args, "title")
+fn title_arg(args: &Value, field: TextField, say: super::Wording) -> Result<String, ToolError> {
+    bounded_arg(args, "title", field, say)?
         .map(str::to_string)
         .ok_or_else(|| ToolError::Invalid("title is required".into()))
 }
@@ -75,7 +82,7 @@ fn add_task<'a>(
     args: Value,
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let task = Task::add(ctx.tx, &title_arg(&args)?).await?;
+        let task = Task::add(ctx.tx, &title_arg(&args, TextField::TaskTitle, ctx.say)?).await?;
         Ok(json!({
             "confirmation": ctx.say.pick(&format!("Added to your tasks: {}.", task.title), &format!("Tâche ajoutée : {}.", task.title)),
             "task": task,
@@ -146,7 +153,7 @@ fn add_goal<'a>(
     args: Value,
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let goal = Goal::add(ctx.tx, &title_arg(&args)?).await?;
+        let goal = Goal::add(ctx.tx, &title_arg(&args, TextField::GoalTitle, ctx.say)?).await?;
         Ok(json!({
             "confirmation": ctx.say.pick(&format!("New goal: {}.", goal.title), &format!("Nouvel objectif : {}.", goal.title)),
             "goal": goal,

@@ -1,0 +1,622 @@
+//! The runner: one turn of conversation. It stores the person's message,
+//! asks the model, runs the tools it calls (each with a timeout, each in
+//! its own user-scoped transaction), feeds results back, and stops at a
+//! final text or at the budget. Every turn ends with a short reply.
+//!
+//! Side effects that send, spend or delete in bulk never run from a model's
+//! call: the runner stores a pending action and asks; only the person's
+//! "yes" (or the short code) runs it, once. This is enforced here, in code,
+//! whatever the model or a tool's output says, and judged by effect (see
+//! [`confirm`]).
+//!
+//! The parts: this file runs the loop; `execute` runs one tool call;
+//! `journal` records and replays a turn's steps so a crash never repeats
+//! a tool; `confirm` holds and runs confirmed actions; `replies` answers
+//! what needs no model.
+
+mod confirm;
+mod execute;
+mod journal;
+mod replies;
+
+pub use confirm::{MAX_UNCONFIRMED_REMOVALS, is_no, is_yes};
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::conversation;
+use super::llm::{
+    CallScope, FunctionCall, FunctionResponse, LlmClient, Message, Part, Role, Usage,
+};
+use super::planner::{self, TurnFacts};
+use super::reminder_replies;
+use super::tools::{Integration, Tool, ToolRegistry, Wording};
+use crate::db::UserTx;
+use crate::store::{
+    AgentStep, InboundContent, PendingAction, Reminder, StoreError, StoredMessage, UserId,
+    UserStatus, record_llm_usage,
+};
+use confirm::{HeldAt, HeldCall};
+use execute::{Call, CallSite, ToolRun};
+use journal::Journal;
+
+/// Limits of one turn.
+#[derive(Debug, Clone)]
+pub struct TurnBudget {
+    pub max_llm_calls: u32,
+    pub max_tool_calls: u32,
+    pub wall_time: Duration,
+    pub tool_timeout: Duration,
+    /// Tokens per person per local day, checked before every LLM call.
+    pub daily_tokens: u64,
+}
+
+impl Default for TurnBudget {
+    fn default() -> Self {
+        TurnBudget {
+            max_llm_calls: 4,
+            max_tool_calls: 8,
+            wall_time: Duration::from_secs(20),
+            tool_timeout: Duration::from_secs(5),
+            daily_tokens: 200_000,
+        }
+    }
+}
+
+/// How long a pending action waits for its "yes".
+pub const CONFIRMATION_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+
+/// What a message to answer is: new console text, or one the SMS path stored.
+enum Inbound<'a> {
+    New(&'a str),
+    Stored {
+        id: Uuid,
+        text: &'a str,
+        at: DateTime<Utc>,
+    },
+}
+
+/// What a turn produced, before it is stored.
+struct Turn {
+    reply: String,
+    end: TurnEnd,
+    llm_calls: u32,
+    tool_calls: u32,
+    providers: Vec<String>,
+    usages: Vec<(String, String, Usage)>,
+    /// The turn has journal steps to forget once its reply is stored.
+    forget_steps: bool,
+}
+
+impl Turn {
+    fn short(reply: String, end: TurnEnd) -> Self {
+        Turn {
+            reply,
+            end,
+            llm_calls: 0,
+            tool_calls: 0,
+            providers: Vec::new(),
+            usages: Vec::new(),
+            forget_steps: false,
+        }
+    }
+}
+
+/// Why a turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// The model gave its final text.
+    Answered,
+    /// A side effect waits for the person's confirmation.
+    AwaitingConfirmation,
+    /// A pending action was confirmed and ran.
+    Confirmed,
+    /// A pending action was declined.
+    Declined,
+    /// The turn's call, tool or time budget ran out.
+    BudgetExhausted,
+    /// The person's daily token budget is spent.
+    TokenBudgetExhausted,
+    /// Every provider failed.
+    ProvidersFailed,
+    /// "done"/"snooze" acted on the reminder just delivered.
+    ReminderReply,
+    /// The input cannot be taken as it is (pictures only, over a limit);
+    /// the reply says what would work.
+    InputRefused,
+}
+
+#[derive(Debug, Clone)]
+pub struct TurnOutcome {
+    pub reply: String,
+    pub reply_message_id: Uuid,
+    pub inbound_message_id: Uuid,
+    pub end: TurnEnd,
+    pub llm_calls: u32,
+    pub tool_calls: u32,
+    /// The providers that answered, in order.
+    pub providers: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("user not found")]
+    UnknownUser,
+    #[error("user is disabled")]
+    DisabledUser,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AgentError {
+    fn from(e: sqlx::Error) -> Self {
+        AgentError::Store(StoreError::Database(e))
+    }
+}
+
+/// The agent: everything a turn needs, cheap to clone.
+#[derive(Clone)]
+pub struct Agent {
+    pool: PgPool,
+    llm: Arc<dyn LlmClient>,
+    registry: Arc<ToolRegistry>,
+    budget: TurnBudget,
+    clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+impl Agent {
+    pub fn new(
+        pool: PgPool,
+        llm: Arc<dyn LlmClient>,
+        registry: Arc<ToolRegistry>,
+        budget: TurnBudget,
+    ) -> Self {
+        Agent {
+            pool,
+            llm,
+            registry,
+            budget,
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    /// Replaces the clock (tests pin "now").
+    pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn llm(&self) -> &Arc<dyn LlmClient> {
+        &self.llm
+    }
+
+    /// Stores `text` as the person's message on the console channel
+    /// (`nudge admin chat`, tests) and answers it; neither is ever texted.
+    #[tracing::instrument(name = "agent.turn", skip_all, fields(user_id = %user_id))]
+    pub async fn handle_text(
+        &self,
+        user_id: UserId,
+        text: &str,
+    ) -> Result<TurnOutcome, AgentError> {
+        self.timed(user_id, Inbound::New(text)).await
+    }
+
+    /// Answers a message already stored (the SMS path stores it first).
+    #[tracing::instrument(name = "agent.turn", skip_all, fields(user_id = %user_id))]
+    pub async fn answer(
+        &self,
+        user_id: UserId,
+        inbound_id: Uuid,
+        text: &str,
+        received_at: DateTime<Utc>,
+    ) -> Result<TurnOutcome, AgentError> {
+        self.timed(
+            user_id,
+            Inbound::Stored {
+                id: inbound_id,
+                text,
+                at: received_at,
+            },
+        )
+        .await
+    }
+
+    async fn timed(
+        &self,
+        user_id: UserId,
+        inbound: Inbound<'_>,
+    ) -> Result<TurnOutcome, AgentError> {
+        let started = Instant::now();
+        let outcome = self.run_turn(user_id, inbound).await;
+        let label = match &outcome {
+            Ok(o) => format!("{:?}", o.end),
+            Err(_) => "Error".into(),
+        };
+        metrics::counter!("agent_turns_total", "outcome" => label).increment(1);
+        metrics::histogram!("agent_turn_duration_seconds").record(started.elapsed().as_secs_f64());
+        outcome
+    }
+
+    async fn run_turn(
+        &self,
+        user_id: UserId,
+        inbound: Inbound<'_>,
+    ) -> Result<TurnOutcome, AgentError> {
+        let started = Instant::now();
+        let now = (self.clock)();
+        // Deferred durability: the reply's commit, at the end of the turn,
+        // flushes this one too; nothing is acknowledged before it.
+        let mut tx = UserTx::begin_deferred(&self.pool, user_id).await?;
+        // A new message is stored in the transaction that loads the
+        // context: one commit, and it is durable before any model call.
+        let (inbound_id, text, received_at, stored) = match inbound {
+            Inbound::New(text) => {
+                let stored = StoredMessage::insert_console(&mut tx, text).await?;
+                (stored.id, text, stored.created_at, None)
+            }
+            Inbound::Stored { id, text, at } => {
+                (id, text, at, InboundContent::load(&mut tx, id).await?)
+            }
+        };
+        let facts = TurnFacts::load(&mut tx, now)
+            .await?
+            .ok_or(AgentError::UnknownUser)?;
+        let user = &facts.user;
+        if user.status == UserStatus::Disabled {
+            return Err(AgentError::DisabledUser);
+        }
+        let say = Wording::new(user.locale());
+
+        if let Some(reply) = replies::refuse_input(text, stored.as_ref(), say) {
+            return self
+                .finish(tx, inbound_id, Turn::short(reply, TurnEnd::InputRefused))
+                .await
+                .map(|(outcome, _)| outcome);
+        }
+
+        let mut journal = Journal::load(&mut tx, inbound_id, stored.is_some()).await?;
+        // A retried turn that already asked its question must not take
+        // that question for an earlier one and cancel it.
+        let pending = match facts.has_pending_action && !journal.asked() {
+            true => PendingAction::awaiting(&mut tx, now).await?,
+            false => None,
+        };
+        if let Some(pending) = pending {
+            if is_yes(text) || text.trim().eq_ignore_ascii_case(&pending.short_code) {
+                PendingAction::resolve(&mut tx, pending.id, true).await?;
+                let reply = self
+                    .run_confirmed(&mut tx, user, &pending, &facts.connected, now, say)
+                    .await?;
+                return self
+                    .finish(tx, inbound_id, Turn::short(reply, TurnEnd::Confirmed))
+                    .await
+                    .map(|(outcome, _)| outcome);
+            }
+            PendingAction::resolve(&mut tx, pending.id, false).await?;
+            if is_no(text) {
+                let reply = say.pick(
+                    "OK, cancelled. Nothing was changed.",
+                    "D'accord, annulé. Rien n'a changé.",
+                );
+                return self
+                    .finish(tx, inbound_id, Turn::short(reply, TurnEnd::Declined))
+                    .await
+                    .map(|(outcome, _)| outcome);
+            }
+        }
+
+        if let Some(reply) = reminder_replies::parse(text)
+            && let Some(reminder) =
+                Reminder::delivered_since(&mut tx, now - reminder_replies::REPLY_WINDOW).await?
+        {
+            let answer =
+                replies::act_on_reminder(&mut tx, &reminder, reply, now, user, say).await?;
+            return self
+                .finish(tx, inbound_id, Turn::short(answer, TurnEnd::ReminderReply))
+                .await
+                .map(|(outcome, _)| outcome);
+        }
+
+        let mut request =
+            planner::build_request(&mut tx, &facts, &self.registry, text, received_at, now).await?;
+        tx.commit().await?;
+
+        let mut turn = Turn::short(String::new(), TurnEnd::Answered);
+        let mut tokens_today = facts.tokens_today;
+        let mut removed = 0u32;
+        let mut confirmations: Vec<String> = Vec::new();
+        let deadline = started + self.budget.wall_time;
+
+        let (reply, end) = loop {
+            if turn.llm_calls >= self.budget.max_llm_calls || Instant::now() >= deadline {
+                break (
+                    replies::budget_reply(&confirmations, say),
+                    TurnEnd::BudgetExhausted,
+                );
+            }
+            if tokens_today >= self.budget.daily_tokens {
+                break (
+                    say.pick(
+                        "I've hit today's thinking limit for your account. Your message is saved; I'll be able to help again tomorrow.",
+                        "J'ai atteint ma limite de réflexion pour aujourd'hui. Ton message est enregistré ; je pourrai t'aider à nouveau demain.",
+                    ),
+                    TurnEnd::TokenBudgetExhausted,
+                );
+            }
+            let round = turn.llm_calls;
+            turn.llm_calls += 1;
+            let response = match journal.replayed_response(round) {
+                // A retried turn: the model already answered this, and
+                // tools may have acted on it.
+                Some(recorded) => recorded,
+                None => {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    // The chain cuts each provider's share from this deadline
+                    // and keeps the turn on the provider that answered last.
+                    let scope = CallScope {
+                        deadline: Some(deadline),
+                        answered_by: turn.providers.last().map(String::as_str),
+                    };
+                    let generate = self.llm.generate_scoped(&request, scope);
+                    match tokio::time::timeout(remaining, generate).await {
+                        Ok(Ok(r)) => {
+                            journal.remember_response(round, &r);
+                            r
+                        }
+                        Ok(Err(e)) => {
+                            tracing::error!(error = %e, "every LLM provider failed");
+                            break (
+                                replies::providers_failed_reply(&confirmations, say),
+                                TurnEnd::ProvidersFailed,
+                            );
+                        }
+                        Err(_) => {
+                            break (
+                                replies::budget_reply(&confirmations, say),
+                                TurnEnd::BudgetExhausted,
+                            );
+                        }
+                    }
+                }
+            };
+            turn.providers.push(response.provider.clone());
+            tokens_today += u64::from(response.usage.total_tokens);
+            turn.usages.push((
+                response.provider.clone(),
+                response.model.clone(),
+                response.usage,
+            ));
+
+            let calls: Vec<FunctionCall> = response
+                .message
+                .function_calls()
+                .into_iter()
+                .cloned()
+                .collect();
+            let final_text = response.message.text();
+            request.messages.push(response.message);
+            if calls.is_empty() {
+                let text = final_text.trim().to_string();
+                break if text.is_empty() {
+                    (
+                        replies::budget_reply(&confirmations, say),
+                        TurnEnd::Answered,
+                    )
+                } else {
+                    (text, TurnEnd::Answered)
+                };
+            }
+
+            let planned = self.plan_round(&calls, &facts.connected, &mut turn, &mut removed);
+            let mut responses = Vec::with_capacity(calls.len());
+            let mut held = Vec::new();
+            let mut held_at = Vec::new();
+            let mut asked = None;
+            let mut refused = false;
+            for (index, (call, plan)) in (0u32..).zip(calls.iter().zip(planned)) {
+                let result = match plan {
+                    Plan::Error(result) => result,
+                    Plan::Hold => {
+                        if let Some(q) =
+                            journal
+                                .replayed_result(round, index, &call.name)
+                                .and_then(|r| {
+                                    r.get("question")
+                                        .and_then(Value::as_str)
+                                        .map(str::to_string)
+                                })
+                        {
+                            asked = Some(q);
+                        }
+                        held.push(HeldCall {
+                            name: call.name.clone(),
+                            args: call.args.clone(),
+                        });
+                        held_at.push(index);
+                        confirm::held_result()
+                    }
+                    Plan::Run(tool) => {
+                        let run = self
+                            .run_tool(
+                                user_id,
+                                user,
+                                Call {
+                                    name: &call.name,
+                                    tool,
+                                    args: &call.args,
+                                },
+                                now,
+                                say,
+                                CallSite {
+                                    journal: &mut journal,
+                                    round,
+                                    index,
+                                },
+                            )
+                            .await?;
+                        if let ToolRun::Refused { reply, .. } = &run {
+                            confirmations.push(reply.clone());
+                            refused = true;
+                        }
+                        let result = run.into_result();
+                        if let Some(c) = result.get("confirmation").and_then(Value::as_str) {
+                            confirmations.push(c.to_string());
+                        }
+                        result
+                    }
+                };
+                responses.push(Part::FunctionResponse(FunctionResponse {
+                    id: call.id.clone(),
+                    name: call.name.clone(),
+                    response: result,
+                }));
+            }
+            if !held.is_empty() {
+                let question = match asked {
+                    Some(question) => question,
+                    None => {
+                        self.ask_confirmation(
+                            user_id,
+                            &held,
+                            now,
+                            say,
+                            HeldAt {
+                                journal: &mut journal,
+                                round,
+                                indices: held_at,
+                            },
+                        )
+                        .await?
+                    }
+                };
+                confirmations.push(question);
+                break (confirmations.join(" "), TurnEnd::AwaitingConfirmation);
+            }
+            if refused {
+                // The person's input is over a limit: they get the short
+                // question, not a model's paraphrase of an error.
+                break (confirmations.join(" "), TurnEnd::InputRefused);
+            }
+            request.messages.push(Message {
+                role: Role::User,
+                parts: responses,
+            });
+        };
+
+        turn.reply = reply;
+        turn.end = end;
+        turn.forget_steps = journal.touched();
+        let tx = UserTx::begin(&self.pool, user_id).await?;
+        let (outcome, summary_due) = self.finish(tx, inbound_id, turn).await?;
+        if summary_due {
+            conversation::maybe_summarise(&self.pool, user_id, self.llm.as_ref(), &request).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Decides, before anything runs, what each call of one model response
+    /// becomes: an error (unknown tool, bad arguments, budget spent), a
+    /// call to run, or a call held for the person's "yes". Holding is by
+    /// effect: any tool that always asks, or removals that would take the
+    /// turn past [`MAX_UNCONFIRMED_REMOVALS`] — all the removing calls of
+    /// the response are then held together, so one question covers them.
+    fn plan_round(
+        &self,
+        calls: &[FunctionCall],
+        connected: &HashSet<Integration>,
+        turn: &mut Turn,
+        removed: &mut u32,
+    ) -> Vec<Plan> {
+        let mut planned: Vec<(Plan, u32, bool)> = calls
+            .iter()
+            .map(|call| {
+                if turn.tool_calls >= self.budget.max_tool_calls {
+                    return (
+                        Plan::Error(json!({"error": "tool call budget for this turn is spent; answer with what you have"})),
+                        0,
+                        false,
+                    );
+                }
+                turn.tool_calls += 1;
+                match self.registry.validate(&call.name, &call.args, connected) {
+                    Err(e) => (Plan::Error(json!({"error": e.to_string()})), 0, false),
+                    Ok(tool) => {
+                        let removes = tool.removals(&call.args);
+                        let always = tool.needs_confirmation();
+                        (Plan::Run(tool), removes, always)
+                    }
+                }
+            })
+            .collect();
+        let round_removals = planned
+            .iter()
+            .fold(0u32, |sum, (_, n, _)| sum.saturating_add(*n));
+        let must_ask = planned.iter().any(|(_, _, always)| *always)
+            || removed.saturating_add(round_removals) > MAX_UNCONFIRMED_REMOVALS;
+        if must_ask {
+            for (plan, removes, always) in &mut planned {
+                if matches!(plan, Plan::Run(_)) && (*removes > 0 || *always) {
+                    *plan = Plan::Hold;
+                }
+            }
+        } else {
+            *removed = removed.saturating_add(round_removals);
+        }
+        planned.into_iter().map(|(plan, _, _)| plan).collect()
+    }
+
+    /// Stores the reply and the turn's token usage in one transaction, and
+    /// forgets the turn's journal: with its reply stored, it is never
+    /// retried. Returns whether the conversation is due for a new summary.
+    async fn finish(
+        &self,
+        mut tx: UserTx,
+        inbound_id: Uuid,
+        turn: Turn,
+    ) -> Result<(TurnOutcome, bool), AgentError> {
+        for (provider, model, usage) in &turn.usages {
+            record_llm_usage(
+                &mut tx,
+                provider,
+                model,
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.total_tokens,
+            )
+            .await?;
+        }
+        let stored = StoredMessage::store_reply(&mut tx, inbound_id, &turn.reply).await?;
+        if turn.forget_steps {
+            AgentStep::forget(&mut tx, inbound_id).await?;
+        }
+        let summary_due = conversation::summary_due(&mut tx).await?;
+        tx.commit_durably().await?;
+        Ok((
+            TurnOutcome {
+                reply: turn.reply,
+                reply_message_id: stored.id,
+                inbound_message_id: inbound_id,
+                end: turn.end,
+                llm_calls: turn.llm_calls,
+                tool_calls: turn.tool_calls,
+                providers: turn.providers,
+            },
+            summary_due,
+        ))
+    }
+}
+
+/// What one function call of a model response becomes.
+enum Plan {
+    /// Not run; this goes back to the model.
+    Error(Value),
+    Run(Arc<dyn Tool>),
+    /// Waits for the person's "yes".
+    Hold,
+}

@@ -1,0 +1,140 @@
+//! The replies a turn makes without the model: input it cannot read, a
+//! "done"/"snooze" after a reminder, and the apologies when the budget or
+//! every provider ran out.
+
+use chrono::{DateTime, Utc};
+
+use super::AgentError;
+use crate::agent::reminder_replies::ReminderReply;
+use crate::agent::tools::Wording;
+use crate::agent::tools::limits::{MAX_MESSAGE_CHARS, message_too_long};
+use crate::db::UserTx;
+use crate::store::{InboundContent, NewReminder, Reminder, User};
+
+/// The answer to a message the agent cannot take as it is: pictures with
+/// no text (no capabilities menu: the person did say something), or more
+/// text than one message can hold. `None` for everything else.
+pub(super) fn refuse_input(
+    text: &str,
+    stored: Option<&InboundContent>,
+    say: Wording,
+) -> Option<String> {
+    let body = stored.map_or(text, |c| c.body.as_str());
+    if body.trim().is_empty() && stored.is_some_and(|c| c.media > 0) {
+        return Some(say.pick(
+            "I can only read text for now — could you type it out?",
+            "Je ne sais lire que du texte pour l'instant — peux-tu l'écrire ?",
+        ));
+    }
+    (body.chars().count() > MAX_MESSAGE_CHARS).then(|| message_too_long(say))
+}
+
+/// Marks the reminder done or snoozes it, and says so in a few words.
+pub(super) async fn act_on_reminder(
+    tx: &mut UserTx,
+    reminder: &Reminder,
+    reply: ReminderReply,
+    now: DateTime<Utc>,
+    user: &User,
+    say: Wording,
+) -> Result<String, AgentError> {
+    match reply {
+        ReminderReply::Done => {
+            Reminder::mark_done(tx, reminder.id).await?;
+            Ok(say.pick(
+                &format!("Nice, done: {}.", reminder.body),
+                &format!("Bravo, c'est fait : {}.", reminder.body),
+            ))
+        }
+        ReminderReply::Snooze { minutes } => {
+            let until = now + chrono::Duration::minutes(minutes);
+            if reminder.recurrence.is_some() {
+                // The series keeps its rhythm; the snooze is a one-off copy.
+                Reminder::create(
+                    tx,
+                    NewReminder {
+                        body: reminder.body.clone(),
+                        due_at: until,
+                        timezone: reminder.timezone.clone(),
+                        local_time: None,
+                        recurrence: None,
+                        explicit_time: true,
+                    },
+                )
+                .await?;
+            } else {
+                Reminder::reschedule(tx, reminder.id, until).await?;
+            }
+            let at = say.time(until.with_timezone(&user.tz()));
+            Ok(say.pick(
+                &format!("OK, I'll remind you again at {at}: {}.", reminder.body),
+                &format!("D'accord, je te le rappelle à {at} : {}.", reminder.body),
+            ))
+        }
+    }
+}
+
+pub(super) fn budget_reply(done: &[String], say: Wording) -> String {
+    if done.is_empty() {
+        say.pick(
+            "Sorry, that took me too long. Your message is saved; could you say it more simply?",
+            "Désolé, ça m'a pris trop de temps. Ton message est enregistré ; peux-tu le dire plus simplement ?",
+        )
+    } else {
+        done.join(" ")
+    }
+}
+
+pub(super) fn providers_failed_reply(done: &[String], say: Wording) -> String {
+    let sorry = say.pick(
+        "Sorry, I can't think right now. Your message is saved; please try again in a few minutes.",
+        "Désolé, je n'arrive pas à réfléchir pour l'instant. Ton message est enregistré ; réessaie dans quelques minutes.",
+    );
+    if done.is_empty() {
+        sorry
+    } else {
+        format!("{} {sorry}", done.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(body: &str, media: usize) -> InboundContent {
+        InboundContent {
+            body: body.into(),
+            media,
+        }
+    }
+
+    #[test]
+    fn pictures_without_text_and_overlong_text_are_answered_without_the_model() {
+        let en = Wording { french: false };
+        let fr = Wording { french: true };
+        let note = "\n[The person also sent an image.]";
+        assert!(
+            refuse_input(note, Some(&stored(" ", 1)), en)
+                .unwrap()
+                .starts_with("I can only read text for now")
+        );
+        assert!(
+            refuse_input(note, Some(&stored("", 2)), fr)
+                .unwrap()
+                .starts_with("Je ne sais lire que du texte")
+        );
+        assert_eq!(
+            refuse_input("hi", Some(&stored("look at this", 1)), en),
+            None
+        );
+        assert_eq!(refuse_input("", None, en), None);
+        assert_eq!(refuse_input(&"a".repeat(1600), None, en), None);
+        assert!(refuse_input(&"a".repeat(1601), None, en).is_some());
+        // The stored body counts, not the note the worker adds.
+        let long = "a".repeat(1590);
+        assert_eq!(
+            refuse_input(&format!("{long}{note}"), Some(&stored(&long, 1)), en),
+            None
+        );
+    }
+}
