@@ -126,3 +126,51 @@ async fn migrate_refuses_an_application_role_that_bypasses_rls() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("defeat row-level security"), "{err}");
 }
+
+/// The password reaches the server only as a SCRAM-SHA-256 verifier that
+/// nudge computed: PostgreSQL stores exactly what we derive from its salt.
+#[tokio::test]
+async fn the_application_password_is_sent_as_a_scram_verifier() {
+    let db = EmptyDb::new().await;
+    let role = format!("nudge_test_scram_{}", &db.name[db.name.len() - 8..]);
+    let password = "pä55 w0rd:with@odd/chars";
+    let owner: url::Url = server_url().parse().unwrap();
+    let mut app_url: url::Url = db.url_as(&role).parse().unwrap();
+    app_url.set_password(Some(password)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .arg("migrate")
+        .env_clear()
+        .env("NUDGE_ENV", "development")
+        .env("DATABASE_URL", app_url.as_str())
+        .env("DATABASE_ADMIN_URL", db.url_as(owner.username()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut conn = PgConnection::connect(&server_url()).await.unwrap();
+    let stored: String = sqlx::query_scalar("select rolpassword from pg_authid where rolname = $1")
+        .bind(&role)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let (head, _) = stored.split_once('$').unwrap();
+    assert_eq!(head, "SCRAM-SHA-256");
+    let salt_b64 = stored.split(['$', ':']).nth(2).unwrap();
+    use base64::Engine as _;
+    let salt = base64::engine::general_purpose::STANDARD
+        .decode(salt_b64)
+        .unwrap();
+    assert_eq!(
+        stored,
+        nudge::db::scram::verifier_with(password, &salt, nudge::db::scram::ITERATIONS)
+    );
+    // The role holds grants in the database: drop that first.
+    drop(db);
+    let _ = sqlx::raw_sql(AssertSqlSafe(format!("drop role {role}")))
+        .execute(&mut conn)
+        .await;
+}

@@ -39,11 +39,20 @@ async fn a_signed_webhook_is_answered_through_twilio() {
         format!("{PUBLIC_URL}/twilio/status")
     );
 
-    let (status, segments): (String, i32) =
-        sqlx::query_as("select status, segments from messages where direction = 'outbound'")
-            .fetch_one(&h.db.owner)
-            .await
-            .unwrap();
+    // Twilio's answer is recorded just after it arrives: wait for it.
+    let mut recorded = (String::new(), 0);
+    for _ in 0..100 {
+        recorded =
+            sqlx::query_as("select status, segments from messages where direction = 'outbound'")
+                .fetch_one(&h.db.owner)
+                .await
+                .unwrap();
+        if recorded.0 != "sending" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, segments): (String, i32) = recorded;
     assert_eq!((status.as_str(), segments), ("queued", 1));
     assert_eq!(
         h.count(

@@ -37,8 +37,9 @@ fn twiml() -> Response {
         .into_response()
 }
 
-/// The form parameters in order, repeated names kept.
-fn form_params(body: &[u8]) -> Vec<(String, String)> {
+/// The form parameters in order, repeated names kept. Public so the fuzz
+/// targets (`fuzz/`) exercise the webhook's own parsing, not a copy of it.
+pub fn form_params(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
@@ -122,8 +123,10 @@ pub async fn inbound(
     Ok(twiml())
 }
 
-/// `NumMedia` and every `MediaUrlN`/`MediaContentTypeN`, as stored metadata.
-fn media_of(params: &[(String, String)]) -> serde_json::Value {
+/// `NumMedia` and every `MediaUrlN`/`MediaContentTypeN`, as stored
+/// metadata (at most ten items). Public for the fuzz targets, like
+/// [`form_params`].
+pub fn media_of(params: &[(String, String)]) -> serde_json::Value {
     let count: usize = param(params, "NumMedia")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);

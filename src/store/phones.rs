@@ -107,29 +107,35 @@ impl PhoneRecord {
     }
 
     pub async fn list(tx: &mut UserTx) -> Result<Vec<PhoneRecord>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
             "select ",
             phone_columns!(),
-            " from user_phone_numbers order by is_primary desc, created_at, id"
+            " from user_phone_numbers where user_id = $1 order by is_primary desc, created_at, id"
         ))
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
 
     /// Removes a number; when it was primary, the oldest remaining one is promoted.
     pub async fn remove(tx: &mut UserTx, phone: &PhoneNumber) -> Result<(), StoreError> {
-        let removed: Option<(bool,)> =
-            sqlx::query_as("delete from user_phone_numbers where e164 = $1 returning is_primary")
-                .bind(phone.as_str())
-                .fetch_optional(tx.conn())
-                .await?;
+        let user = tx.uuid();
+        let removed: Option<(bool,)> = sqlx::query_as(
+            "delete from user_phone_numbers where user_id = $1 and e164 = $2 returning is_primary",
+        )
+        .bind(user)
+        .bind(phone.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
         match removed {
             None => Err(StoreError::NotFound),
             Some((true,)) => {
                 sqlx::query(
-                    "update user_phone_numbers set is_primary = true where id = \
-                     (select id from user_phone_numbers order by created_at, id limit 1)",
+                    "update user_phone_numbers set is_primary = true where user_id = $1 and id = \
+                     (select id from user_phone_numbers where user_id = $1 order by created_at, id limit 1)",
                 )
+                .bind(user)
                 .execute(tx.conn())
                 .await?;
                 Ok(())
@@ -158,11 +164,13 @@ impl PhoneRecord {
         tx: &mut UserTx,
         phone: &PhoneNumber,
     ) -> Result<Option<PhoneRecord>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
             "select ",
             phone_columns!(),
-            " from user_phone_numbers where e164 = $1"
+            " from user_phone_numbers where user_id = $1 and e164 = $2"
         ))
+        .bind(user)
         .bind(phone.as_str())
         .fetch_optional(tx.conn())
         .await?)
@@ -170,11 +178,13 @@ impl PhoneRecord {
 
     /// The number messages go to: the primary one.
     pub async fn primary(tx: &mut UserTx) -> Result<Option<PhoneRecord>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
             "select ",
             phone_columns!(),
-            " from user_phone_numbers order by is_primary desc, created_at limit 1"
+            " from user_phone_numbers where user_id = $1 order by is_primary desc, created_at limit 1"
         ))
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?)
     }
@@ -185,12 +195,14 @@ impl PhoneRecord {
         e164: &str,
         opted_out: bool,
     ) -> Result<(), StoreError> {
+        let user = tx.uuid();
         sqlx::query(
             "update user_phone_numbers set opted_out_at = case when $2 then coalesce(opted_out_at, now()) end \
-             where e164 = $1",
+             where user_id = $3 and e164 = $1",
         )
         .bind(e164)
         .bind(opted_out)
+        .bind(user)
         .execute(tx.conn())
         .await?;
         Ok(())

@@ -165,10 +165,10 @@ pub fn translate(schema: &Value) -> Value {
                 Some(f) => notes.push(format!("format {f}")),
                 None => {}
             },
+            // An empty `required` says nothing; Gemini is spared it.
             "required" if value.as_array().is_some_and(|r| !r.is_empty()) => {
                 out.insert("required".into(), value.clone());
             }
-            // An empty `required` says nothing; Gemini's Schema is left without it.
             "required" => {}
             "minimum" | "maximum" => {
                 // Overrides a bound derived from an exclusive one.
