@@ -113,6 +113,18 @@ pub struct TwilioConfig {
     pub onboarding_window: Duration,
     /// Inbound messages per person (and per number) per minute before "slow down".
     pub inbound_per_minute: u32,
+    /// Words added in Twilio's Advanced Opt-Out, mirrored here
+    /// (`SMS_EXTRA_OPT_OUT_KEYWORDS`, `_OPT_IN_`, `_HELP_`; comma-separated).
+    pub extra_opt_out_keywords: Vec<String>,
+    pub extra_opt_in_keywords: Vec<String>,
+    pub extra_help_keywords: Vec<String>,
+    /// The name the HELP and opt-out texts start with (`SMS_SERVICE_NAME`).
+    pub service_name: String,
+    /// How a person reaches a human, quoted in the HELP text (`SMS_HELP_CONTACT`).
+    pub help_contact: Option<String>,
+    /// "Msg & data rates may apply" in the HELP text (`SMS_RATES_NOTICE`,
+    /// on by default: US and Canadian carriers expect it).
+    pub rates_notice: bool,
 }
 
 impl TwilioConfig {
@@ -316,6 +328,14 @@ impl Config {
                 .parse::<u32>("INBOUND_MESSAGES_PER_MINUTE")
                 .unwrap_or(20)
                 .max(1),
+            extra_opt_out_keywords: r.list("SMS_EXTRA_OPT_OUT_KEYWORDS"),
+            extra_opt_in_keywords: r.list("SMS_EXTRA_OPT_IN_KEYWORDS"),
+            extra_help_keywords: r.list("SMS_EXTRA_HELP_KEYWORDS"),
+            service_name: r
+                .plain("SMS_SERVICE_NAME")
+                .unwrap_or_else(|| "Nudge".into()),
+            help_contact: r.plain("SMS_HELP_CONTACT"),
+            rates_notice: r.parse::<bool>("SMS_RATES_NOTICE").unwrap_or(true),
         };
         if strict && twilio.auth_token.is_none() {
             r.problem(
@@ -412,6 +432,19 @@ impl Reader<'_> {
         (self.lookup)(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
+    }
+
+    /// A comma-separated list; blank items are dropped.
+    fn list(&mut self, name: &str) -> Vec<String> {
+        self.plain(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// A secret from `NAME`, or from the file named by `NAME_FILE`.

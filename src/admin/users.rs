@@ -160,8 +160,20 @@ async fn show(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
         if p.verified {
             flags.push("verified");
         }
+        let mut flags: Vec<String> = flags.into_iter().map(String::from).collect();
         if p.opted_out_at.is_some() {
-            flags.push("opted out");
+            flags.push(match &p.opted_out_via {
+                Some(word) => format!("opted out by {word}"),
+                None => "opted out".into(),
+            });
+        }
+        // Nothing is sent to it (reminders included) until it texts in.
+        if let (Some(at), Some(reason)) = (p.unreachable_at, &p.unreachable_reason) {
+            let code = p.unreachable_code.as_deref().unwrap_or("?");
+            flags.push(format!(
+                "UNREACHABLE: {reason} (Twilio {code}) since {}, sending paused",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ));
         }
         rows.push(vec![
             "phone".into(),
