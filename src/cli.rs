@@ -259,6 +259,12 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
             config.database_url = Some(app_url);
         }
     }
+    // Before migrating (which would refuse such a role less clearly) when
+    // the role is the operator's, and again after: the private cluster's
+    // application role exists only once migrations have created it.
+    if private_pg.is_none() {
+        refuse_privileged_role(&config).await?;
+    }
     let (admin_url, app_url) = migration_urls(&config)?;
     run_migrations(&admin_url, &app_url).await?;
     refuse_privileged_role(&config).await?;

@@ -589,6 +589,7 @@ impl fmt::Debug for LlmConfig {
             .field("fallback_api_key", &self.fallback_api_key)
             .field("fallback_model", &self.fallback_model)
             .field("daily_token_budget", &self.daily_token_budget)
+            .field("provider_deadline", &self.provider_deadline)
             .finish_non_exhaustive()
     }
 }

@@ -204,12 +204,29 @@ async fn request_ids_are_generated_or_propagated() {
 #[tokio::test]
 async fn shutdown_drains_requests_in_flight() {
     let db = TestDb::new().await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn(db.config()).await;
-    let url = format!("{}/readyz", app.base);
-    let in_flight = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    app.shutdown().await;
-    assert_eq!(in_flight.await.unwrap().unwrap(), 200);
+    // A request whose headers have arrived and whose body has not: it is
+    // in flight for as long as we hold the rest back, however loaded the
+    // machine (a fixed 20 ms sleep raced the client under load).
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /twilio/sms HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 8\r\n\r\nFrom=+1",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stop = tokio::spawn(app.shutdown());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stream.write_all(b"5").await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    // Answered (the unsigned webhook is refused), not cut off.
+    assert!(response.starts_with("HTTP/1.1 403"), "{response:?}");
+    stop.await.unwrap();
 }
 
 #[tokio::test]
@@ -295,6 +312,18 @@ async fn serve_and_worker_refuse_a_role_that_bypasses_rls() {
             "which is a superuser and so bypasses row-level security",
         );
     }
+    // `nudge dev` with a separate owner URL keeps DATABASE_URL's role as
+    // given, and so refuses it too.
+    let out = exits_with(
+        "dev",
+        &[
+            ("NUDGE_ENV", "development".into()),
+            ("DATABASE_URL", db.owner_url()),
+            ("DATABASE_ADMIN_URL", db.owner_url()),
+        ],
+    )
+    .await;
+    assert_exit_2_one_line(&out, "bypasses row-level security");
     // BYPASSRLS alone is refused too.
     let role = format!("bypass_{}", &db.name["nudge_test_".len()..]);
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(

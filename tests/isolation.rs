@@ -599,6 +599,15 @@ async fn seed_person(pool: &PgPool, word: &str, phones: [&'static str; 2]) -> Se
     StoredMessage::insert_console(&mut tx, &format!("{word} note"))
         .await
         .unwrap();
+    assert!(
+        TurnLease::take(
+            &mut tx,
+            &format!("{word}-job"),
+            std::time::Duration::from_secs(600)
+        )
+        .await
+        .unwrap()
+    );
     ConversationSummary::save(&mut tx, &format!("{word} summary"), chrono::Utc::now())
         .await
         .unwrap();
@@ -899,6 +908,22 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
         StoredMessage::store_reply(&mut tx, bravo.inbound, "hijack").await,
         Err(StoreError::NotFound)
     ));
+    SmsMessage::release_claim(&mut tx, bravo.outbound)
+        .await
+        .unwrap();
+    assert!(
+        !SmsMessage::release_rate_limited(&mut tx, bravo.inbound)
+            .await
+            .unwrap()
+    );
+    // The other person's lease is theirs: releasing "it" as its holder
+    // touches nothing, and our own lease is independent of theirs.
+    TurnLease::release(&mut tx, "bravo-job").await.unwrap();
+    assert!(
+        TurnLease::take(&mut tx, "alpha-job", std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
     Task::complete(&mut tx, bravo.task).await.unwrap();
     Goal::add_progress(&mut tx, bravo.goal, "hijack")
         .await

@@ -17,7 +17,8 @@ use chrono::{Duration, NaiveDateTime};
 use libfuzzer_sys::fuzz_target;
 use nudge::agent::llm::offline::OfflinePlanner;
 use nudge::agent::llm::{LlmClient, LlmRequest, Message, Part, TurnContext};
-use nudge::agent::tools::ToolRegistry;
+use nudge::agent::tools::limits::check_horizon;
+use nudge::agent::tools::{ToolRegistry, Wording};
 use nudge::store::Locale;
 use nudge::store::recurrence::{Recurrence, next_occurrence, resolve_local};
 use nudge_fuzz::Header;
@@ -72,7 +73,8 @@ fuzz_target!(|data: &[u8]| {
         if call.name != "create_reminder" {
             continue;
         }
-        // What `agent/tools/reminders.rs` `create` does with the arguments.
+        // What `agent/tools/reminders.rs` `create` does with the arguments
+        // ("now" is within 2000–2100 here, so its plain arithmetic holds).
         let args = &call.args;
         let recurrence: Option<Recurrence> = args.get("recurrence").map(|r| {
             serde_json::from_value(r.clone()).expect("the planner's recurrence is a stored rule")
@@ -84,6 +86,10 @@ fuzz_target!(|data: &[u8]| {
             (Some(raw), None) => {
                 let local = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
                     .expect("due_local is YYYY-MM-DDTHH:MM");
+                assert!(
+                    check_horizon(local.date(), timezone, now, Wording::new(locale)).is_ok(),
+                    "the tool would refuse {raw} as too far ahead"
+                );
                 (resolve_local(timezone, local), local.time())
             }
             (None, Some(minutes)) => {

@@ -1,5 +1,6 @@
-//! The recurrence arithmetic in `store::recurrence` on any input it can be
-//! given: a rule as stored (JSON) or as built, a local wall-clock time from
+//! The recurrence arithmetic in `store::recurrence` (`resolve_local`,
+//! `try_resolve_local`, `local_date`, `next_occurrence`) on any input it
+//! can be given: a rule as stored (JSON) or as built, a local wall-clock time from
 //! the model's `due_local` or anywhere in chrono's range, any timezone and
 //! any "after". Nothing may panic; an occurrence is strictly after
 //! "after"; a valid rule starting from a realistic moment always has one.
@@ -12,7 +13,9 @@
 
 use chrono::{Datelike, NaiveDateTime};
 use libfuzzer_sys::fuzz_target;
-use nudge::store::recurrence::{Day, Recurrence, next_occurrence, resolve_local};
+use nudge::store::recurrence::{
+    Day, Recurrence, local_date, next_occurrence, resolve_local, try_resolve_local,
+};
 use nudge_fuzz::Header;
 
 const DAYS: [Day; 7] = [
@@ -67,7 +70,14 @@ fuzz_target!(|data: &[u8]| {
         any_local
     };
 
-    let _ = resolve_local(timezone, local);
+    let resolved = resolve_local(timezone, local);
+    if let Some(exact) = try_resolve_local(timezone, local) {
+        assert_eq!(
+            exact, resolved,
+            "resolve_local disagrees with try_resolve_local"
+        );
+    }
+    let _ = local_date(after, timezone);
     let mut from = after;
     for _ in 0..3 {
         let Some(next) = next_occurrence(&rule, timezone, local.time(), from) else {
