@@ -2,14 +2,16 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
+use sqlx::{Connection, PgConnection};
 
 use crate::admin::{self, AdminCommand};
 use crate::config::{Config, Environment};
-use crate::db::{self, DevPostgres};
+use crate::db::{self, DevPostgres, SessionRole};
 use crate::startup::{Application, build_state, shutdown_signal};
 use crate::{telemetry, workers};
 
@@ -41,6 +43,17 @@ pub enum Command {
 
 /// Runs a parsed command line; the binary's `main` is only this.
 pub fn run(cli: Cli) -> ExitCode {
+    // A silent default would run production as development (a fixed
+    // webhook-signing token, relaxed checks): serve and worker must be told.
+    if matches!(cli.command, Command::Serve | Command::Worker)
+        && std::env::var("NUDGE_ENV").map_or(true, |v| v.trim().is_empty())
+    {
+        eprintln!(
+            "nudge: NUDGE_ENV is required for `nudge serve` and `nudge worker` \
+             (development, staging or production); only `nudge dev` implies development"
+        );
+        return ExitCode::from(2);
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -79,6 +92,11 @@ pub fn run(cli: Cli) -> ExitCode {
             });
             match result {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.downcast_ref::<db::RoleError>().is_some() => {
+                    tracing::error!(error = %e, "refusing to start");
+                    eprintln!("nudge: {e}");
+                    ExitCode::from(2)
+                }
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "nudge stopped on an error");
                     eprintln!("nudge: {e:#}");
@@ -103,6 +121,7 @@ fn init_admin_logging() {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    refuse_privileged_role(&config).await?;
     let app = Application::build(config).await?;
     tracing::info!(
         port = app.port(),
@@ -117,8 +136,47 @@ async fn worker(config: Config) -> anyhow::Result<()> {
         heartbeat: config.worker_heartbeat,
         ..workers::WorkerOptions::default()
     };
+    refuse_privileged_role(&config).await?;
     let state = build_state(config)?;
     workers::run(state, options, shutdown_signal()).await
+}
+
+/// Reads the attributes of the role `DATABASE_URL` connects as and refuses
+/// one that bypasses row-level security (superuser or BYPASSRLS). When the
+/// database cannot be reached yet the process starts anyway (so `/readyz`
+/// can say so): the pool checks every connection it opens the same way.
+async fn refuse_privileged_role(config: &Config) -> anyhow::Result<()> {
+    let url = config
+        .database_url
+        .as_ref()
+        .context("DATABASE_URL is not set")?;
+    match tokio::time::timeout(Duration::from_secs(10), session_role(url)).await {
+        Ok(Ok(role)) => {
+            role.ensure_bound_by_rls()?;
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(
+                error = %db::redact(&e),
+                "cannot read the database role at start; each new connection is checked instead"
+            );
+            Ok(())
+        }
+        Err(_) => {
+            tracing::warn!(
+                "the database did not answer within 10 s; each new connection is checked instead"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The role a URL really connects as, read from `pg_roles`.
+async fn session_role(url: &SecretString) -> Result<SessionRole, sqlx::Error> {
+    let mut conn = PgConnection::connect_with(&db::connect_options(url)?).await?;
+    let role = SessionRole::current(&mut conn).await;
+    let _ = conn.close().await;
+    role
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -182,9 +240,34 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
             pg.port()
         );
         private_pg = Some(pg);
+    } else if let (Some(url), None) = (&config.database_url, &config.database_admin_url) {
+        // Given one URL whose role walks through RLS (a superuser, as on
+        // most laptops): it becomes the owner, and the process runs as a
+        // plain application role, exactly as with the private cluster.
+        let role = session_role(url)
+            .await
+            .context("cannot connect with DATABASE_URL")?;
+        if role.bypasses_rls() {
+            let app_url = with_user(url, db::DEV_APP_ROLE, &random_password())?;
+            println!(
+                "DATABASE_URL connects as '{}', which bypasses row-level security: \
+                 using it as the owner and running as the plain role '{}'",
+                role.name,
+                db::DEV_APP_ROLE
+            );
+            config.database_admin_url = Some(url.clone());
+            config.database_url = Some(app_url);
+        }
+    }
+    // Before migrating (which would refuse such a role less clearly) when
+    // the role is the operator's, and again after: the private cluster's
+    // application role exists only once migrations have created it.
+    if private_pg.is_none() {
+        refuse_privileged_role(&config).await?;
     }
     let (admin_url, app_url) = migration_urls(&config)?;
     run_migrations(&admin_url, &app_url).await?;
+    refuse_privileged_role(&config).await?;
 
     let app = Application::build(config).await?;
     let state = app.state().clone();
@@ -221,6 +304,28 @@ async fn dev(mut config: Config) -> anyhow::Result<()> {
         println!("private PostgreSQL stopped");
     }
     Ok(())
+}
+
+/// `url` with another user and password (the application role's).
+fn with_user(url: &SecretString, user: &str, password: &str) -> anyhow::Result<SecretString> {
+    let mut parsed = url::Url::parse(url.expose_secret())
+        .map_err(|_| anyhow::anyhow!("DATABASE_URL is not a valid URL"))?;
+    parsed
+        .set_username(user)
+        .and_then(|()| parsed.set_password(Some(password)))
+        .map_err(|()| anyhow::anyhow!("DATABASE_URL cannot carry a user name"))?;
+    Ok(parsed.to_string().into())
+}
+
+/// A fresh password for the development application role; `nudge migrate`
+/// stores only its SCRAM verifier.
+fn random_password() -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
 }
 
 fn local(addr: std::net::SocketAddr, port: u16) -> std::net::SocketAddr {

@@ -58,8 +58,9 @@ impl FromStr for LogFormat {
     }
 }
 
-/// The whole configuration of a `nudge` process.
-#[derive(Debug, Clone)]
+/// The whole configuration of a `nudge` process. Its `Debug` (below) hides
+/// secrets and the credentials or query strings of endpoint URLs.
+#[derive(Clone)]
 pub struct Config {
     pub env: Environment,
     pub bind_addr: SocketAddr,
@@ -80,6 +81,9 @@ pub struct Config {
     /// Per-client-IP limit at the edge (requests per second, and burst).
     pub edge_requests_per_second: u32,
     pub edge_burst: u32,
+    /// `TRUSTED_PROXIES`: only a TCP peer inside one of these may name the
+    /// client in `X-Forwarded-For`/`X-Real-IP`. Empty: the peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Workers prove they are alive this often; one silent for three
     /// heartbeats is dead and its jobs are re-queued.
     pub worker_heartbeat: Duration,
@@ -93,7 +97,7 @@ pub struct Config {
 }
 
 /// Reserved for the SMS issue.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct TwilioConfig {
     pub account_sid: Option<String>,
     pub auth_token: Option<SecretString>,
@@ -109,6 +113,18 @@ pub struct TwilioConfig {
     pub onboarding_window: Duration,
     /// Inbound messages per person (and per number) per minute before "slow down".
     pub inbound_per_minute: u32,
+    /// Words added in Twilio's Advanced Opt-Out, mirrored here
+    /// (`SMS_EXTRA_OPT_OUT_KEYWORDS`, `_OPT_IN_`, `_HELP_`; comma-separated).
+    pub extra_opt_out_keywords: Vec<String>,
+    pub extra_opt_in_keywords: Vec<String>,
+    pub extra_help_keywords: Vec<String>,
+    /// The name the HELP and opt-out texts start with (`SMS_SERVICE_NAME`).
+    pub service_name: String,
+    /// How a person reaches a human, quoted in the HELP text (`SMS_HELP_CONTACT`).
+    pub help_contact: Option<String>,
+    /// "Msg & data rates may apply" in the HELP text (`SMS_RATES_NOTICE`,
+    /// on by default: US and Canadian carriers expect it).
+    pub rates_notice: bool,
 }
 
 impl TwilioConfig {
@@ -126,7 +142,7 @@ impl TwilioConfig {
 }
 
 /// Reserved for the agent issue.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct LlmConfig {
     pub gemini_api_key: Option<SecretString>,
     pub gemini_base_url: String,
@@ -270,6 +286,15 @@ impl Config {
             .unwrap_or(100)
             .max(1);
         let edge_burst = r.parse::<u32>("EDGE_BURST").unwrap_or(200).max(1);
+        let trusted_proxies = r
+            .plain("TRUSTED_PROXIES")
+            .map(|raw| parse_cidrs(&raw))
+            .transpose()
+            .unwrap_or_else(|why| {
+                r.problem(format!("TRUSTED_PROXIES: {why}"));
+                None
+            })
+            .unwrap_or_default();
         let worker_heartbeat = Duration::from_secs(
             r.parse::<u64>("WORKER_HEARTBEAT_SECONDS")
                 .unwrap_or(5)
@@ -303,6 +328,14 @@ impl Config {
                 .parse::<u32>("INBOUND_MESSAGES_PER_MINUTE")
                 .unwrap_or(20)
                 .max(1),
+            extra_opt_out_keywords: r.list("SMS_EXTRA_OPT_OUT_KEYWORDS"),
+            extra_opt_in_keywords: r.list("SMS_EXTRA_OPT_IN_KEYWORDS"),
+            extra_help_keywords: r.list("SMS_EXTRA_HELP_KEYWORDS"),
+            service_name: r
+                .plain("SMS_SERVICE_NAME")
+                .unwrap_or_else(|| "Nudge".into()),
+            help_contact: r.plain("SMS_HELP_CONTACT"),
+            rates_notice: r.parse::<bool>("SMS_RATES_NOTICE").unwrap_or(true),
         };
         if strict && twilio.auth_token.is_none() {
             r.problem(
@@ -367,6 +400,7 @@ impl Config {
             otlp_endpoint,
             edge_requests_per_second,
             edge_burst,
+            trusted_proxies,
             worker_heartbeat,
             identification_log_retention,
             twilio,
@@ -398,6 +432,19 @@ impl Reader<'_> {
         (self.lookup)(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
+    }
+
+    /// A comma-separated list; blank items are dropped.
+    fn list(&mut self, name: &str) -> Vec<String> {
+        self.plain(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// A secret from `NAME`, or from the file named by `NAME_FILE`.
@@ -442,6 +489,108 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+}
+
+/// `10.0.0.0/8, 127.0.0.1, ::1/128` → networks; a bare address is one host.
+fn parse_cidrs(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("'{s}' is neither a CIDR (10.0.0.0/8) nor an IP address"))
+        })
+        .collect()
+}
+
+/// An endpoint URL as `Debug` may show it: user, password and query
+/// (where API keys hide, e.g. `?key=`) replaced.
+fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            if !url.username().is_empty() || url.password().is_some() {
+                let _ = url.set_username("redacted");
+                let _ = url.set_password(None);
+            }
+            if url.query().is_some() {
+                url.set_query(Some("redacted"));
+            }
+            url.to_string()
+        }
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
+fn redact_opt_url(raw: &Option<String>) -> Option<String> {
+    raw.as_deref().map(redact_url)
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("env", &self.env)
+            .field("bind_addr", &self.bind_addr)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("public_base_url", &redact_url(&self.public_base_url))
+            .field("database_url", &self.database_url)
+            .field("database_admin_url", &self.database_admin_url)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("redis_url", &self.redis_url)
+            .field("redis_key_prefix", &self.redis_key_prefix)
+            .field("log_format", &self.log_format)
+            .field("otlp_endpoint", &redact_opt_url(&self.otlp_endpoint))
+            .field("edge_requests_per_second", &self.edge_requests_per_second)
+            .field("edge_burst", &self.edge_burst)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("worker_heartbeat", &self.worker_heartbeat)
+            .field(
+                "identification_log_retention",
+                &self.identification_log_retention,
+            )
+            .field("twilio", &self.twilio)
+            .field("llm", &self.llm)
+            .field("token_encryption_keys", &self.token_encryption_keys)
+            .field("oauth", &self.oauth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for TwilioConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwilioConfig")
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &self.auth_token)
+            .field("from_number", &self.from_number)
+            .field("messaging_service_sid", &self.messaging_service_sid)
+            .field("api_base", &redact_url(&self.api_base))
+            .field("max_mps", &self.max_mps)
+            .field("skip_signature_validation", &self.skip_signature_validation)
+            .field("max_segments", &self.max_segments)
+            .field("onboarding_window", &self.onboarding_window)
+            .field("inbound_per_minute", &self.inbound_per_minute)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fields added later are left out (`..`) rather than printed unredacted.
+impl fmt::Debug for LlmConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LlmConfig")
+            .field("gemini_api_key", &self.gemini_api_key)
+            .field("gemini_base_url", &redact_url(&self.gemini_base_url))
+            .field("gemini_model", &self.gemini_model)
+            .field("gemini_thinking_level", &self.gemini_thinking_level)
+            .field(
+                "fallback_base_url",
+                &redact_opt_url(&self.fallback_base_url),
+            )
+            .field("fallback_api_key", &self.fallback_api_key)
+            .field("fallback_model", &self.fallback_model)
+            .field("daily_token_budget", &self.daily_token_budget)
+            .field("provider_deadline", &self.provider_deadline)
+            .finish_non_exhaustive()
     }
 }
 
@@ -563,6 +712,61 @@ mod tests {
             .cloned()
             .collect();
         assert!(missing.is_empty(), "not in .env.example: {missing:?}");
+    }
+
+    #[test]
+    fn debug_hides_endpoint_credentials_and_query_strings() {
+        let c = from(&[
+            ("PUBLIC_BASE_URL", "https://nudge.example"),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://otel:s3cr3t-otlp@otel.example:4318",
+            ),
+            (
+                "TWILIO_API_BASE",
+                "https://AC123:tw1l10-token@api.twilio.example",
+            ),
+            (
+                "GEMINI_BASE_URL",
+                "https://gemini.example/v1beta?key=AIzaLEAKED",
+            ),
+            (
+                "LLM_FALLBACK_BASE_URL",
+                "http://llm:fallback-pass@10.0.0.5:8000/v1",
+            ),
+            ("DATABASE_URL", "postgres://app:db-pass@db/nudge"),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        for secret in [
+            "s3cr3t-otlp",
+            "tw1l10-token",
+            "AIzaLEAKED",
+            "fallback-pass",
+            "db-pass",
+            "AC123",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        // Still useful: the hosts remain.
+        for host in [
+            "otel.example:4318",
+            "api.twilio.example",
+            "gemini.example",
+            "10.0.0.5:8000",
+        ] {
+            assert!(debug.contains(host), "{host} missing from {debug}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_or_addresses() {
+        let c = from(&[("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1 ,::1")]).unwrap();
+        let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        assert!(from(&[]).unwrap().trusted_proxies.is_empty());
+        let err = from(&[("TRUSTED_PROXIES", "10.0.0.0/8,nginx")]).unwrap_err();
+        assert!(err.to_string().contains("'nginx'"), "{err}");
     }
 
     #[test]

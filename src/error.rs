@@ -32,9 +32,11 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Only the redacted form travels on: the driver's error carries the
+/// failing row in its detail (see [`crate::db::redact`]).
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        AppError::Internal(anyhow::Error::new(e))
+        AppError::Internal(anyhow::Error::new(crate::db::redact(&e)))
     }
 }
 

@@ -17,8 +17,26 @@ fn admin(db: &TestDb, args: &[&str]) -> Output {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("NUDGE_ENV", "development")
         .env("DATABASE_ADMIN_URL", db.owner_url())
+        // Names the application role whose rights per-person commands take.
+        .env("DATABASE_URL", db.app_url())
         .output()
         .unwrap()
+}
+
+fn admin_with(db: &TestDb, app_url: Option<&str>, args: &[&str]) -> Output {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_nudge"));
+    cmd.arg("admin")
+        .args(args)
+        .current_dir(cwd.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NUDGE_ENV", "development")
+        .env("DATABASE_ADMIN_URL", db.owner_url());
+    if let Some(url) = app_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd.output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -84,7 +102,15 @@ async fn user_add_then_list_json_round_trips() {
             .fetch_all(&db.owner)
             .await
             .unwrap();
-    assert_eq!(audit, vec![("admin".into(), "user.add".into())]);
+    // The change, and each read across people.
+    assert_eq!(
+        audit,
+        vec![
+            ("admin".into(), "user.add".into()),
+            ("admin".into(), "user.list".into()),
+            ("admin".into(), "user.list".into())
+        ]
+    );
 }
 
 #[tokio::test]
@@ -308,4 +334,100 @@ async fn reminders_list_in_local_time_and_missed_and_dead_jobs_retry() {
         &admin(&db, &["jobs", "retry", "01JZZZZZZZZZZZZZZZZZZZZZZZ"]),
         "no dead job",
     );
+}
+
+/// Operators get the application's rights inside one person's scope: the
+/// owner role (which bypasses RLS) never shows or changes another person's
+/// rows through a per-person command.
+#[tokio::test]
+async fn per_person_commands_stay_in_that_persons_scope() {
+    let db = TestDb::new().await;
+    // Bravo first: their number is the oldest in the whole table.
+    let bravo = common::create_user(&db, "Bravo", "+15145550121").await;
+    let alpha = common::create_user(&db, "Alpha", "+15145550111").await;
+    for (user, body) in [(alpha, "alpha dentist"), (bravo, "bravo secret")] {
+        sqlx::query(
+            "insert into reminders (user_id, body, due_at, timezone) values ($1, $2, now() + interval '1 day', 'UTC')",
+        )
+        .bind(user.0)
+        .bind(body)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    }
+    assert!(
+        admin(&db, &["phone", "add", "+15145550111", "+15145550112"])
+            .status
+            .success()
+    );
+    assert!(
+        admin(&db, &["phone", "add", "+15145550121", "+15145550122"])
+            .status
+            .success()
+    );
+
+    let list = admin(&db, &["reminders", "list", "+15145550111", "--json"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let text = stdout(&list);
+    assert!(
+        text.contains("alpha dentist") && !text.contains("bravo"),
+        "{text}"
+    );
+
+    let phones = admin(&db, &["phone", "list", "+15145550111", "--json"]);
+    let text = stdout(&phones);
+    assert!(
+        text.contains("+15145550112") && !text.contains("+1514555012"),
+        "{text}"
+    );
+    let show = admin(&db, &["user", "show", "+15145550111", "--json"]);
+    let text = stdout(&show);
+    assert!(
+        text.contains("Alpha") && !text.contains("+1514555012"),
+        "{text}"
+    );
+
+    // Removing Alpha's primary promotes Alpha's other number, not the
+    // oldest number in the table (Bravo's).
+    assert!(
+        admin(&db, &["phone", "remove", "+15145550111"])
+            .status
+            .success()
+    );
+    let primaries: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "select user_id, e164 from user_phone_numbers where is_primary order by e164",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        primaries,
+        vec![
+            (alpha.0, "+15145550112".to_string()),
+            (bravo.0, "+15145550121".to_string())
+        ]
+    );
+
+    // Fail closed: without the application role, or with one that
+    // bypasses RLS, per-person commands refuse; cross-person views run.
+    assert_refused(
+        &admin_with(&db, None, &["reminders", "list", "+15145550112"]),
+        "set DATABASE_URL",
+    );
+    assert_refused(
+        &admin_with(
+            &db,
+            Some(&db.owner_url()),
+            &["phone", "list", "+15145550112"],
+        ),
+        "bypasses row-level security",
+    );
+    assert!(admin_with(&db, None, &["user", "list"]).status.success());
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where actor = 'admin' and action = 'user.list' and user_id is null",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
 }

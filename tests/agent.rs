@@ -275,6 +275,12 @@ async fn bulk_destruction_waits_for_yes_and_runs_exactly_once() {
         .unwrap();
     assert_eq!(asked.end, TurnEnd::AwaitingConfirmation);
     assert!(asked.reply.contains("Reply YES"), "{}", asked.reply);
+    // What would go, counted and named.
+    assert!(
+        asked.reply.contains("cancel ALL your reminders (1: a)"),
+        "{}",
+        asked.reply
+    );
     assert_eq!(
         scheduled(&db, user).await.len(),
         1,
@@ -548,6 +554,12 @@ async fn many_single_cancellations_in_one_turn_ask_first_and_show_what() {
         "nothing cancelled before yes"
     );
     assert!(asked.reply.contains("8 changes"), "{}", asked.reply);
+    // Each with its due time, read from the person's reminders.
+    assert!(
+        asked.reply.contains("cancel \"dentist\" — "),
+        "{}",
+        asked.reply
+    );
     for name in names {
         assert!(
             asked.reply.contains(name),

@@ -23,24 +23,48 @@ fn now() -> DateTime<Utc> {
     "2026-11-21T15:00:00Z".parse().unwrap()
 }
 
-/// Delegates to a script, but panics on the given call: the worker dies
-/// there, after whatever the earlier calls' tools committed.
-struct DiesOnCall {
+/// A model that behaves like a real one for this request: asked by the
+/// person, it calls `create_reminder`; shown the tool's result, it answers.
+/// With `die_on`, the worker dies on that call (0-based), after whatever
+/// the earlier calls' tools committed.
+struct Sensible {
+    die_on: Option<usize>,
     inner: ScriptedLlm,
-    die_on: usize,
     seen: AtomicUsize,
 }
 
+impl Sensible {
+    fn new(die_on: Option<usize>) -> Self {
+        Sensible {
+            die_on,
+            inner: ScriptedLlm::new(vec![]),
+            seen: AtomicUsize::new(0),
+        }
+    }
+}
+
 #[async_trait::async_trait]
-impl LlmClient for DiesOnCall {
+impl LlmClient for Sensible {
     fn provider(&self) -> &str {
         "scripted"
     }
 
     async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
-        if self.seen.fetch_add(1, Ordering::SeqCst) == self.die_on {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        if Some(n) == self.die_on {
             panic!("worker dies mid-turn");
         }
+        let answered = request
+            .messages
+            .last()
+            .is_some_and(|m| !m.function_responses().is_empty());
+        self.inner.push(match answered {
+            true => Step::Text("Reminder set for tomorrow at 9:00 AM.".into()),
+            false => Step::Calls(vec![(
+                "create_reminder",
+                json!({"text": "call mom", "due_local": "2026-11-22T09:00"}),
+            )]),
+        });
         self.inner.generate(request).await
     }
 }
@@ -75,7 +99,8 @@ async fn count(db: &TestDb, sql: &'static str, user: UserId) -> i64 {
         .unwrap()
 }
 
-/// Runs a turn that is expected to die; the panic stays in its task.
+/// Runs a turn that is expected to die; the panic stays in its task, as
+/// it does in a worker that catches panics per job.
 async fn crashing_turn(agent: Agent, user: UserId, id: Uuid, text: &'static str) {
     let died = tokio::spawn(async move { agent.answer(user, id, text, now()).await }).await;
     assert!(died.unwrap_err().is_panic(), "the turn was meant to die");
@@ -90,15 +115,7 @@ async fn a_turn_that_dies_after_a_tool_ran_is_replayed_not_repeated() {
 
     // First run: the model asks for the reminder, the tool commits, and
     // the worker dies on the next model call, before any reply is stored.
-    let first = Arc::new(DiesOnCall {
-        inner: ScriptedLlm::new(vec![Step::Calls(vec![(
-            "create_reminder",
-            json!({"text": "call mom", "due_local": "2026-11-22T09:00"}),
-        )])]),
-        die_on: 1,
-        seen: AtomicUsize::new(0),
-    });
-    crashing_turn(agent(&db, first), user, id, text).await;
+    crashing_turn(agent(&db, Arc::new(Sensible::new(Some(1)))), user, id, text).await;
     let reminders = "select count(*) from reminders where user_id = $1";
     let replies = "select count(*) from messages where user_id = $1 and direction = 'outbound'";
     assert_eq!(count(&db, reminders, user).await, 1);
@@ -114,19 +131,19 @@ async fn a_turn_that_dies_after_a_tool_ran_is_replayed_not_repeated() {
         "the model response and the tool call are recorded with the reminder"
     );
 
-    // The retry: whatever a fresh model would ask, the recorded call and
-    // result are replayed, and the model is asked only for what is left.
-    let retry = Arc::new(ScriptedLlm::new(vec![Step::Text(
-        "Reminder set for tomorrow at 9:00 AM.".into(),
-    )]));
+    // The retry: a fresh model would ask for the reminder again; instead
+    // the recorded call and result are replayed, and the model is asked
+    // only for what is left.
+    let retry = Arc::new(Sensible::new(None));
     let outcome = agent(&db, retry.clone())
         .answer(user, id, text, now())
         .await
         .unwrap();
     assert_eq!(outcome.end, TurnEnd::Answered);
     assert_eq!(outcome.reply, "Reminder set for tomorrow at 9:00 AM.");
-    assert_eq!(retry.calls(), 1, "the first model call is replayed");
-    let seen = retry.request(0);
+    assert_eq!(outcome.llm_calls, 2);
+    assert_eq!(retry.inner.calls(), 1, "the first model call is replayed");
+    let seen = retry.inner.request(0);
     let replayed: Vec<_> = seen
         .messages
         .last()

@@ -530,3 +530,58 @@ async fn a_poison_message_fails_alone_and_its_sender_is_told() {
     let metrics = harness.state.metrics.render();
     assert!(metrics.contains("agent_turn_poison_total"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_after_a_tool_ran_does_not_run_it_again() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let mut stack = Stack::start().await;
+    let p = people(&stack, 1).await.remove(0);
+    stack.kill_worker();
+    assert_eq!(stack.text(&p, "remind me to call mom at 6pm").await.0, 200);
+
+    // Hold the table the turn writes last before its reply (its token
+    // usage), so the worker stops between the tool's commit and the reply.
+    let mut blocker = stack.db.owner.begin().await.unwrap();
+    sqlx::query("lock table llm_usage in exclusive mode")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    stack.start_worker();
+    let reminders = "select count(*) from reminders";
+    assert_eq!(
+        stack
+            .wait_count(reminders, 1, Duration::from_secs(30))
+            .await,
+        1
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        stack
+            .count("select count(*) from messages where direction = 'outbound'")
+            .await,
+        0
+    );
+    stack.kill_worker();
+    blocker.rollback().await.unwrap();
+
+    // The job comes back once its worker's heartbeat is missed.
+    stack.start_worker();
+    let delivered = stack.wait_delivered(1, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let reminders_now = stack.count(reminders).await;
+    let jobs = stack
+        .count("select count(*) from apalis.jobs where job_type = 'reminder_due'")
+        .await;
+    report(
+        "kill_after_tool",
+        1,
+        delivered.len(),
+        1usize.saturating_sub(delivered.len()),
+        (reminders_now as usize).saturating_sub(1),
+        Duration::ZERO,
+    );
+    assert_eq!(delivered.len(), 1, "one reply: {delivered:?}");
+    assert!(delivered[0].1.contains("call mom"), "{delivered:?}");
+    assert_eq!(reminders_now, 1, "the tool ran once");
+    assert_eq!(jobs, 1, "one delivery scheduled");
+}

@@ -204,12 +204,29 @@ async fn request_ids_are_generated_or_propagated() {
 #[tokio::test]
 async fn shutdown_drains_requests_in_flight() {
     let db = TestDb::new().await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn(db.config()).await;
-    let url = format!("{}/readyz", app.base);
-    let in_flight = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status()) });
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    app.shutdown().await;
-    assert_eq!(in_flight.await.unwrap().unwrap(), 200);
+    // A request whose headers have arrived and whose body has not: it is
+    // in flight for as long as we hold the rest back, however loaded the
+    // machine (a fixed 20 ms sleep raced the client under load).
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /twilio/sms HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 8\r\n\r\nFrom=+1",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stop = tokio::spawn(app.shutdown());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stream.write_all(b"5").await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    // Answered (the unsigned webhook is refused), not cut off.
+    assert!(response.starts_with("HTTP/1.1 403"), "{response:?}");
+    stop.await.unwrap();
 }
 
 #[tokio::test]
@@ -218,6 +235,8 @@ async fn one_address_flooding_the_edge_gets_429_and_others_do_not() {
     let mut config = db.config();
     config.edge_requests_per_second = 1;
     config.edge_burst = 3;
+    // The test client stands in for nginx: its X-Forwarded-For is believed.
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     let app = spawn(config).await;
     let client = reqwest::Client::new();
     let mut codes = Vec::new();
@@ -248,6 +267,158 @@ async fn one_address_flooding_the_edge_gets_429_and_others_do_not() {
     assert!(
         metrics.contains("jobs_queue_depth{queue=\"agent_turn\"} 0"),
         "{metrics}"
+    );
+    app.shutdown().await;
+}
+
+/// Runs `nudge <command>` with only `vars` set; it must exit by itself.
+async fn exits_with(command: &str, vars: &[(&str, String)]) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_nudge"));
+    cmd.arg(command)
+        .env_clear()
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "127.0.0.1:0")
+        .kill_on_drop(true);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(30), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("nudge {command} did not exit within 30 s"))
+        .unwrap()
+}
+
+fn assert_exit_2_one_line(out: &std::process::Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
+    assert!(err.contains(needle), "'{needle}' not in: {err}");
+}
+
+#[tokio::test]
+async fn serve_and_worker_refuse_a_role_that_bypasses_rls() {
+    let db = TestDb::new().await;
+    for command in ["serve", "worker"] {
+        let out = exits_with(
+            command,
+            &[
+                ("NUDGE_ENV", "development".into()),
+                ("DATABASE_URL", db.owner_url()),
+            ],
+        )
+        .await;
+        assert_exit_2_one_line(
+            &out,
+            "which is a superuser and so bypasses row-level security",
+        );
+    }
+    // `nudge dev` with a separate owner URL keeps DATABASE_URL's role as
+    // given, and so refuses it too.
+    let out = exits_with(
+        "dev",
+        &[
+            ("NUDGE_ENV", "development".into()),
+            ("DATABASE_URL", db.owner_url()),
+            ("DATABASE_ADMIN_URL", db.owner_url()),
+        ],
+    )
+    .await;
+    assert_exit_2_one_line(&out, "bypasses row-level security");
+    // BYPASSRLS alone is refused too.
+    let role = format!("bypass_{}", &db.name["nudge_test_".len()..]);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "create role {role} login bypassrls in role {}",
+        common::TEST_APP_ROLE
+    )))
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let url = db.app_url().replacen(common::TEST_APP_ROLE, &role, 1);
+    let out = exits_with(
+        "serve",
+        &[("NUDGE_ENV", "development".into()), ("DATABASE_URL", url)],
+    )
+    .await;
+    assert_exit_2_one_line(&out, "has BYPASSRLS");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("drop role {role}")))
+        .execute(&db.owner)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn serve_and_worker_require_nudge_env() {
+    let db = TestDb::new().await;
+    for command in ["serve", "worker"] {
+        let out = exits_with(command, &[("DATABASE_URL", db.app_url())]).await;
+        assert_exit_2_one_line(&out, "NUDGE_ENV is required");
+    }
+}
+
+#[tokio::test]
+async fn the_edge_limit_believes_forwarded_headers_only_from_trusted_proxies() {
+    let db = TestDb::new().await;
+    let client = reqwest::Client::new();
+    let burst_of_two = |trusted: &str| {
+        let mut config = db.config();
+        config.edge_requests_per_second = 1;
+        config.edge_burst = 2;
+        config.trusted_proxies = if trusted.is_empty() {
+            Vec::new()
+        } else {
+            vec![trusted.parse().unwrap()]
+        };
+        config
+    };
+    // No trusted proxy: a client rotating X-Forwarded-For still has one
+    // bucket, its own address.
+    let app = spawn(burst_of_two("")).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let r = client
+            .get(format!("{}/healthz", app.base))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
+    app.shutdown().await;
+
+    // Behind a trusted proxy (loopback here), each forwarded client has
+    // its own bucket, and a client forging the left of the header gains
+    // nothing: the proxy's appended entry is what counts.
+    let app = spawn(burst_of_two("127.0.0.1/32")).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let r = client
+            .get(format!("{}/healthz", app.base))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200]);
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let r = client
+            .get(format!("{}/healthz", app.base))
+            .header("x-forwarded-for", format!("10.9.9.{i}, 203.0.113.5"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
     );
     app.shutdown().await;
 }

@@ -3,11 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use nudge::agent::llm::chain::{BreakerSettings, LlmChain};
 use nudge::agent::llm::gemini::{GeminiClient, GeminiSettings};
+use nudge::agent::llm::offline::OfflinePlanner;
 use nudge::agent::llm::openai::{OpenAiCompatibleClient, OpenAiSettings};
 use nudge::agent::llm::{
-    CallScope, FunctionResponse, LlmClient, LlmError, LlmRequest, Message, Part, RetryPolicy, Role,
-    ToolDeclaration, TurnContext, Usage,
+    CallScope, FunctionResponse, LlmClient, LlmError, LlmRequest, Message, ModelState, Part,
+    RetryPolicy, Role, ToolDeclaration, TurnContext, Usage,
 };
 use nudge::store::Locale;
 use secrecy::SecretString;
@@ -997,4 +999,35 @@ async fn openai_unauthorized_is_rejected_without_the_key() {
     let shown = format!("{err} | {err:?}");
     assert!(shown.contains("Incorrect API key provided"), "{shown}");
     assert!(!shown.contains(OPENAI_KEY), "{shown}");
+}
+
+#[tokio::test]
+async fn a_model_retired_while_running_shows_as_the_start_up_check_would() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(GEMINI_PATH))
+        .respond_with(ResponseTemplate::new(404).set_body_json(google_error(
+            404,
+            "NOT_FOUND",
+            "models/gemini-2.5-flash is not found for API version v1beta, or is not supported for generateContent.",
+        )))
+        .mount(&server)
+        .await;
+    let chain = LlmChain::new(
+        vec![std::sync::Arc::new(gemini(&server))],
+        std::sync::Arc::new(OfflinePlanner::new()),
+        &BreakerSettings::default(),
+    );
+    assert_eq!(chain.model_status()[0].state, ModelState::Pending);
+
+    let response = chain.generate(&first_turn()).await.unwrap();
+
+    assert_eq!(response.provider, "offline");
+    let status = chain.model_status();
+    assert_eq!(status[0].provider, "gemini");
+    assert_eq!(status[0].model, "gemini-2.5-flash");
+    match &status[0].state {
+        ModelState::Unavailable(why) => assert!(why.contains("is not found"), "{why}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -61,8 +61,13 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .find(|(k, _)| k == "Body")
         .map_or("", |(_, v)| v.as_str());
-    let _ = keywords::keyword(text, false);
-    let _ = keywords::keyword(text, true);
+    // Operator extra words go through the same normalisation as the table.
+    let twilio = nudge::config::TwilioConfig {
+        extra_opt_out_keywords: vec![text.to_owned()],
+        ..nudge::config::TwilioConfig::default()
+    };
+    let _ = keywords::keyword(text, false, &twilio);
+    let _ = keywords::keyword(text, true, &twilio);
 
     if let Some((_, from)) = params.iter().find(|(k, _)| k == "From")
         && let Ok(phone) = from.parse::<PhoneNumber>()

@@ -1,7 +1,9 @@
 //! `nudge admin chat`: talk to the agent as a person, from the terminal,
 //! with the configured LLM chain (the offline planner when no key is set).
 //! The agent runs on the application role, under row-level security, as it
-//! does for SMS.
+//! does for SMS; without an application-role URL the chat is refused rather
+//! than run on the owner connection. Its messages are on the `console`
+//! channel: never texted, never swept.
 
 use std::io::{BufRead, Write};
 
@@ -33,7 +35,13 @@ pub async fn run(config: &Config, owner: &PgPool, cmd: ChatCommand) -> Result<()
             .map_err(|e| {
                 AdminError::Failed(anyhow::anyhow!("cannot connect with DATABASE_URL: {e}"))
             })?,
-        None => owner.clone(),
+        // The owner bypasses row-level security: a chat never runs on it.
+        None => {
+            return Err(AdminError::Refused(
+                "admin chat runs as the application role: set DATABASE_URL, or start `nudge dev`"
+                    .into(),
+            ));
+        }
     };
     let agent = agent_from_config(config, app_pool)?;
     match cmd.message {

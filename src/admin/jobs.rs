@@ -2,10 +2,9 @@
 
 use clap::Subcommand;
 use serde_json::json;
-use sqlx::PgPool;
 
-use super::AdminError;
 use super::output::Rendered;
+use super::{AdminError, Operator};
 use crate::store::{Actor, record_audit};
 
 #[derive(Debug, Subcommand)]
@@ -30,22 +29,25 @@ struct DeadJob {
 
 const DEAD: &str = "(status = 'Killed' or (status = 'Failed' and attempts >= max_attempts))";
 
-pub async fn execute(pool: &PgPool, command: JobsCommand) -> Result<Rendered, AdminError> {
+pub async fn execute(op: &Operator, command: JobsCommand) -> Result<Rendered, AdminError> {
     match command {
-        JobsCommand::Failed => failed(pool).await,
-        JobsCommand::Retry { id } => retry(pool, &id).await,
+        JobsCommand::Failed => failed(op).await,
+        JobsCommand::Retry { id } => retry(op, &id).await,
     }
 }
 
-async fn failed(pool: &PgPool) -> Result<Rendered, AdminError> {
+/// Across people: on the owner role, and audited.
+async fn failed(op: &Operator) -> Result<Rendered, AdminError> {
     let jobs: Vec<DeadJob> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select id, job_type, status, attempts, max_attempts, \
                 coalesce(last_result ->> 'Err', last_result::text) as error, \
                 convert_from(job, 'UTF8')::jsonb as payload, done_at \
          from apalis.jobs where {DEAD} order by done_at desc nulls last limit 200"
     )))
-    .fetch_all(pool)
+    .fetch_all(&op.pool)
     .await?;
+    op.audit_view("jobs.failed", json!({ "count": jobs.len() }))
+        .await?;
     let rows = jobs
         .iter()
         .map(|j| {
@@ -69,8 +71,8 @@ async fn failed(pool: &PgPool) -> Result<Rendered, AdminError> {
     ))
 }
 
-async fn retry(pool: &PgPool, id: &str) -> Result<Rendered, AdminError> {
-    let mut tx = pool.begin().await?;
+async fn retry(op: &Operator, id: &str) -> Result<Rendered, AdminError> {
+    let mut tx = op.pool.begin().await?;
     let job_type: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "update apalis.jobs set status = 'Pending', attempts = 0, run_at = now(), lock_by = null, \
                 lock_at = null, done_at = null, last_result = null \

@@ -2,6 +2,12 @@
 //! (`DATABASE_ADMIN_URL`), writes every change to `audit_log` with actor
 //! `admin`, prints tables for people and `--json` for scripts, and exits 2
 //! with a one-line reason when the operator's input is refused.
+//!
+//! Commands about one person run in that person's scope with the
+//! application role's rights ([`Operator::scoped`]), so row-level security
+//! applies to operators as it does to the application; only the views
+//! across people (the list of people, missed reminders, dead jobs) read on
+//! the owner role, and each such read is itself audited.
 
 mod chat;
 mod jobs;
@@ -19,8 +25,8 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 
 use crate::config::Config;
-use crate::db;
-use crate::store::{PhoneNumber, StoreError, UserId};
+use crate::db::{self, AppRole, SessionRole, UserTx};
+use crate::store::{Actor, PhoneNumber, StoreError, UserId, record_audit};
 
 pub use output::Output;
 
@@ -80,7 +86,7 @@ impl From<StoreError> for AdminError {
 
 impl From<sqlx::Error> for AdminError {
     fn from(e: sqlx::Error) -> Self {
-        AdminError::Failed(e.into())
+        AdminError::Failed(db::redact(&e).into())
     }
 }
 
@@ -137,7 +143,11 @@ pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
             }
         };
     }
-    let result = execute(&pool, cmd.command).await;
+    let operator = Operator {
+        pool: pool.clone(),
+        app_role: app_role(&config),
+    };
+    let result = execute(&operator, cmd.command).await;
     pool.close().await;
     match result {
         Ok(rendered) => {
@@ -151,16 +161,87 @@ pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
     }
 }
 
-/// Runs one admin command against an owner pool; what it returns is printed.
+/// What admin commands run with: the owner pool, and the application role
+/// whose rights commands about one person take.
+pub struct Operator {
+    pub pool: PgPool,
+    /// `None` when no `DATABASE_URL` names it: per-person commands refuse.
+    pub app_role: Option<AppRole>,
+}
+
+impl Operator {
+    /// A transaction in `user`'s scope with the application role's rights:
+    /// RLS applies, and every store query names the person too.
+    pub async fn scoped(&self, user: UserId) -> Result<UserTx, AdminError> {
+        let role = self.app_role.as_ref().ok_or_else(|| {
+            AdminError::Refused(
+                "commands about one person run with the application role's rights: \
+                 set DATABASE_URL (its user is that role)"
+                    .into(),
+            )
+        })?;
+        let mut tx = UserTx::begin_as(&self.pool, user, role)
+            .await
+            .map_err(|e| {
+                AdminError::Failed(anyhow::anyhow!(
+                    "cannot take the rights of role '{role}' (GRANT {role} TO the owner role): {}",
+                    db::redact(&e)
+                ))
+            })?;
+        // Fail closed: a role that bypasses RLS would make this scope a no-op.
+        let effective = SessionRole::current(tx.conn()).await?;
+        if effective.bypasses_rls() {
+            return Err(AdminError::Refused(format!(
+                "DATABASE_URL's role '{}' bypasses row-level security; point it at the application role",
+                effective.name
+            )));
+        }
+        Ok(tx)
+    }
+
+    /// Records a read across people (actor `admin`, no person) on the owner role.
+    pub async fn audit_view(
+        &self,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<(), AdminError> {
+        let mut conn = self.pool.acquire().await?;
+        record_audit(&mut conn, None, Actor::Admin, action, details).await?;
+        Ok(())
+    }
+}
+
+/// The application role: the user of `DATABASE_URL`, or of the one a
+/// running `nudge dev` announced in `.nudge/dev.env`. In development with
+/// `DATABASE_URL` alone, that URL is the owner and `nudge dev` ran as
+/// [`db::DEV_APP_ROLE`].
+fn app_role(config: &Config) -> Option<AppRole> {
+    if config.env.is_development()
+        && config.database_admin_url.is_none()
+        && config.database_url.is_some()
+    {
+        return db::DEV_APP_ROLE.parse().ok();
+    }
+    let url = config.database_url.clone().or_else(|| {
+        let env = std::fs::read_to_string(".nudge/dev.env").ok()?;
+        env.lines()
+            .find_map(|l| l.strip_prefix("DATABASE_URL="))
+            .map(|u| SecretString::from(u.trim().to_string()))
+    })?;
+    let options = db::connect_options(&url).ok()?;
+    db::app_role_from_url(&options).parse().ok()
+}
+
+/// Runs one admin command as `operator`; what it returns is printed.
 pub async fn execute(
-    pool: &PgPool,
+    operator: &Operator,
     command: AdminSubcommand,
 ) -> Result<output::Rendered, AdminError> {
     match command {
-        AdminSubcommand::User(c) => users::execute(pool, c).await,
-        AdminSubcommand::Phone(c) => phones::execute(pool, c).await,
-        AdminSubcommand::Jobs(c) => jobs::execute(pool, c).await,
-        AdminSubcommand::Reminders(c) => reminders::execute(pool, c).await,
+        AdminSubcommand::User(c) => users::execute(operator, c).await,
+        AdminSubcommand::Phone(c) => phones::execute(operator, c).await,
+        AdminSubcommand::Jobs(c) => jobs::execute(operator, c).await,
+        AdminSubcommand::Reminders(c) => reminders::execute(operator, c).await,
         AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) | AdminSubcommand::Llm(_) => Err(
             AdminError::Refused("this command runs through `nudge admin`".into()),
         ),

@@ -2,11 +2,9 @@
 
 use clap::Subcommand;
 use serde_json::json;
-use sqlx::PgPool;
 
 use super::output::Rendered;
-use super::{AdminError, parse_phone, resolve_user};
-use crate::db::UserTx;
+use super::{AdminError, Operator, parse_phone, resolve_user};
 use crate::store::{Actor, PhoneRecord, UserId, record_audit};
 
 #[derive(Debug, Subcommand)]
@@ -23,18 +21,18 @@ pub enum PhoneCommand {
     List { user: String },
 }
 
-pub async fn execute(pool: &PgPool, command: PhoneCommand) -> Result<Rendered, AdminError> {
+pub async fn execute(op: &Operator, command: PhoneCommand) -> Result<Rendered, AdminError> {
     match command {
-        PhoneCommand::Add { user, number } => add(pool, &user, &number).await,
-        PhoneCommand::Remove { number } => remove(pool, &number).await,
-        PhoneCommand::List { user } => list(pool, &user).await,
+        PhoneCommand::Add { user, number } => add(op, &user, &number).await,
+        PhoneCommand::Remove { number } => remove(op, &number).await,
+        PhoneCommand::List { user } => list(op, &user).await,
     }
 }
 
-async fn add(pool: &PgPool, reference: &str, number: &str) -> Result<Rendered, AdminError> {
+async fn add(op: &Operator, reference: &str, number: &str) -> Result<Rendered, AdminError> {
     let phone = parse_phone(number)?;
-    let id = resolve_user(pool, reference).await?;
-    let mut tx = UserTx::begin(pool, id).await?;
+    let id = resolve_user(&op.pool, reference).await?;
+    let mut tx = op.scoped(id).await?;
     let record = PhoneRecord::add(&mut tx, &phone, true).await?;
     record_audit(
         tx.conn(),
@@ -51,15 +49,16 @@ async fn add(pool: &PgPool, reference: &str, number: &str) -> Result<Rendered, A
     ))
 }
 
-async fn remove(pool: &PgPool, number: &str) -> Result<Rendered, AdminError> {
+async fn remove(op: &Operator, number: &str) -> Result<Rendered, AdminError> {
     let phone = parse_phone(number)?;
+    // Whose number it is: the owner's one look across people, id only.
     let owner: Option<UserId> =
         sqlx::query_scalar("select user_id from user_phone_numbers where e164 = $1")
             .bind(phone.as_str())
-            .fetch_optional(pool)
+            .fetch_optional(&op.pool)
             .await?;
     let id = owner.ok_or_else(|| AdminError::Refused(format!("{phone} is not registered")))?;
-    let mut tx = UserTx::begin(pool, id).await?;
+    let mut tx = op.scoped(id).await?;
     PhoneRecord::remove(&mut tx, &phone).await?;
     record_audit(
         tx.conn(),
@@ -76,9 +75,9 @@ async fn remove(pool: &PgPool, number: &str) -> Result<Rendered, AdminError> {
     ))
 }
 
-async fn list(pool: &PgPool, reference: &str) -> Result<Rendered, AdminError> {
-    let id = resolve_user(pool, reference).await?;
-    let mut tx = UserTx::begin(pool, id).await?;
+async fn list(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
+    let id = resolve_user(&op.pool, reference).await?;
+    let mut tx = op.scoped(id).await?;
     let phones = PhoneRecord::list(&mut tx).await?;
     tx.commit().await?;
     let rows = phones

@@ -3,11 +3,9 @@
 
 use clap::Subcommand;
 use serde_json::json;
-use sqlx::PgPool;
 
 use super::output::Rendered;
-use super::{AdminError, resolve_user};
-use crate::db::UserTx;
+use super::{AdminError, Operator, resolve_user};
 use crate::store::{Reminder, User};
 
 #[derive(Debug, Subcommand)]
@@ -18,16 +16,16 @@ pub enum RemindersCommand {
     Missed,
 }
 
-pub async fn execute(pool: &PgPool, command: RemindersCommand) -> Result<Rendered, AdminError> {
+pub async fn execute(op: &Operator, command: RemindersCommand) -> Result<Rendered, AdminError> {
     match command {
-        RemindersCommand::List { user } => list(pool, &user).await,
-        RemindersCommand::Missed => missed(pool).await,
+        RemindersCommand::List { user } => list(op, &user).await,
+        RemindersCommand::Missed => missed(op).await,
     }
 }
 
-async fn list(pool: &PgPool, reference: &str) -> Result<Rendered, AdminError> {
-    let id = resolve_user(pool, reference).await?;
-    let mut tx = UserTx::begin(pool, id).await?;
+async fn list(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
+    let id = resolve_user(&op.pool, reference).await?;
+    let mut tx = op.scoped(id).await?;
     let user = User::current(&mut tx).await?;
     let upcoming = Reminder::upcoming(&mut tx, 100).await?;
     tx.commit().await?;
@@ -66,7 +64,8 @@ struct Missed {
     late_secs: Option<f64>,
 }
 
-async fn missed(pool: &PgPool) -> Result<Rendered, AdminError> {
+/// Across people: on the owner role, and audited.
+async fn missed(op: &Operator) -> Result<Rendered, AdminError> {
     let missed: Vec<Missed> = sqlx::query_as(
         "select a.created_at as at, a.user_id, u.display_name, r.body, a.details ->> 'due_at' as due_at, \
                 (a.details ->> 'late_secs')::float8 as late_secs \
@@ -74,8 +73,10 @@ async fn missed(pool: &PgPool) -> Result<Rendered, AdminError> {
          left join reminders r on r.id = (a.details ->> 'reminder_id')::uuid \
          where a.action = 'reminder.missed' order by a.created_at desc limit 500",
     )
-    .fetch_all(pool)
+    .fetch_all(&op.pool)
     .await?;
+    op.audit_view("reminders.missed", json!({ "count": missed.len() }))
+        .await?;
     let rows = missed
         .iter()
         .map(|m| {

@@ -2,11 +2,9 @@
 
 use clap::Subcommand;
 use serde_json::json;
-use sqlx::PgPool;
 
 use super::output::Rendered;
-use super::{AdminError, parse_phone, resolve_user};
-use crate::db::UserTx;
+use super::{AdminError, Operator, parse_phone, resolve_user};
 use crate::store::{Actor, Locale, PhoneRecord, Timezone, User, UserId, UserStatus, record_audit};
 
 #[derive(Debug, Subcommand)]
@@ -38,23 +36,23 @@ pub enum UserCommand {
     Enable { user: String },
 }
 
-pub async fn execute(pool: &PgPool, command: UserCommand) -> Result<Rendered, AdminError> {
+pub async fn execute(op: &Operator, command: UserCommand) -> Result<Rendered, AdminError> {
     match command {
         UserCommand::Add {
             name,
             phone,
             timezone,
             locale,
-        } => add(pool, &name, &phone, &timezone, &locale).await,
-        UserCommand::List => list(pool).await,
-        UserCommand::Show { user } => show(pool, &user).await,
-        UserCommand::Disable { user } => set_status(pool, &user, UserStatus::Disabled).await,
-        UserCommand::Enable { user } => set_status(pool, &user, UserStatus::Active).await,
+        } => add(op, &name, &phone, &timezone, &locale).await,
+        UserCommand::List => list(op).await,
+        UserCommand::Show { user } => show(op, &user).await,
+        UserCommand::Disable { user } => set_status(op, &user, UserStatus::Disabled).await,
+        UserCommand::Enable { user } => set_status(op, &user, UserStatus::Active).await,
     }
 }
 
 async fn add(
-    pool: &PgPool,
+    op: &Operator,
     name: &str,
     phone: &str,
     timezone: &str,
@@ -71,7 +69,7 @@ async fn add(
     let locale: Locale = locale.parse().map_err(AdminError::Refused)?;
 
     let id = UserId(uuid::Uuid::new_v4());
-    let mut tx = UserTx::begin(pool, id).await?;
+    let mut tx = op.scoped(id).await?;
     let user = User::insert(&mut tx, name, timezone, locale).await?;
     let number = PhoneRecord::add(&mut tx, &phone, true).await?;
     record_audit(
@@ -89,12 +87,15 @@ async fn add(
     ))
 }
 
-async fn list(pool: &PgPool) -> Result<Rendered, AdminError> {
-    let users = User::list_all(pool).await.map_err(AdminError::from)?;
+/// Across people: on the owner role, and audited.
+async fn list(op: &Operator) -> Result<Rendered, AdminError> {
+    let users = User::list_all(&op.pool).await.map_err(AdminError::from)?;
     let primaries: Vec<(UserId, String)> =
         sqlx::query_as("select user_id, e164 from user_phone_numbers where is_primary")
-            .fetch_all(pool)
+            .fetch_all(&op.pool)
             .await?;
+    op.audit_view("user.list", json!({ "count": users.len() }))
+        .await?;
     let primary_of = |id: UserId| {
         primaries
             .iter()
@@ -132,9 +133,9 @@ async fn list(pool: &PgPool) -> Result<Rendered, AdminError> {
     ))
 }
 
-async fn show(pool: &PgPool, reference: &str) -> Result<Rendered, AdminError> {
-    let id = resolve_user(pool, reference).await?;
-    let mut tx = UserTx::begin(pool, id).await?;
+async fn show(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
+    let id = resolve_user(&op.pool, reference).await?;
+    let mut tx = op.scoped(id).await?;
     let user = User::current(&mut tx).await?;
     let phones = PhoneRecord::list(&mut tx).await?;
     tx.commit().await?;
@@ -159,8 +160,20 @@ async fn show(pool: &PgPool, reference: &str) -> Result<Rendered, AdminError> {
         if p.verified {
             flags.push("verified");
         }
+        let mut flags: Vec<String> = flags.into_iter().map(String::from).collect();
         if p.opted_out_at.is_some() {
-            flags.push("opted out");
+            flags.push(match &p.opted_out_via {
+                Some(word) => format!("opted out by {word}"),
+                None => "opted out".into(),
+            });
+        }
+        // Nothing is sent to it (reminders included) until it texts in.
+        if let (Some(at), Some(reason)) = (p.unreachable_at, &p.unreachable_reason) {
+            let code = p.unreachable_code.as_deref().unwrap_or("?");
+            flags.push(format!(
+                "UNREACHABLE: {reason} (Twilio {code}) since {}, sending paused",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ));
         }
         rows.push(vec![
             "phone".into(),
@@ -175,12 +188,12 @@ async fn show(pool: &PgPool, reference: &str) -> Result<Rendered, AdminError> {
 }
 
 async fn set_status(
-    pool: &PgPool,
+    op: &Operator,
     reference: &str,
     status: UserStatus,
 ) -> Result<Rendered, AdminError> {
-    let id = resolve_user(pool, reference).await?;
-    let mut tx = UserTx::begin(pool, id).await?;
+    let id = resolve_user(&op.pool, reference).await?;
+    let mut tx = op.scoped(id).await?;
     User::set_status(&mut tx, status).await?;
     let action = match status {
         UserStatus::Active => "user.enable",

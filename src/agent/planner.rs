@@ -46,12 +46,14 @@ impl TurnFacts {
         let row: Option<FactsRow> = sqlx::query_as(
             "select u.id, u.display_name, u.timezone, u.locale, u.status, u.quiet_hours_start, \
                     u.quiet_hours_end, u.created_at, \
-               exists(select 1 from pending_actions where status = 'pending' and expires_at > $1) \
+               exists(select 1 from pending_actions where user_id = u.id and status = 'pending' and expires_at > $1) \
                  as has_pending_action, \
-               (select summary from conversation_summaries order by covers_until desc limit 1) as summary, \
-               coalesce((select array_agg(provider) from oauth_integrations where status = 'connected'), \
+               (select summary from conversation_summaries where user_id = u.id \
+                 order by covers_until desc limit 1) as summary, \
+               coalesce((select array_agg(provider) from oauth_integrations \
+                 where user_id = u.id and status = 'connected'), \
                  '{}') as integrations, \
-               (select coalesce(sum(total_tokens), 0)::bigint from llm_usage where created_at >= \
+               (select coalesce(sum(total_tokens), 0)::bigint from llm_usage where user_id = u.id and created_at >= \
                  (date_trunc('day', $1 at time zone u.timezone) at time zone u.timezone)) as tokens_today \
              from users u where u.id = $2",
         )

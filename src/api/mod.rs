@@ -2,6 +2,7 @@
 //! router, which is served on its own listener so it is never public by
 //! accident.
 
+mod client_ip;
 mod health;
 mod metrics;
 mod middleware;
@@ -11,8 +12,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::SmartIpKeyExtractor;
 use tower_http::limit::RequestBodyLimitLayer;
+
+pub use client_ip::TrustedProxyIp;
 
 use crate::app::AppState;
 use crate::sms_router::webhook;
@@ -37,11 +39,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Per client IP, in memory: a flood from one address is refused (429)
-/// before any work. Behind nginx the client is X-Forwarded-For/X-Real-IP.
+/// before any work. X-Forwarded-For/X-Real-IP name the client only when
+/// the peer is in `TRUSTED_PROXIES` (see [`TrustedProxyIp`]).
 fn with_edge_limit(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
     let per_second = state.config.edge_requests_per_second.max(1);
     let config = GovernorConfigBuilder::default()
-        .key_extractor(SmartIpKeyExtractor)
+        .key_extractor(TrustedProxyIp::new(&state.config.trusted_proxies))
         .period(std::time::Duration::from_secs(1) / per_second)
         .burst_size(state.config.edge_burst.max(1))
         .finish();

@@ -64,6 +64,7 @@ pub async fn migrate(
     }
     ensure_role(admin, app_role, app_password).await?;
     grant(admin, app_role).await?;
+    let_owner_act_as(admin, app_role).await?;
     Ok(())
 }
 
@@ -99,15 +100,47 @@ async fn ensure_role(
     }
     if let Some(password) = password {
         let ident = quote_ident(admin, role).await?;
-        let literal: String = sqlx::query_scalar("select quote_literal($1)")
-            .bind(password)
+        sqlx::query(AssertSqlSafe(password_statement(&ident, password)))
+            .execute(admin)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `ALTER ROLE … PASSWORD` with a SCRAM-SHA-256 verifier computed here:
+/// the statement (which the server may log) never holds the password.
+/// A verifier is base64, digits, `$` and `:` only, so it needs no escaping.
+fn password_statement(ident: &str, password: &str) -> String {
+    format!(
+        "alter role {ident} password '{}'",
+        super::scram::verifier(password)
+    )
+}
+
+/// Lets the owner take the application role's rights (`SET LOCAL ROLE`),
+/// which admin commands about one person do so that row-level security
+/// applies to operators too. A superuser needs no membership.
+async fn let_owner_act_as(admin: &PgPool, role: &str) -> Result<(), MigrateError> {
+    let superuser: bool =
+        sqlx::query_scalar("select rolsuper from pg_roles where rolname = current_user")
             .fetch_one(admin)
             .await?;
-        sqlx::query(AssertSqlSafe(format!(
-            "alter role {ident} password {literal}"
-        )))
+    if superuser {
+        return Ok(());
+    }
+    let ident = quote_ident(admin, role).await?;
+    if let Err(e) = sqlx::query(AssertSqlSafe(format!("grant {ident} to current_user")))
         .execute(admin)
-        .await?;
+        .await
+    {
+        // A role created by someone else may not be grantable by the
+        // owner; admin commands about one person then refuse to run
+        // (fail closed) until a DBA grants it.
+        tracing::warn!(
+            role,
+            error = %super::redact(&e),
+            "cannot grant the application role to the owner; run GRANT <app role> TO <owner> as a superuser"
+        );
     }
     Ok(())
 }
@@ -159,4 +192,19 @@ async fn current_database(admin: &PgPool) -> Result<String, sqlx::Error> {
     sqlx::query_scalar("select quote_ident(current_database())")
         .fetch_one(admin)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_statement_carries_a_verifier_not_the_password() {
+        let statement = password_statement("\"nudge_app\"", "correct horse battery");
+        assert!(!statement.contains("correct horse"), "{statement}");
+        assert!(
+            statement.starts_with("alter role \"nudge_app\" password 'SCRAM-SHA-256$4096:"),
+            "{statement}"
+        );
+    }
 }

@@ -9,10 +9,15 @@
 mod dev_postgres;
 mod migrate;
 pub mod queue;
+mod redact;
+mod role;
+pub mod scram;
 mod user_tx;
 
 pub use dev_postgres::{DEV_APP_ROLE, DEV_DATABASE, DEV_OWNER_ROLE, DevPostgres, DevPostgresError};
 pub use migrate::{MigrateError, app_role_from_url, migrate};
+pub use redact::{RedactedDbError, redact};
+pub use role::{AppRole, AppRoleError, RoleError, SessionRole, refuse_privileged_connection};
 pub use user_tx::UserTx;
 
 use std::time::Duration;
@@ -35,6 +40,8 @@ pub fn lazy_pool(options: PgConnectOptions, max_connections: u32) -> PgPool {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(3))
+        // Fail closed: no connection as a role that bypasses RLS is ever used.
+        .after_connect(|conn, _| Box::pin(refuse_privileged_connection(conn)))
         .connect_lazy_with(options)
 }
 

@@ -60,21 +60,26 @@ pub async fn schedule_reminder(
     .await
 }
 
-/// Removes a reminder's pending deliveries (it was cancelled).
+/// Removes a reminder's pending deliveries (it was cancelled). The job
+/// must name the same person too: `apalis.jobs` has no row-level security,
+/// so the user id is the only wall between people here.
 pub async fn unschedule_reminder(
     conn: &mut PgConnection,
+    user_id: Uuid,
     reminder_id: Uuid,
 ) -> Result<u64, QueueError> {
     sqlx::query(
         "delete from apalis.jobs where job_type = $1 and status = 'Pending' \
-         and convert_from(job, 'UTF8')::jsonb ->> 'reminder_id' = $2",
+         and convert_from(job, 'UTF8')::jsonb ->> 'reminder_id' = $2 \
+         and convert_from(job, 'UTF8')::jsonb ->> 'user_id' = $3",
     )
     .bind(REMINDER_DUE)
     .bind(reminder_id.to_string())
+    .bind(user_id.to_string())
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
-    .map_err(|e| QueueError::Database(e.to_string()))
+    .map_err(|e| QueueError::Database(super::redact(&e).to_string()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

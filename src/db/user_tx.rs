@@ -7,6 +7,7 @@
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::role::AppRole;
 use crate::store::UserId;
 
 /// A transaction in which PostgreSQL sees exactly one person's rows.
@@ -32,6 +33,26 @@ impl UserTx {
     /// the acknowledging commit.
     pub async fn begin_deferred(pool: &PgPool, user_id: UserId) -> Result<Self, sqlx::Error> {
         Self::begin_with(pool, user_id, true).await
+    }
+
+    /// Begins a scoped transaction that also drops to `role`'s rights
+    /// (`SET LOCAL ROLE`): for an operator on the owner connection, which
+    /// would otherwise bypass row-level security. Inside it the operator
+    /// sees and changes exactly what the application would for this person.
+    pub async fn begin_as(
+        pool: &PgPool,
+        user_id: UserId,
+        role: &AppRole,
+    ) -> Result<Self, sqlx::Error> {
+        let mut tx = Self::begin_with(pool, user_id, false).await?;
+        // `set_config('role', …, true)` is `SET LOCAL ROLE` with the name
+        // bound, not spliced into the statement; it ends with the
+        // transaction, so the pooled owner connection gets its rights back.
+        sqlx::query("select set_config('role', $1, true)")
+            .bind(role.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(tx)
     }
 
     async fn begin_with(

@@ -2,6 +2,7 @@
 //! durable hand-off to workers, outbound delivery (senders, segments,
 //! pacing and limits) and status callbacks.
 
+pub mod carrier_errors;
 pub mod console_sender;
 pub mod keywords;
 pub mod outbound;

@@ -1,12 +1,14 @@
-//! Delivering one stored outbound message: checked against opt-outs and
-//! disabled accounts at send time, cut to the segment limit, recorded as
-//! "sending" before the provider is called (so a retried job knows), then
+//! Delivering one stored outbound message: checked against opt-outs,
+//! unreachable numbers and disabled accounts at send time, cut to the
+//! segment limit, recorded as "sending" before the provider is called (so
+//! a retried job knows), then
 //! recorded with the provider's answer, its segments and estimated cost.
 //! When the provider is unavailable the claim is released and the caller's
 //! job retries later: an outage delays a text, never loses it.
 
 use uuid::Uuid;
 
+use super::carrier_errors;
 use super::segments::{
     DEFAULT_SEGMENT_COST_MICROS, analyse, estimated_cost_micros, fit_to_segments,
 };
@@ -21,6 +23,10 @@ use crate::store::{
 /// A message "sending" for longer than this lost its sender (a crash) and
 /// may be sent again — the one case where a duplicate can happen.
 pub const SENDING_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Idempotency-key prefix of the opt-out confirmation, the one message
+/// delivered to a number that is opted out.
+pub const OPT_OUT_CONFIRMATION_PREFIX: &str = "optout:";
 
 /// What happened to the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,10 +77,18 @@ pub async fn deliver(
     }
     let user = User::current(&mut tx).await?;
     let phone = PhoneRecord::primary(&mut tx).await?;
+    // The opt-out confirmation is the one text an opted-out number gets.
+    let confirms_opt_out = message
+        .idempotency_key
+        .as_deref()
+        .is_some_and(|k| k.starts_with(OPT_OUT_CONFIRMATION_PREFIX));
     let suppressed = match (&user.status, phone) {
         (UserStatus::Disabled, _) => Err("disabled"),
         (_, None) => Err("no_number"),
-        (_, Some(p)) if p.opted_out_at.is_some() => Err("opted_out"),
+        (_, Some(p)) if p.opted_out_at.is_some() && !confirms_opt_out => Err("opted_out"),
+        // The carrier said 30003/30005/30006: reminders and replies wait
+        // until the number texts in again.
+        (_, Some(p)) if p.unreachable_at.is_some() => Err("unreachable"),
         (_, Some(p)) => Ok(p),
     };
     let phone = match suppressed {
@@ -152,7 +166,7 @@ pub async fn deliver(
             }
         }
         Err(SendError::Unsubscribed) => {
-            PhoneRecord::set_opted_out(&mut tx, &phone.e164, true).await?;
+            carrier_errors::act_on(&mut tx, Some(&phone.e164), "21610", "send").await?;
             SmsMessage::record_send(
                 &mut tx,
                 message_id,
@@ -167,6 +181,9 @@ pub async fn deliver(
         }
         Err(SendError::Rejected { code, message }) => {
             let code = code.map(|c| c.to_string());
+            if let Some(code) = &code {
+                carrier_errors::act_on(&mut tx, Some(&phone.e164), code, "send").await?;
+            }
             SmsMessage::record_send(
                 &mut tx,
                 message_id,

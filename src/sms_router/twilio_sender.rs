@@ -24,6 +24,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::carrier_errors::CarrierError;
 use super::sender::{OutboundSms, SendError, SentSms, SmsSender};
 use crate::config::TwilioConfig;
 use crate::http_client::{error_chain, redact, retry_after, shorten};
@@ -261,7 +262,11 @@ impl TwilioSender {
         if code == Some(TWILIO_UNSUBSCRIBED) {
             return SendError::Unsubscribed;
         }
-        let transient = matches!(status.as_u16(), 408 | 429) || status.is_server_error();
+        // A code that condemns the number or the campaign is final whatever
+        // the HTTP status: retrying it would only be refused again.
+        let permanent = code.is_some_and(|c| CarrierError::of(&c.to_string()).is_permanent());
+        let transient =
+            !permanent && (matches!(status.as_u16(), 408 | 429) || status.is_server_error());
         if transient {
             SendError::Unavailable {
                 message: format!("HTTP {}: {message}", status.as_u16()),
@@ -403,6 +408,11 @@ mod tests {
                 ..
             }
         ));
+        let campaign = r#"{"code":30007,"message":"filtered","status":503}"#;
+        assert!(
+            !s.classify(StatusCode::SERVICE_UNAVAILABLE, campaign)
+                .is_retryable()
+        );
         for code in [408, 429, 500, 502, 503] {
             let status = StatusCode::from_u16(code).unwrap();
             assert!(s.classify(status, "").is_retryable(), "{code}");

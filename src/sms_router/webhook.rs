@@ -2,9 +2,13 @@
 //!
 //! Inbound: check the signature against `PUBLIC_BASE_URL` + path and query
 //! (never the Host header), dedupe on `MessageSid`, identify the sender,
-//! handle keywords, then store the message and enqueue its `agent_turn`
-//! job in one transaction and answer empty TwiML. Nothing here waits for a
-//! model.
+//! handle keywords (see [`super::keywords`]: opt-out, opt-in and help,
+//! answered in the person's language), then store the message and enqueue
+//! its `agent_turn` job in one transaction and answer empty TwiML. Nothing
+//! here waits for a model.
+//!
+//! Status callbacks move a message forward and act on carrier error codes
+//! (see [`super::carrier_errors`]) exactly once.
 
 use std::time::Instant;
 
@@ -15,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::keywords::{self, Keyword};
+use super::carrier_errors;
+use super::keywords::{self, Action, Matched};
+use super::outbound::OPT_OUT_CONFIRMATION_PREFIX;
 use super::rate_limit::{Decision, Rate};
 use super::signature::verify_signature;
 use crate::app::AppState;
@@ -23,7 +29,8 @@ use crate::db::UserTx;
 use crate::db::queue::{self, AgentTurnJob, DeliverSmsJob, JobOptions, OnboardingSmsJob};
 use crate::error::AppError;
 use crate::store::{
-    PhoneNumber, PhoneRecord, SmsMessage, User, UserId, UserStatus, user_id_for_phone,
+    Actor, PhoneNumber, PhoneRecord, SmsMessage, User, UserId, UserStatus, record_audit,
+    user_id_for_phone,
 };
 
 const EMPTY_TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
@@ -33,6 +40,30 @@ fn twiml() -> Response {
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/xml")],
         EMPTY_TWIML,
+    )
+        .into_response()
+}
+
+/// TwiML that answers the sender with one message (for numbers nobody
+/// owns, whose texts are never stored).
+fn twiml_message(text: &str) -> Response {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            c => escaped.push(c),
+        }
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml")],
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escaped}</Message></Response>"#
+        ),
     )
         .into_response()
 }
@@ -116,11 +147,59 @@ pub async fn inbound(
     };
 
     let label = match user_id_for_phone(&state.db, &from).await? {
-        None => unknown_sender(&state, &from, &sid).await?,
+        None => match keywords::keyword(&text, false, &state.config.twilio) {
+            // START from a number nobody owns is an ordinary hello.
+            Some(kw) if kw.action != Action::OptIn => {
+                let (label, reply) = unknown_keyword(&state, &from, &sid, &kw).await?;
+                outcome(label, started);
+                return Ok(reply);
+            }
+            _ => unknown_sender(&state, &from, &sid).await?,
+        },
         Some(user_id) => known_sender(&state, user_id, &from, &sid, &text, media).await?,
     };
     outcome(label, started);
     Ok(twiml())
+}
+
+/// STOP/ARRET or HELP/AIDE from a number nobody owns: answered in the
+/// webhook's own TwiML (nothing is stored for such numbers), in the
+/// keyword's language, at most once per keyword kind per number per ten
+/// minutes. When Redis cannot say, it answers: a missing HELP or opt-out
+/// confirmation is a compliance failure, a second one is not.
+async fn unknown_keyword(
+    state: &AppState,
+    from: &PhoneNumber,
+    sid: &str,
+    kw: &Matched,
+) -> Result<(&'static str, Response), AppError> {
+    let may_answer = match &state.limiter {
+        Some(limiter) => limiter
+            .first_in_window(
+                &format!("kw:{}:{from}", kw.action.as_str()),
+                std::time::Duration::from_secs(600),
+            )
+            .await
+            .unwrap_or(true),
+        None => true,
+    };
+    sqlx::query("select nudge_log_identification($1, null, 'unknown', $2)")
+        .bind(from.as_str())
+        .bind(sid)
+        .execute(&state.db)
+        .await?;
+    let twilio = &state.config.twilio;
+    let locale = kw.answer_in(None);
+    let (label, text) = match kw.action {
+        Action::Help => ("help", keywords::help_text(locale, twilio)),
+        _ => ("opt_out", keywords::opted_out_text(locale, false, twilio)),
+    };
+    metrics::counter!("sms_keywords_total", "action" => kw.action.as_str(), "sender" => "unknown")
+        .increment(1);
+    Ok(match may_answer {
+        true => (label, twiml_message(&text)),
+        false => (label, twiml()),
+    })
 }
 
 /// `NumMedia` and every `MediaUrlN`/`MediaContentTypeN`, as stored
@@ -198,8 +277,7 @@ async fn known_sender(
 ) -> Result<&'static str, AppError> {
     // Redis is asked before the transaction opens: however slow it is, it
     // never holds a database connection. Keywords are never limited.
-    let may_be_keyword =
-        keywords::keyword(text, false).is_some() || keywords::keyword(text, true).is_some();
+    let may_be_keyword = keywords::may_be_keyword(text, &state.config.twilio);
     let limited = match may_be_keyword {
         true => None,
         false => over_limit(state, user_id, from).await,
@@ -215,8 +293,22 @@ async fn known_sender(
     }
     let phone = PhoneRecord::find(&mut tx, from).await?;
     let opted_out = phone.as_ref().is_some_and(|p| p.opted_out_at.is_some());
+    // A text from a number the carrier called unreachable proves it is not
+    // (any more): sending to it resumes.
+    if let Some(p) = phone.as_ref().filter(|p| p.unreachable_at.is_some())
+        && PhoneRecord::clear_unreachable(&mut tx, from.as_str()).await?
+    {
+        record_audit(
+            tx.conn(),
+            Some(user_id),
+            Actor::System,
+            "phone.reachable",
+            json!({ "phone_id": p.id, "was": p.unreachable_reason }),
+        )
+        .await?;
+    }
 
-    if let Some(kw) = keywords::keyword(text, opted_out) {
+    if let Some(kw) = keywords::keyword(text, opted_out, &state.config.twilio) {
         let stored =
             SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "keyword")
                 .await?;
@@ -230,18 +322,42 @@ async fn known_sender(
             sid,
         )
         .await?;
-        match kw {
-            Keyword::OptOut => PhoneRecord::set_opted_out(&mut tx, from.as_str(), true).await,
-            Keyword::OptIn => PhoneRecord::set_opted_out(&mut tx, from.as_str(), false).await,
-            Keyword::Help => {
-                queue_reply(&mut tx, keywords::HELP_TEXT, &format!("help:{sid}")).await
+        let twilio = &state.config.twilio;
+        let locale = kw.answer_in(Some(user.locale()));
+        match kw.action {
+            Action::OptOut => {
+                // One confirmation, on the change only: a second STOP gets
+                // nothing (Twilio would refuse it anyway).
+                if PhoneRecord::opt_out_by_keyword(&mut tx, from.as_str(), &kw.word).await? {
+                    let text = keywords::opted_out_text(locale, true, twilio);
+                    let key = format!("{OPT_OUT_CONFIRMATION_PREFIX}{sid}");
+                    queue_reply(&mut tx, &text, &key).await?;
+                }
             }
-        }?;
+            Action::OptIn => {
+                let after_cancel = opted_out
+                    && phone
+                        .as_ref()
+                        .and_then(|p| p.opted_out_via.as_deref())
+                        .is_some_and(|w| w == "CANCEL");
+                PhoneRecord::set_opted_out(&mut tx, from.as_str(), false).await?;
+                let text = keywords::opted_in_text(locale, after_cancel, twilio);
+                queue_reply(&mut tx, &text, &format!("optin:{sid}")).await?;
+            }
+            // Twilio answers nothing to an opted-out number, HELP included.
+            Action::Help if opted_out => {}
+            Action::Help => {
+                let text = keywords::help_text(locale, twilio);
+                queue_reply(&mut tx, &text, &format!("help:{sid}")).await?;
+            }
+        }
         tx.commit().await?;
-        return Ok(match kw {
-            Keyword::OptOut => "opt_out",
-            Keyword::OptIn => "opt_in",
-            Keyword::Help => "help",
+        metrics::counter!("sms_keywords_total", "action" => kw.action.as_str(), "sender" => "known")
+            .increment(1);
+        return Ok(match kw.action {
+            Action::OptOut => "opt_out",
+            Action::OptIn => "opt_in",
+            Action::Help => "help",
         });
     }
 
@@ -394,9 +510,9 @@ pub async fn status(
     };
     let mut tx = UserTx::begin(&state.db, UserId(user)).await?;
     let applied = SmsMessage::apply_callback(&mut tx, sid, &new_status, error_code).await?;
-    if error_code == Some("21610") {
-        let to = param(&params, "To").unwrap_or_default();
-        PhoneRecord::set_opted_out(&mut tx, to, true).await?;
+    // Acted on once: a repeated or late callback is not applied again.
+    if applied && let Some(code) = error_code {
+        carrier_errors::act_on(&mut tx, param(&params, "To"), code, "status_callback").await?;
     }
     tx.commit().await?;
     metrics::counter!("sms_outbound_status_total", "status" => new_status.clone(), "applied" => applied.to_string())

@@ -56,13 +56,14 @@ impl Expense {
     ) -> Result<Vec<CategoryTotal>, StoreError> {
         Ok(sqlx::query_as(
             "select category, currency, sum(amount_minor)::bigint as total_minor from expenses \
-             where spent_at >= (make_date($2, $3, 1)::timestamp at time zone $1) \
+             where user_id = $4 and spent_at >= (make_date($2, $3, 1)::timestamp at time zone $1) \
                and spent_at < ((make_date($2, $3, 1) + interval '1 month')::timestamp at time zone $1) \
              group by category, currency order by total_minor desc, category",
         )
         .bind(timezone)
         .bind(year)
         .bind(month as i32)
+        .bind(tx.uuid())
         .fetch_all(tx.conn())
         .await?)
     }

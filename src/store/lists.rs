@@ -41,7 +41,7 @@ impl ListItem {
             let inserted = sqlx::query(
                 "insert into list_items (user_id, list_name, item) \
                  select $1, $2, $3 where not exists (select 1 from list_items \
-                   where list_name = $2 and lower(item) = lower($3) and not done)",
+                   where user_id = $1 and list_name = $2 and lower(item) = lower($3) and not done)",
             )
             .bind(user)
             .bind(list)
@@ -61,13 +61,16 @@ impl ListItem {
         list: &str,
         items: &[String],
     ) -> Result<Vec<String>, StoreError> {
+        let user = tx.uuid();
         let mut removed = Vec::new();
         for item in items {
             let gone: Vec<String> = sqlx::query_scalar(
-                "delete from list_items where list_name = $1 and lower(item) = lower($2) returning item",
+                "delete from list_items where user_id = $3 and list_name = $1 and lower(item) = lower($2) \
+                 returning item",
             )
             .bind(list)
             .bind(item.trim())
+            .bind(user)
             .fetch_all(tx.conn())
             .await?;
             removed.extend(gone);
@@ -76,20 +79,26 @@ impl ListItem {
     }
 
     pub async fn show(tx: &mut UserTx, list: &str) -> Result<Vec<ListItem>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(
-            "select id, list_name, item from list_items where list_name = $1 and not done \
+            "select id, list_name, item from list_items where user_id = $2 and list_name = $1 and not done \
              order by created_at, id",
         )
         .bind(list)
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
 
     pub async fn clear(tx: &mut UserTx, list: &str) -> Result<u64, StoreError> {
-        Ok(sqlx::query("delete from list_items where list_name = $1")
-            .bind(list)
-            .execute(tx.conn())
-            .await?
-            .rows_affected())
+        let user = tx.uuid();
+        Ok(
+            sqlx::query("delete from list_items where user_id = $2 and list_name = $1")
+                .bind(list)
+                .bind(user)
+                .execute(tx.conn())
+                .await?
+                .rows_affected(),
+        )
     }
 }

@@ -53,12 +53,13 @@ impl Memory {
         Ok(sqlx::query_as(
             "select id, content, created_at from memories, \
                to_tsquery('english', $1) qe, to_tsquery('french', $1) qf \
-             where search @@ qe or search @@ qf \
+             where user_id = $3 and (search @@ qe or search @@ qf) \
              order by greatest(ts_rank(search, qe), ts_rank(search, qf)) desc, created_at desc \
              limit $2",
         )
         .bind(terms)
         .bind(limit)
+        .bind(tx.uuid())
         .fetch_all(tx.conn())
         .await?)
     }

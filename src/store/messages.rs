@@ -55,12 +55,14 @@ impl StoredMessage {
         before: DateTime<Utc>,
         n: i64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
+        let user = tx.uuid();
         let mut rows: Vec<StoredMessage> = sqlx::query_as(
             "select id, direction, body, status, created_at from messages \
-             where created_at < $1 order by created_at desc, id desc limit $2",
+             where user_id = $3 and created_at < $1 order by created_at desc, id desc limit $2",
         )
         .bind(before)
         .bind(n)
+        .bind(user)
         .fetch_all(tx.conn())
         .await?;
         rows.reverse();
@@ -72,11 +74,14 @@ impl StoredMessage {
         tx: &mut UserTx,
         after: Option<DateTime<Utc>>,
     ) -> Result<Vec<StoredMessage>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(
             "select id, direction, body, status, created_at from messages \
-             where created_at > coalesce($1::timestamptz, '-infinity') order by created_at, id",
+             where user_id = $2 and created_at > coalesce($1::timestamptz, '-infinity') \
+             order by created_at, id",
         )
         .bind(after)
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
@@ -91,9 +96,12 @@ pub struct ConversationSummary {
 
 impl ConversationSummary {
     pub async fn latest(tx: &mut UserTx) -> Result<Option<ConversationSummary>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(
-            "select summary, covers_until from conversation_summaries order by covers_until desc limit 1",
+            "select summary, covers_until from conversation_summaries where user_id = $1 \
+             order by covers_until desc limit 1",
         )
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?)
     }
@@ -217,23 +225,27 @@ impl SmsMessage {
         tx: &mut UserTx,
         key: &str,
     ) -> Result<Option<SmsMessage>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(concat!(
             "select ",
             sms_columns!(),
-            " from messages where idempotency_key = $1"
+            " from messages where user_id = $2 and idempotency_key = $1"
         ))
         .bind(key)
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?)
     }
 
     pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<SmsMessage, StoreError> {
+        let user = tx.uuid();
         sqlx::query_as(concat!(
             "select ",
             sms_columns!(),
-            " from messages where id = $1"
+            " from messages where user_id = $2 and id = $1"
         ))
         .bind(id)
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?
         .ok_or(StoreError::NotFound)
@@ -270,11 +282,15 @@ impl SmsMessage {
     }
 
     pub async fn set_status(tx: &mut UserTx, id: Uuid, status: &str) -> Result<(), StoreError> {
-        sqlx::query("update messages set status = $2, updated_at = now() where id = $1")
-            .bind(id)
-            .bind(status)
-            .execute(tx.conn())
-            .await?;
+        let user = tx.uuid();
+        sqlx::query(
+            "update messages set status = $2, updated_at = now() where user_id = $3 and id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(user)
+        .execute(tx.conn())
+        .await?;
         Ok(())
     }
 
@@ -288,10 +304,11 @@ impl SmsMessage {
         segments: i32,
         stale_after: std::time::Duration,
     ) -> Result<Claim, StoreError> {
+        let user = tx.uuid();
         let before: Option<String> = sqlx::query_scalar(
-            "with old as (select status, updated_at from messages where id = $1 for update) \
+            "with old as (select status, updated_at from messages where user_id = $5 and id = $1 for update) \
              update messages m set status = 'sending', body = $2, segments = $3, updated_at = now() \
-             from old where m.id = $1 and m.direction = 'outbound' and (old.status = 'generated' \
+             from old where m.user_id = $5 and m.id = $1 and m.direction = 'outbound' and (old.status = 'generated' \
                or (old.status = 'sending' and old.updated_at < now() - make_interval(secs => $4))) \
              returning old.status",
         )
@@ -299,6 +316,7 @@ impl SmsMessage {
         .bind(body)
         .bind(segments)
         .bind(stale_after.as_secs_f64())
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?;
         Ok(match before.as_deref() {
@@ -349,9 +367,11 @@ impl SmsMessage {
         segments: Option<i32>,
         body: &str,
     ) -> Result<(), StoreError> {
+        let user = tx.uuid();
         sqlx::query(
             "update messages set status = $2, provider_message_id = coalesce($3, provider_message_id), \
-             error_code = $4, segments = coalesce($5, segments), body = $6, updated_at = now() where id = $1",
+             error_code = $4, segments = coalesce($5, segments), body = $6, updated_at = now() \
+             where user_id = $7 and id = $1",
         )
         .bind(id)
         .bind(status)
@@ -359,6 +379,7 @@ impl SmsMessage {
         .bind(error_code)
         .bind(segments)
         .bind(body)
+        .bind(user)
         .execute(tx.conn())
         .await?;
         Ok(())
@@ -371,10 +392,12 @@ impl SmsMessage {
         status: &str,
         error_code: Option<&str>,
     ) -> Result<bool, StoreError> {
+        let user = tx.uuid();
         let current: Option<(Uuid, String)> = sqlx::query_as(
-            "select id, status from messages where provider_message_id = $1 for update",
+            "select id, status from messages where user_id = $2 and provider_message_id = $1 for update",
         )
         .bind(provider_message_id)
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?;
         let Some((id, current)) = current else {
@@ -384,11 +407,13 @@ impl SmsMessage {
             return Ok(false);
         }
         sqlx::query(
-            "update messages set status = $2, error_code = coalesce($3, error_code), updated_at = now() where id = $1",
+            "update messages set status = $2, error_code = coalesce($3, error_code), updated_at = now() \
+             where user_id = $4 and id = $1",
         )
         .bind(id)
         .bind(status)
         .bind(error_code)
+        .bind(user)
         .execute(tx.conn())
         .await?;
         Ok(true)
@@ -431,10 +456,10 @@ impl StoredMessage {
         let inserted: Option<StoredMessage> = sqlx::query_as(
             "with answered as ( \
                  update messages set status = 'answered', updated_at = now() \
-                  where id = $2 and direction = 'inbound' and status = 'received') \
+                  where user_id = $1 and id = $2 and direction = 'inbound' and status = 'received') \
              insert into messages (user_id, direction, body, status, idempotency_key, in_reply_to, channel) \
-             values ($1, 'outbound', $3, 'generated', 'reply:' || $2::text, $2, \
-                     coalesce((select channel from messages where user_id = $1 and id = $2), 'sms')) \
+             select $1, 'outbound', $3, 'generated', 'reply:' || $2::text, $2, m.channel \
+               from messages m where m.user_id = $1 and m.id = $2 and m.direction = 'inbound' \
              on conflict (idempotency_key) do nothing \
              returning id, direction, body, status, created_at",
         )
@@ -445,12 +470,16 @@ impl StoredMessage {
         .await?;
         match inserted {
             Some(m) => Ok(m),
-            None => Ok(sqlx::query_as(
-                "select id, direction, body, status, created_at from messages where idempotency_key = 'reply:' || $1::text",
+            // Already answered, or not this person's message at all.
+            None => sqlx::query_as(
+                "select id, direction, body, status, created_at from messages \
+                 where user_id = $2 and idempotency_key = 'reply:' || $1::text",
             )
             .bind(inbound_id)
-            .fetch_one(tx.conn())
-            .await?),
+            .bind(user)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(StoreError::NotFound),
         }
     }
 }

@@ -35,17 +35,41 @@ pub(crate) use users::UserRow;
 pub use users::{Locale, Timezone, User, UserId, UserStatus};
 
 /// Errors of the store that callers act on; anything else is a database error.
-#[derive(Debug, thiserror::Error)]
+///
+/// A database error displays (and debugs) in its redacted form and exposes
+/// no source: the driver's own `Debug` carries the failing row, and an
+/// error chain printed by a caller must not reach it.
+#[derive(thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]
     Conflict(String),
     #[error("not found")]
     NotFound,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    #[error("{}", crate::db::redact(.0))]
+    Database(sqlx::Error),
     /// A job that goes with the row could not be enqueued.
     #[error(transparent)]
     Queue(#[from] crate::db::queue::QueueError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+impl std::fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict(why) => f.debug_tuple("Conflict").field(why).finish(),
+            StoreError::NotFound => f.write_str("NotFound"),
+            StoreError::Database(e) => f
+                .debug_tuple("Database")
+                .field(&crate::db::redact(e))
+                .finish(),
+            StoreError::Queue(e) => f.debug_tuple("Queue").field(e).finish(),
+        }
+    }
 }
 
 /// True when `e` is a unique-constraint violation.

@@ -30,10 +30,13 @@ impl PendingAction {
         short_code: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<PendingAction, StoreError> {
-        sqlx::query("update pending_actions set status = 'cancelled' where status = 'pending'")
-            .execute(tx.conn())
-            .await?;
         let user = tx.uuid();
+        sqlx::query(
+            "update pending_actions set status = 'cancelled' where user_id = $1 and status = 'pending'",
+        )
+        .bind(user)
+        .execute(tx.conn())
+        .await?;
         Ok(sqlx::query_as(
             "insert into pending_actions (user_id, tool_name, arguments, summary, short_code, expires_at) \
              values ($1, $2, $3, $4, $5, $6) \
@@ -57,9 +60,11 @@ impl PendingAction {
     ) -> Result<Option<PendingAction>, StoreError> {
         Ok(sqlx::query_as(
             "select id, tool_name, arguments, summary, short_code, expires_at from pending_actions \
-             where status = 'pending' and expires_at > $1 order by created_at desc limit 1 for update",
+             where user_id = $2 and status = 'pending' and expires_at > $1 \
+             order by created_at desc limit 1 for update",
         )
         .bind(now)
+        .bind(tx.uuid())
         .fetch_optional(tx.conn())
         .await?)
     }
@@ -68,10 +73,11 @@ impl PendingAction {
     pub async fn resolve(tx: &mut UserTx, id: Uuid, done: bool) -> Result<bool, StoreError> {
         let status = if done { "done" } else { "cancelled" };
         Ok(sqlx::query(
-            "update pending_actions set status = $2 where id = $1 and status = 'pending'",
+            "update pending_actions set status = $2 where user_id = $3 and id = $1 and status = 'pending'",
         )
         .bind(id)
         .bind(status)
+        .bind(tx.uuid())
         .execute(tx.conn())
         .await?
         .rows_affected()

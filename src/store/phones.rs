@@ -70,11 +70,19 @@ pub struct PhoneRecord {
     pub is_primary: bool,
     pub opted_out_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The keyword that opted the number out ("CANCEL", "STOP"…).
+    pub opted_out_via: Option<String>,
+    /// Set when the carrier reported the number unreachable, unknown or a
+    /// landline: nothing is sent to it until it texts in again.
+    pub unreachable_at: Option<DateTime<Utc>>,
+    pub unreachable_reason: Option<String>,
+    pub unreachable_code: Option<String>,
 }
 
 macro_rules! phone_columns {
     () => {
-        "id, user_id, e164, verified, is_primary, opted_out_at, created_at"
+        "id, user_id, e164, verified, is_primary, opted_out_at, created_at, \
+         opted_out_via, unreachable_at, unreachable_reason, unreachable_code"
     };
 }
 
@@ -107,29 +115,35 @@ impl PhoneRecord {
     }
 
     pub async fn list(tx: &mut UserTx) -> Result<Vec<PhoneRecord>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
             "select ",
             phone_columns!(),
-            " from user_phone_numbers order by is_primary desc, created_at, id"
+            " from user_phone_numbers where user_id = $1 order by is_primary desc, created_at, id"
         ))
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
 
     /// Removes a number; when it was primary, the oldest remaining one is promoted.
     pub async fn remove(tx: &mut UserTx, phone: &PhoneNumber) -> Result<(), StoreError> {
-        let removed: Option<(bool,)> =
-            sqlx::query_as("delete from user_phone_numbers where e164 = $1 returning is_primary")
-                .bind(phone.as_str())
-                .fetch_optional(tx.conn())
-                .await?;
+        let user = tx.uuid();
+        let removed: Option<(bool,)> = sqlx::query_as(
+            "delete from user_phone_numbers where user_id = $1 and e164 = $2 returning is_primary",
+        )
+        .bind(user)
+        .bind(phone.as_str())
+        .fetch_optional(tx.conn())
+        .await?;
         match removed {
             None => Err(StoreError::NotFound),
             Some((true,)) => {
                 sqlx::query(
-                    "update user_phone_numbers set is_primary = true where id = \
-                     (select id from user_phone_numbers order by created_at, id limit 1)",
+                    "update user_phone_numbers set is_primary = true where user_id = $1 and id = \
+                     (select id from user_phone_numbers where user_id = $1 order by created_at, id limit 1)",
                 )
+                .bind(user)
                 .execute(tx.conn())
                 .await?;
                 Ok(())
@@ -158,11 +172,13 @@ impl PhoneRecord {
         tx: &mut UserTx,
         phone: &PhoneNumber,
     ) -> Result<Option<PhoneRecord>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
             "select ",
             phone_columns!(),
-            " from user_phone_numbers where e164 = $1"
+            " from user_phone_numbers where user_id = $1 and e164 = $2"
         ))
+        .bind(user)
         .bind(phone.as_str())
         .fetch_optional(tx.conn())
         .await?)
@@ -170,11 +186,13 @@ impl PhoneRecord {
 
     /// The number messages go to: the primary one.
     pub async fn primary(tx: &mut UserTx) -> Result<Option<PhoneRecord>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as::<_, PhoneRecord>(concat!(
             "select ",
             phone_columns!(),
-            " from user_phone_numbers order by is_primary desc, created_at limit 1"
+            " from user_phone_numbers where user_id = $1 order by is_primary desc, created_at limit 1"
         ))
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?)
     }
@@ -185,15 +203,75 @@ impl PhoneRecord {
         e164: &str,
         opted_out: bool,
     ) -> Result<(), StoreError> {
+        let user = tx.uuid();
         sqlx::query(
-            "update user_phone_numbers set opted_out_at = case when $2 then coalesce(opted_out_at, now()) end \
-             where e164 = $1",
+            "update user_phone_numbers set opted_out_at = case when $2 then coalesce(opted_out_at, now()) end, \
+             opted_out_via = case when $2 then opted_out_via end where user_id = $3 and e164 = $1",
         )
         .bind(e164)
         .bind(opted_out)
+        .bind(user)
         .execute(tx.conn())
         .await?;
         Ok(())
+    }
+}
+
+impl PhoneRecord {
+    /// Opts a number out by keyword; `true` when it was opted in until now
+    /// (only then is the confirmation sent).
+    pub async fn opt_out_by_keyword(
+        tx: &mut UserTx,
+        e164: &str,
+        word: &str,
+    ) -> Result<bool, StoreError> {
+        let user = tx.uuid();
+        let changed = sqlx::query(
+            "update user_phone_numbers set opted_out_at = now(), opted_out_via = $3 \
+             where user_id = $1 and e164 = $2 and opted_out_at is null",
+        )
+        .bind(user)
+        .bind(e164)
+        .bind(word)
+        .execute(tx.conn())
+        .await?;
+        Ok(changed.rows_affected() > 0)
+    }
+
+    /// Marks a number the carrier cannot deliver to; `Some(id)` when it was
+    /// not marked yet (only then is it audited and counted).
+    pub async fn mark_unreachable(
+        tx: &mut UserTx,
+        e164: &str,
+        reason: &str,
+        code: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let user = tx.uuid();
+        Ok(sqlx::query_scalar(
+            "update user_phone_numbers set unreachable_at = now(), unreachable_reason = $3, \
+             unreachable_code = $4 where user_id = $1 and e164 = $2 and unreachable_at is null \
+             returning id",
+        )
+        .bind(user)
+        .bind(e164)
+        .bind(reason)
+        .bind(code)
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// The number proved reachable (it texted in): sending resumes.
+    pub async fn clear_unreachable(tx: &mut UserTx, e164: &str) -> Result<bool, StoreError> {
+        let user = tx.uuid();
+        let changed = sqlx::query(
+            "update user_phone_numbers set unreachable_at = null, unreachable_reason = null, \
+             unreachable_code = null where user_id = $1 and e164 = $2 and unreachable_at is not null",
+        )
+        .bind(user)
+        .bind(e164)
+        .execute(tx.conn())
+        .await?;
+        Ok(changed.rows_affected() > 0)
     }
 }
 

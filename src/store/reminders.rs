@@ -71,23 +71,27 @@ impl Reminder {
 
     /// Scheduled reminders, soonest first.
     pub async fn upcoming(tx: &mut UserTx, limit: i64) -> Result<Vec<Reminder>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(concat!(
             "select ",
             reminder_columns!(),
-            " from reminders where status = 'scheduled' order by due_at, id limit $1"
+            " from reminders where user_id = $2 and status = 'scheduled' order by due_at, id limit $1"
         ))
         .bind(limit)
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
 
     pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Reminder, StoreError> {
+        let user = tx.uuid();
         sqlx::query_as(concat!(
             "select ",
             reminder_columns!(),
-            " from reminders where id = $1"
+            " from reminders where user_id = $2 and id = $1"
         ))
         .bind(id)
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?
         .ok_or(StoreError::NotFound)
@@ -96,39 +100,46 @@ impl Reminder {
     /// Scheduled reminders whose text contains every word of `query`.
     pub async fn find_scheduled(tx: &mut UserTx, query: &str) -> Result<Vec<Reminder>, StoreError> {
         let pattern = like_all_words(query);
+        let user = tx.uuid();
         Ok(sqlx::query_as(concat!(
             "select ",
             reminder_columns!(),
-            " from reminders where status = 'scheduled' and body ilike all($1) order by due_at"
+            " from reminders where user_id = $2 and status = 'scheduled' and body ilike all($1) order by due_at"
         ))
         .bind(pattern)
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
 
     pub async fn cancel(tx: &mut UserTx, id: Uuid) -> Result<(), StoreError> {
+        let user = tx.uuid();
         let done = sqlx::query(
             "update reminders set status = 'cancelled', updated_at = now() \
-             where id = $1 and status = 'scheduled'",
+             where user_id = $2 and id = $1 and status = 'scheduled'",
         )
         .bind(id)
+        .bind(user)
         .execute(tx.conn())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        queue::unschedule_reminder(tx.conn(), id).await?;
+        queue::unschedule_reminder(tx.conn(), user, id).await?;
         Ok(())
     }
 
     pub async fn cancel_all(tx: &mut UserTx) -> Result<u64, StoreError> {
+        let user = tx.uuid();
         let ids: Vec<Uuid> = sqlx::query_scalar(
-            "update reminders set status = 'cancelled', updated_at = now() where status = 'scheduled' returning id",
+            "update reminders set status = 'cancelled', updated_at = now() \
+             where user_id = $1 and status = 'scheduled' returning id",
         )
+        .bind(user)
         .fetch_all(tx.conn())
         .await?;
         for id in &ids {
-            queue::unschedule_reminder(tx.conn(), *id).await?;
+            queue::unschedule_reminder(tx.conn(), user, *id).await?;
         }
         Ok(ids.len() as u64)
     }
@@ -139,45 +150,50 @@ impl Reminder {
         id: Uuid,
         until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let user = tx.uuid();
         let done = sqlx::query(
-            "update reminders set due_at = $2, status = 'scheduled', updated_at = now() where id = $1",
+            "update reminders set due_at = $2, status = 'scheduled', updated_at = now() \
+             where user_id = $3 and id = $1",
         )
         .bind(id)
         .bind(until)
+        .bind(user)
         .execute(tx.conn())
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let user = tx.uuid();
         queue::schedule_reminder(tx.conn(), user, id, until).await?;
         Ok(())
     }
 
     /// The reminder delivered most recently, if any.
     pub async fn last_delivered(tx: &mut UserTx) -> Result<Option<Reminder>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(concat!(
             "select ",
             reminder_columns!(),
-            " from reminders where last_sent_at is not null order by last_sent_at desc limit 1"
+            " from reminders where user_id = $1 and last_sent_at is not null order by last_sent_at desc limit 1"
         ))
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?)
     }
 
     /// Moves future occurrences to a new timezone, keeping their wall-clock time.
     pub async fn retime_all(tx: &mut UserTx, timezone: &str) -> Result<u64, StoreError> {
+        let user = tx.uuid();
         let moved: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
             "update reminders set \
                 due_at = ((due_at at time zone timezone) at time zone $1), \
                 timezone = $1, updated_at = now() \
-             where status = 'scheduled' returning id, due_at",
+             where user_id = $2 and status = 'scheduled' returning id, due_at",
         )
         .bind(timezone)
+        .bind(user)
         .fetch_all(tx.conn())
         .await?;
         // The old jobs find the reminder moved and stand down.
-        let user = tx.uuid();
         for (id, due) in &moved {
             queue::schedule_reminder(tx.conn(), user, *id, *due).await?;
         }
@@ -186,12 +202,14 @@ impl Reminder {
 
     /// Locks the reminder for delivery.
     pub async fn lock(tx: &mut UserTx, id: Uuid) -> Result<Option<Reminder>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(concat!(
             "select ",
             reminder_columns!(),
-            " from reminders where id = $1 for update"
+            " from reminders where user_id = $2 and id = $1 for update"
         ))
         .bind(id)
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?)
     }
@@ -205,19 +223,24 @@ impl Reminder {
         next: Option<DateTime<Utc>>,
         sent_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let user = tx.uuid();
+        let done = sqlx::query(
             "update reminders set status = case when $3::timestamptz is null then $2 else 'scheduled' end, \
                due_at = coalesce($3, due_at), last_sent_at = coalesce($4, last_sent_at), updated_at = now() \
-             where id = $1",
+             where user_id = $5 and id = $1",
         )
         .bind(id)
         .bind(final_status)
         .bind(next)
         .bind(sent_at)
+        .bind(user)
         .execute(tx.conn())
         .await?;
+        // Another person's reminder id: nothing changed, nothing to schedule.
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         if let Some(next) = next {
-            let user = tx.uuid();
             queue::schedule_reminder(tx.conn(), user, id, next).await?;
         }
         Ok(())
@@ -225,10 +248,15 @@ impl Reminder {
 
     /// Marks a one-off reminder done (a "done" reply).
     pub async fn mark_done(tx: &mut UserTx, id: Uuid) -> Result<(), StoreError> {
-        sqlx::query("update reminders set status = 'done', updated_at = now() where id = $1 and recurrence is null")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        let user = tx.uuid();
+        sqlx::query(
+            "update reminders set status = 'done', updated_at = now() \
+             where user_id = $2 and id = $1 and recurrence is null",
+        )
+        .bind(id)
+        .bind(user)
+        .execute(tx.conn())
+        .await?;
         Ok(())
     }
 
@@ -237,12 +265,14 @@ impl Reminder {
         tx: &mut UserTx,
         since: DateTime<Utc>,
     ) -> Result<Option<Reminder>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(concat!(
             "select ",
             reminder_columns!(),
-            " from reminders where last_sent_at >= $1 order by last_sent_at desc limit 1"
+            " from reminders where user_id = $2 and last_sent_at >= $1 order by last_sent_at desc limit 1"
         ))
         .bind(since)
+        .bind(user)
         .fetch_optional(tx.conn())
         .await?)
     }

@@ -30,9 +30,12 @@ impl Task {
     }
 
     pub async fn open(tx: &mut UserTx) -> Result<Vec<Task>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(
-            "select id, title, status, created_at from tasks where status = 'open' order by created_at, id",
+            "select id, title, status, created_at from tasks where user_id = $1 and status = 'open' \
+             order by created_at, id",
         )
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
@@ -43,22 +46,28 @@ impl Task {
         id: Option<Uuid>,
         query: &str,
     ) -> Result<Vec<Task>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(
             "select id, title, status, created_at from tasks \
-             where status = 'open' and (id = $1 or ($1 is null and title ilike all($2))) \
+             where user_id = $3 and status = 'open' and (id = $1 or ($1 is null and title ilike all($2))) \
              order by created_at",
         )
         .bind(id)
         .bind(like_all_words(query))
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
 
     pub async fn complete(tx: &mut UserTx, id: Uuid) -> Result<(), StoreError> {
-        sqlx::query("update tasks set status = 'done', completed_at = now() where id = $1")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        let user = tx.uuid();
+        sqlx::query(
+            "update tasks set status = 'done', completed_at = now() where user_id = $2 and id = $1",
+        )
+        .bind(id)
+        .bind(user)
+        .execute(tx.conn())
+        .await?;
         Ok(())
     }
 }
@@ -86,10 +95,12 @@ impl Goal {
     }
 
     pub async fn active(tx: &mut UserTx) -> Result<Vec<Goal>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(
             "select id, title, status, progress, created_at from goals \
-             where status = 'active' order by created_at, id",
+             where user_id = $1 and status = 'active' order by created_at, id",
         )
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
@@ -99,13 +110,15 @@ impl Goal {
         id: Option<Uuid>,
         query: &str,
     ) -> Result<Vec<Goal>, StoreError> {
+        let user = tx.uuid();
         Ok(sqlx::query_as(
             "select id, title, status, progress, created_at from goals \
-             where status = 'active' and (id = $1 or ($1 is null and title ilike all($2))) \
+             where user_id = $3 and status = 'active' and (id = $1 or ($1 is null and title ilike all($2))) \
              order by created_at",
         )
         .bind(id)
         .bind(like_all_words(query))
+        .bind(user)
         .fetch_all(tx.conn())
         .await?)
     }
@@ -113,10 +126,11 @@ impl Goal {
     pub async fn add_progress(tx: &mut UserTx, id: Uuid, note: &str) -> Result<(), StoreError> {
         sqlx::query(
             "update goals set progress = progress || jsonb_build_array(jsonb_build_object('note', $2::text, 'at', now())), \
-             updated_at = now() where id = $1",
+             updated_at = now() where user_id = $3 and id = $1",
         )
         .bind(id)
         .bind(note)
+        .bind(tx.uuid())
         .execute(tx.conn())
         .await?;
         Ok(())

@@ -173,8 +173,24 @@ async fn ensure_template() -> String {
             .await
             .unwrap();
     if !exists {
-        // Templates of other migration sets stay: another checkout (a
-        // branch, a worktree) may be cloning from them right now.
+        // Other branches' test runs share this cluster with templates of
+        // their own: keep the newest few, so none is dropped under a run
+        // that is still cloning it.
+        let stale: Vec<String> = sqlx::query_scalar(
+            "select datname::text from pg_database where datname like 'nudge_test_tpl_%' \
+             order by oid desc offset 7",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for old in stale {
+            let _ = exec(&mut conn, format!("alter database {old} is_template false")).await;
+            let _ = exec(
+                &mut conn,
+                format!("drop database if exists {old} with (force)"),
+            )
+            .await;
+        }
         let building = format!("{template}_building");
         exec(
             &mut conn,

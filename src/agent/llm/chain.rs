@@ -187,6 +187,29 @@ impl LlmChain {
         (slice >= MIN_SLICE).then_some(slice)
     }
 
+    /// A 404 from a provider that served the model at start-up: it was
+    /// retired since. Reported as the start-up check would (error line,
+    /// `/readyz`, gauge), once.
+    fn model_gone(&self, link: &Link, message: &str) {
+        let model = link.client.model().to_owned();
+        let mut status = self.status.write().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = status
+            .iter_mut()
+            .find(|s| s.provider == link.provider && s.model == model)
+        else {
+            return;
+        };
+        if matches!(entry.state, ModelState::Unavailable(_)) {
+            return;
+        }
+        let check: ModelCheck = Err(models::ModelCheckError::Unknown {
+            provider: link.provider.clone(),
+            model,
+            message: message.to_owned(),
+        });
+        *entry = models::report(&check);
+    }
+
     /// One remote link, within its slice.
     async fn call_remote(
         &self,
@@ -327,6 +350,14 @@ impl LlmClient for LlmChain {
                     metrics::counter!("llm_fallbacks_total", "provider" => link.provider.clone(), "outcome" => outcome)
                         .increment(1);
                     tracing::warn!(provider = %link.provider, error = %e, "LLM provider failed; trying the next one");
+                    if let LlmError::Rejected {
+                        status: 404,
+                        message,
+                        ..
+                    } = &e
+                    {
+                        self.model_gone(link, message);
+                    }
                     last_error = Some(e);
                 }
             }

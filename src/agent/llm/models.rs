@@ -156,6 +156,7 @@ struct GeminiModel {
 }
 
 /// `GET {model_url}` (`…/v1beta/models/{model}`).
+#[tracing::instrument(name = "llm.check_model", skip_all, fields(provider = probe.provider, model))]
 pub(crate) async fn check_gemini(probe: &Probe<'_>, model_url: &str, model: &str) -> ModelCheck {
     let (status, body) = probe.get(model_url, model).await?;
     if status == StatusCode::NOT_FOUND {
@@ -195,6 +196,7 @@ struct ListedModel {
 }
 
 /// `GET {models_url}` (`{base}/models`); the model must be listed.
+#[tracing::instrument(name = "llm.check_model", skip_all, fields(provider = probe.provider, model))]
 pub(crate) async fn check_openai(probe: &Probe<'_>, models_url: &str, model: &str) -> ModelCheck {
     let (status, body) = probe.get(models_url, model).await?;
     if !status.is_success() {

@@ -6,6 +6,7 @@
 //! re-validated against their schemas before the confirmed run.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -14,10 +15,11 @@ use serde_json::{Value, json};
 
 use super::execute::{ToolRun, failed};
 use super::journal::Journal;
-use super::{Agent, AgentError, CONFIRMATION_WINDOW};
-use crate::agent::tools::{Integration, ToolContext, Wording};
+use super::{Agent, AgentError, CONFIRMATION_WINDOW, Turn};
+use crate::agent::llm::FunctionCall;
+use crate::agent::tools::{Integration, Tool, ToolContext, Wording};
 use crate::db::UserTx;
-use crate::store::{PendingAction, User, UserId};
+use crate::store::{PendingAction, User};
 
 /// Removals a turn may make without asking. One or two cancellations are
 /// everyday requests; a fourth in one turn is a clean-up worth a "yes".
@@ -73,20 +75,24 @@ impl Agent {
     /// transaction, so a retried turn asks the same question, once.
     pub(super) async fn ask_confirmation(
         &self,
-        user_id: UserId,
+        user: &User,
         calls: &[HeldCall],
         now: DateTime<Utc>,
         say: Wording,
         at: HeldAt<'_>,
     ) -> Result<String, AgentError> {
-        let what = self.describe_held(calls, say);
+        // Read in a transaction of its own: a preview that fails must not
+        // spoil the one that stores the question.
+        let mut read = UserTx::begin(&self.pool, user.id).await?;
+        let what = self.describe_held(&mut read, user, calls, now, say).await;
+        read.rollback().await?;
         let code = short_code();
         let question = say.pick(
             &format!("To confirm: {what}? Reply YES (or {code}) within 10 minutes; anything else cancels."),
             &format!("Pour confirmer : {what} ? Réponds OUI (ou {code}) dans les 10 minutes ; toute autre réponse annule."),
         );
         let (tool_name, arguments) = to_pending(calls);
-        let mut tx = UserTx::begin(&self.pool, user_id).await?;
+        let mut tx = UserTx::begin(&self.pool, user.id).await?;
         PendingAction::create(
             &mut tx,
             &tool_name,
@@ -110,16 +116,34 @@ impl Agent {
         Ok(question)
     }
 
-    /// "cancel the reminder "a"; cancel the reminder "b"" — every held
-    /// call with the arguments that matter, counted when there are several.
-    fn describe_held(&self, calls: &[HeldCall], say: Wording) -> String {
-        let parts: Vec<String> = calls
-            .iter()
-            .map(|c| match self.registry.get(&c.name) {
-                Some(tool) => tool.describe_call(&c.args, say),
-                None => c.name.clone(),
-            })
-            .collect();
+    /// "2 changes: cancel "a" — today at 6:00 PM; cancel "b" — …": every
+    /// held call with what it would change and when, counted when there
+    /// are several.
+    async fn describe_held(
+        &self,
+        tx: &mut UserTx,
+        user: &User,
+        calls: &[HeldCall],
+        now: DateTime<Utc>,
+        say: Wording,
+    ) -> String {
+        let mut parts = Vec::with_capacity(calls.len());
+        for call in calls {
+            let part = match self.registry.get(&call.name) {
+                Some(tool) => {
+                    let mut ctx = ToolContext {
+                        tx: &mut *tx,
+                        user,
+                        tz: user.tz(),
+                        now,
+                        say,
+                    };
+                    tool.describe_effect(&mut ctx, &call.args).await
+                }
+                None => call.name.clone(),
+            };
+            parts.push(part);
+        }
         match parts.as_slice() {
             [one] => one.clone(),
             many => say.pick(
@@ -220,6 +244,68 @@ impl Agent {
             reply.push_str(&refusal);
         }
         Ok(reply)
+    }
+}
+
+/// What one function call of a model response becomes.
+pub(super) enum Plan {
+    /// Not run; this goes back to the model.
+    Error(Value),
+    Run(Arc<dyn Tool>),
+    /// Waits for the person's "yes".
+    Hold,
+}
+
+impl Agent {
+    /// Decides, before anything runs, what each call of one model response
+    /// becomes: an error (unknown tool, bad arguments, budget spent), a
+    /// call to run, or a call held for the person's "yes". Holding is by
+    /// effect: any tool that always asks, or removals that would take the
+    /// turn past [`MAX_UNCONFIRMED_REMOVALS`] — all the removing calls of
+    /// the response are then held together, so one question covers them.
+    pub(super) fn plan_round(
+        &self,
+        calls: &[FunctionCall],
+        connected: &HashSet<Integration>,
+        turn: &mut Turn,
+        removed: &mut u32,
+    ) -> Vec<Plan> {
+        let mut planned: Vec<(Plan, u32, bool)> = calls
+            .iter()
+            .map(|call| {
+                if turn.tool_calls >= self.budget.max_tool_calls {
+                    return (
+                        Plan::Error(json!({"error": "tool call budget for this turn is spent; answer with what you have"})),
+                        0,
+                        false,
+                    );
+                }
+                turn.tool_calls += 1;
+                match self.registry.validate(&call.name, &call.args, connected) {
+                    Err(e) => (Plan::Error(json!({"error": e.to_string()})), 0, false),
+                    Ok(tool) => {
+                        let removes = tool.removals(&call.args);
+                        let always = tool.needs_confirmation();
+                        (Plan::Run(tool), removes, always)
+                    }
+                }
+            })
+            .collect();
+        let round_removals = planned
+            .iter()
+            .fold(0u32, |sum, (_, n, _)| sum.saturating_add(*n));
+        let must_ask = planned.iter().any(|(_, _, always)| *always)
+            || removed.saturating_add(round_removals) > MAX_UNCONFIRMED_REMOVALS;
+        if must_ask {
+            for (plan, removes, always) in &mut planned {
+                if matches!(plan, Plan::Run(_)) && (*removes > 0 || *always) {
+                    *plan = Plan::Hold;
+                }
+            }
+        } else {
+            *removed = removed.saturating_add(round_removals);
+        }
+        planned.into_iter().map(|(plan, _, _)| plan).collect()
     }
 }
 

@@ -7,12 +7,12 @@
 //! call: the runner stores a pending action and asks; only the person's
 //! "yes" (or the short code) runs it, once. This is enforced here, in code,
 //! whatever the model or a tool's output says, and judged by effect (see
-//! [`confirm`]).
+//! `confirm`).
 //!
 //! The parts: this file runs the loop; `execute` runs one tool call;
 //! `journal` records and replays a turn's steps so a crash never repeats
-//! a tool; `confirm` holds and runs confirmed actions; `replies` answers
-//! what needs no model.
+//! a tool; `confirm` decides which calls wait for a "yes", holds them and
+//! runs them once confirmed; `replies` answers what needs no model.
 
 mod confirm;
 mod execute;
@@ -21,12 +21,11 @@ mod replies;
 
 pub use confirm::{MAX_UNCONFIRMED_REMOVALS, is_no, is_yes};
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -36,13 +35,13 @@ use super::llm::{
 };
 use super::planner::{self, TurnFacts};
 use super::reminder_replies;
-use super::tools::{Integration, Tool, ToolRegistry, Wording};
+use super::tools::{ToolRegistry, Wording};
 use crate::db::UserTx;
 use crate::store::{
     AgentStep, InboundContent, PendingAction, Reminder, StoreError, StoredMessage, UserId,
     UserStatus, record_llm_usage,
 };
-use confirm::{HeldAt, HeldCall};
+use confirm::{HeldAt, HeldCall, Plan};
 use execute::{Call, CallSite, ToolRun};
 use journal::Journal;
 
@@ -482,7 +481,7 @@ impl Agent {
                     Some(question) => question,
                     None => {
                         self.ask_confirmation(
-                            user_id,
+                            user,
                             &held,
                             now,
                             say,
@@ -518,57 +517,6 @@ impl Agent {
             conversation::maybe_summarise(&self.pool, user_id, self.llm.as_ref(), &request).await;
         }
         Ok(outcome)
-    }
-
-    /// Decides, before anything runs, what each call of one model response
-    /// becomes: an error (unknown tool, bad arguments, budget spent), a
-    /// call to run, or a call held for the person's "yes". Holding is by
-    /// effect: any tool that always asks, or removals that would take the
-    /// turn past [`MAX_UNCONFIRMED_REMOVALS`] — all the removing calls of
-    /// the response are then held together, so one question covers them.
-    fn plan_round(
-        &self,
-        calls: &[FunctionCall],
-        connected: &HashSet<Integration>,
-        turn: &mut Turn,
-        removed: &mut u32,
-    ) -> Vec<Plan> {
-        let mut planned: Vec<(Plan, u32, bool)> = calls
-            .iter()
-            .map(|call| {
-                if turn.tool_calls >= self.budget.max_tool_calls {
-                    return (
-                        Plan::Error(json!({"error": "tool call budget for this turn is spent; answer with what you have"})),
-                        0,
-                        false,
-                    );
-                }
-                turn.tool_calls += 1;
-                match self.registry.validate(&call.name, &call.args, connected) {
-                    Err(e) => (Plan::Error(json!({"error": e.to_string()})), 0, false),
-                    Ok(tool) => {
-                        let removes = tool.removals(&call.args);
-                        let always = tool.needs_confirmation();
-                        (Plan::Run(tool), removes, always)
-                    }
-                }
-            })
-            .collect();
-        let round_removals = planned
-            .iter()
-            .fold(0u32, |sum, (_, n, _)| sum.saturating_add(*n));
-        let must_ask = planned.iter().any(|(_, _, always)| *always)
-            || removed.saturating_add(round_removals) > MAX_UNCONFIRMED_REMOVALS;
-        if must_ask {
-            for (plan, removes, always) in &mut planned {
-                if matches!(plan, Plan::Run(_)) && (*removes > 0 || *always) {
-                    *plan = Plan::Hold;
-                }
-            }
-        } else {
-            *removed = removed.saturating_add(round_removals);
-        }
-        planned.into_iter().map(|(plan, _, _)| plan).collect()
     }
 
     /// Stores the reply and the turn's token usage in one transaction, and
@@ -610,13 +558,4 @@ impl Agent {
             summary_due,
         ))
     }
-}
-
-/// What one function call of a model response becomes.
-enum Plan {
-    /// Not run; this goes back to the model.
-    Error(Value),
-    Run(Arc<dyn Tool>),
-    /// Waits for the person's "yes".
-    Hold,
 }

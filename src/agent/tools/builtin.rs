@@ -9,6 +9,10 @@ use super::{Effect, Tool, ToolContext, ToolError, Wording};
 pub type Handler =
     for<'a, 'b> fn(&'a mut ToolContext<'b>, Value) -> BoxFuture<'a, Result<Value, ToolError>>;
 
+/// Reads the person's data to say exactly what a held call would change.
+pub type Preview =
+    for<'a, 'b> fn(&'a mut ToolContext<'b>, &'a Value) -> BoxFuture<'a, Result<String, ToolError>>;
+
 /// How a removing tool counts and describes what one call would remove.
 #[derive(Clone, Copy)]
 pub struct Removes {
@@ -28,6 +32,9 @@ pub struct BuiltinTool {
     /// do in words. The runner asks first when a turn's total goes over
     /// its threshold, however the removals are split across calls.
     pub removes: Option<Removes>,
+    /// For a call held for confirmation: which items, due when — read from
+    /// the person's data; falls back to `describe_call` if it fails.
+    pub preview: Option<Preview>,
     pub handler: Handler,
 }
 
@@ -63,6 +70,17 @@ impl Tool for BuiltinTool {
             (None, Some(removes)) => (removes.describe)(args, say),
             (None, None) => super::describe_arguments(self.description, args),
         }
+    }
+
+    async fn describe_effect(&self, ctx: &mut ToolContext<'_>, args: &Value) -> String {
+        let previewed = match self.preview {
+            Some(preview) => preview(ctx, args).await,
+            None => return self.describe_call(args, ctx.say),
+        };
+        previewed.unwrap_or_else(|e| {
+            tracing::debug!(tool = self.name, error = %e, "preview failed; describing the arguments");
+            self.describe_call(args, ctx.say)
+        })
     }
 
     async fn call(&self, ctx: &mut ToolContext<'_>, args: Value) -> Result<Value, ToolError> {

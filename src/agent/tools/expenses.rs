@@ -30,6 +30,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: log,
         }),
         Arc::new(BuiltinTool {
@@ -39,6 +40,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Read,
             confirm: None,
             removes: None,
+            preview: None,
             handler: summary,
         }),
     ]

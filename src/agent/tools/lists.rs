@@ -30,6 +30,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: add,
         }),
         Arc::new(BuiltinTool {
@@ -59,6 +60,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
                     )
                 },
             }),
+            preview: None,
             handler: remove,
         }),
         Arc::new(BuiltinTool {
@@ -68,6 +70,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Read,
             confirm: None,
             removes: None,
+            preview: None,
             handler: show,
         }),
         Arc::new(BuiltinTool {
@@ -83,6 +86,25 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
                 )
             }),
             removes: None,
+            preview: Some(|ctx, args| {
+                Box::pin(async move {
+                    let list = list_arg(args, ctx.say)?;
+                    let items = ListItem::show(ctx.tx, &list).await?;
+                    let names: Vec<&str> = items.iter().map(|i| i.item.as_str()).collect();
+                    Ok(ctx.say.pick(
+                        &format!(
+                            "empty your {list} list ({}: {})",
+                            names.len(),
+                            names.join(", ")
+                        ),
+                        &format!(
+                            "vider ta liste {list} ({} : {})",
+                            names.len(),
+                            names.join(", ")
+                        ),
+                    ))
+                })
+            }),
             handler: clear,
         }),
     ]

@@ -18,6 +18,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: remember,
         }),
         Arc::new(BuiltinTool {
@@ -27,6 +28,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Read,
             confirm: None,
             removes: None,
+            preview: None,
             handler: recall,
         }),
     ]

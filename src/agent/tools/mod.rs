@@ -103,6 +103,11 @@ pub trait Tool: Send + Sync {
     fn describe_call(&self, args: &Value, _say: Wording) -> String {
         describe_arguments(self.description(), args)
     }
+    /// What a call held for confirmation would do, for the question: may
+    /// read the person's data to name the items and when they are due.
+    async fn describe_effect(&self, ctx: &mut ToolContext<'_>, args: &Value) -> String {
+        self.describe_call(args, ctx.say)
+    }
     async fn call(&self, ctx: &mut ToolContext<'_>, args: Value) -> Result<Value, ToolError>;
 }
 

@@ -19,6 +19,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: set_timezone,
         }),
         Arc::new(BuiltinTool {
@@ -28,6 +29,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: set_display_name,
         }),
         Arc::new(BuiltinTool {
@@ -46,6 +48,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: set_quiet_hours,
         }),
     ]

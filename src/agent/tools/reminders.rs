@@ -41,6 +41,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: create,
         }),
         Arc::new(BuiltinTool {
@@ -50,6 +51,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Read,
             confirm: None,
             removes: None,
+            preview: None,
             handler: list,
         }),
         Arc::new(BuiltinTool {
@@ -70,6 +72,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
                 count: |_| 1,
                 describe: describe_cancel,
             }),
+            preview: Some(preview_cancel),
             handler: cancel,
         }),
         Arc::new(BuiltinTool {
@@ -81,6 +84,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
                 say.pick("cancel ALL your reminders", "annuler TOUS tes rappels")
             }),
             removes: None,
+            preview: Some(preview_cancel_all),
             handler: cancel_all,
         }),
         Arc::new(BuiltinTool {
@@ -99,6 +103,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: snooze,
         }),
     ]
@@ -267,6 +272,46 @@ fn list<'a>(ctx: &'a mut ToolContext<'_>, _args: Value) -> BoxFuture<'a, Result<
             "confirmation": format!("{head} {}", lines.join("; ")),
             "reminders": upcoming.iter().map(|r| reminder_json(r, ctx)).collect::<Vec<_>>(),
         }))
+    })
+}
+
+/// "cancel "dentist" — tomorrow at 9:00 AM": the reminder a held
+/// cancellation would cancel, and when it is due.
+fn preview_cancel<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: &'a Value,
+) -> BoxFuture<'a, Result<String, ToolError>> {
+    Box::pin(async move {
+        let r = find_one(ctx, args).await?;
+        let when = ctx.say.when(r.due_at, ctx.tz, ctx.now);
+        Ok(ctx.say.pick(
+            &format!("cancel \"{}\" — {when}", r.body),
+            &format!("annuler « {} » — {when}", r.body),
+        ))
+    })
+}
+
+/// "cancel ALL your reminders (3: dentist, meds, gym)".
+fn preview_cancel_all<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    _args: &'a Value,
+) -> BoxFuture<'a, Result<String, ToolError>> {
+    Box::pin(async move {
+        const SHOWN: usize = 5;
+        let upcoming = Reminder::upcoming(ctx.tx, 1000).await?;
+        let mut names: Vec<&str> = upcoming
+            .iter()
+            .take(SHOWN)
+            .map(|r| r.body.as_str())
+            .collect();
+        if upcoming.len() > SHOWN {
+            names.push("…");
+        }
+        let n = upcoming.len();
+        Ok(ctx.say.pick(
+            &format!("cancel ALL your reminders ({n}: {})", names.join(", ")),
+            &format!("annuler TOUS tes rappels ({n} : {})", names.join(", ")),
+        ))
     })
 }
 

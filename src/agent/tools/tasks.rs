@@ -21,6 +21,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: add_task,
         }),
         Arc::new(BuiltinTool {
@@ -30,6 +31,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Read,
             confirm: None,
             removes: None,
+            preview: None,
             handler: list_tasks,
         }),
         Arc::new(BuiltinTool {
@@ -39,6 +41,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: complete_task,
         }),
         Arc::new(BuiltinTool {
@@ -48,6 +51,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: add_goal,
         }),
         Arc::new(BuiltinTool {
@@ -57,6 +61,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Read,
             confirm: None,
             removes: None,
+            preview: None,
             handler: list_goals,
         }),
         Arc::new(BuiltinTool {
@@ -66,6 +71,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             effect: Effect::Write,
             confirm: None,
             removes: None,
+            preview: None,
             handler: add_goal_progress,
         }),
     ]

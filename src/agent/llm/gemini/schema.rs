@@ -165,11 +165,11 @@ pub fn translate(schema: &Value) -> Value {
                 Some(f) => notes.push(format!("format {f}")),
                 None => {}
             },
-            "required" => {
-                if value.as_array().is_some_and(|r| !r.is_empty()) {
-                    out.insert("required".into(), value.clone());
-                }
+            // An empty `required` says nothing; Gemini is spared it.
+            "required" if value.as_array().is_some_and(|r| !r.is_empty()) => {
+                out.insert("required".into(), value.clone());
             }
+            "required" => {}
             "minimum" | "maximum" => {
                 // Overrides a bound derived from an exclusive one.
                 out.insert(key.clone(), value.clone());

@@ -8,6 +8,8 @@ use chrono::{Datelike, NaiveDate};
 use regex::Captures;
 use serde_json::{Value, json};
 
+use super::lookup::{Lookup, Then};
+use super::resolve;
 use super::text::{self, ARTICLES, Input};
 use super::time;
 use super::{Ctx, Plan};
@@ -31,14 +33,14 @@ pub(super) fn tasks(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     )
     .is_match(n)
         || rx!(
-            r"^(?:what(?:'s|s|\s+is)\s+on\s+(?:my|the)\s+(?:todo|to-do|to\s+do|task)\s+list|what\s+are\s+my\s+tasks|what\s+do\s+i\s+(?:have\s+)?(?:left\s+)?to\s+do)$"
+            r"^(?:what(?:'s|s|\s+is)\s+on\s+(?:my|the)\s+(?:todo|to-do|to\s+do|task)(?:\s+list)?|what\s+are\s+my\s+tasks|what\s+do\s+i\s+(?:still\s+)?(?:have\s+|need\s+)?(?:left\s+)?to\s+do|what(?:'s|s|\s+is)\s+left(?:\s+to\s+do)?|anything\s+(?:left\s+)?(?:on\s+my\s+(?:to-do|list)|to\s+do))$"
         )
         .is_match(n)
         || rx!(
             r"^(?:(?:montre|affiche|liste|voir|lis|donne|quelles\s+sont)(?:-moi)?\s+)?(?:toutes\s+)?(?:mes|les)?\s*taches(?:\s+a\s+faire)?$"
         )
         .is_match(n)
-        || rx!(r"^(?:(?:ma|la)\s+(?:liste\s+de\s+taches|to-?do(?:\s+list)?)|qu'est-ce\s+que\s+j'ai\s+a\s+faire)$")
+        || rx!(r"^(?:(?:ma|la)\s+(?:liste\s+de\s+taches|to-?do(?:\s+list)?)|qu'est-ce\s+que\s+j'ai\s+a\s+faire|j'ai\s+quoi\s+a\s+faire|(?:c'est\s+)?quoi\s+mes\s+taches|il\s+me\s+reste\s+quoi(?:\s+a\s+faire)?)$")
             .is_match(n);
     if list {
         return Some(Plan::call("list_tasks", json!({})));
@@ -47,30 +49,44 @@ pub(super) fn tasks(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     let done = [
         rx!(r"^mark\s+(?:the\s+task\s+)?(.+?)\s+as\s+(?:done|complete|completed|finished)$"),
         rx!(
-            r"^(?:done\s+with|done\s*:|finished|i\s+finished|i've\s+finished|i\s+did|completed?|finish)(?:\s+(?:the\s+)?task)?\s*:?\s+(.+)$"
+            r"^(?:(?:i'm\s+|im\s+)?done\s+with|done\s*:|(?:i\s+|i've\s+)?(?:just\s+|finally\s+)?(?:finished|completed?|did|done)|finish)(?:\s+(?:the\s+)?task)?\s*:?\s+(.+)$"
+        ),
+        rx!(
+            r"^(.+?)\s+(?:is|are)\s+(?:done|finished|complete|completed|sorted|taken\s+care\s+of)$"
         ),
         rx!(r"^(?:marque|coche)\s+(?:la\s+tache\s+)?(.+?)\s+comme\s+(?:faite?|terminee?|finie?)$"),
         rx!(
-            r"^(?:j'ai\s+(?:fini|termine|complete)|(?:tache\s+)?(?:fini|finie|termine|terminee|faite?)\s*:)(?:\s+la\s+tache)?\s*:?\s*(?:de\s+|d')?(.+)$"
+            r"^(?:j'ai\s+(?:enfin\s+|deja\s+)?(?:fini|termine|complete|fait)|(?:tache\s+)?(?:fini|finie|termine|terminee|faite?)\s*:?|c'est\s+fait\s+pour|c'est\s+bon\s+pour)(?:\s+la\s+tache)?\s*:?\s*(?:de\s+|d')?(.+)$"
+        ),
+        rx!(
+            r"^(.+?)\s*(?::|-)?\s+(?:c'est\s+)?(?:fait|faite|fini|finie|termine|terminee|regle|reglee)$"
         ),
     ];
     for re in done {
         if let Some(c) = re.captures(n) {
-            let query = text::strip_lead(
-                &first_group(inp, &c)?,
-                &["the", "my", "task", "la", "ma"],
-                true,
-            );
-            if !query.is_empty() {
-                return Some(Plan::call(
-                    "complete_task",
-                    json!({ "query": said(&query) }),
-                ));
+            let words = resolve::key_words(first_group(inp, &c)?.orig());
+            if !words.is_empty() {
+                return Some(Plan::Lookup(Lookup::new(
+                    Then::Complete { guessed: false },
+                    words,
+                )));
             }
         }
     }
 
     let add = [
+        rx!(
+            r"^(?:put|add|write|stick)\s+(?:on|to|in|onto)\s+(?:my|the)\s+(?:tasks|(?:to-do|to\s+do|task)(?:\s+list)?)\s*:?\s*(.+)$"
+        ),
+        rx!(
+            r"^(?:put|add|write|stick)\s+(.+?)\s+(?:on|to|in|onto)\s+(?:my|the)\s+(?:tasks|(?:to-do|to\s+do|task)(?:\s+list)?)$"
+        ),
+        rx!(
+            r"^(?:mets|met|ajoute|rajoute|note)\s+(?:dans|sur|a)\s+(?:ma|la|mes)\s+(?:to-do(?:\s+list)?|liste\s+de\s+taches|taches|liste\s+a\s+faire)\s*:?\s*(.+)$"
+        ),
+        rx!(
+            r"^(?:ajoute|mets|rajoute)\s+(.+?)\s+(?:a|dans|sur)\s+(?:ma|la)\s+(?:liste\s+de\s+taches|to-do(?:\s+list)?)$"
+        ),
         rx!(
             r"^(?:add\s+(?:a\s+)?(?:new\s+)?task|new\s+task|create\s+(?:a\s+)?task|task|todo|to-do|to\s+do)(?:\s*[:\-]\s*|\s+)(.+)$"
         ),
@@ -109,23 +125,23 @@ pub(super) fn goals(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
         return Some(Plan::call("list_goals", json!({})));
     }
 
+    // "progress on running: did 4k", "reading update - finished book 3",
+    // "progrès course : 4 km": the goal is named by a word it shares.
     let progress = [
         rx!(
-            r"^(?:goal\s+progress|progress(?:\s+on)?|update(?:\s+on)?(?:\s+goal)?)(?:\s+(?:goal|my\s+goal))?\s*:?\s+(.+?)\s*(?::|\s-)\s*(.+)$"
+            r"^(?:goal\s+)?(?:progress|update)(?:\s+(?:on|for|about))?\s+(?:the\s+|my\s+)?(.+?)(?:\s+goal)?\s*(?::|\s-|,)\s*(.+)$"
         ),
+        rx!(r"^(.+?)\s+(?:goal\s+)?(?:progress|update)\s*(?::|-|,)?\s*(.+)$"),
         rx!(
-            r"^(?:progres|avancement|objectif\s+progres)(?:\s+(?:sur|pour|de))?(?:\s+(?:l'objectif|mon\s+objectif|objectif))?\s*:?\s*(.+?)\s*(?::|\s-)\s*(.+)$"
+            r"^(?:progres|avancement|objectif\s+progres|mise\s+a\s+jour)(?:\s+(?:sur|pour|de|du))?(?:\s+(?:l'objectif|mon\s+objectif|objectif))?\s*:?\s*(.+?)\s*(?::|\s-|,)\s*(.+)$"
         ),
     ];
     for re in progress {
         if let Some(c) = re.captures(n) {
-            let query = said(&inp.group(&c, 1)?);
+            let words = resolve::key_words(inp.group(&c, 1)?.orig());
             let note = said(&inp.group(&c, 2)?);
-            if !query.is_empty() && !note.is_empty() {
-                return Some(Plan::call(
-                    "add_goal_progress",
-                    json!({ "query": query, "note": note }),
-                ));
+            if !words.is_empty() && !note.is_empty() {
+                return Some(Plan::Lookup(Lookup::new(Then::Progress { note }, words)));
             }
         }
     }
@@ -140,7 +156,12 @@ pub(super) fn goals(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     ];
     for re in add {
         if let Some(c) = re.captures(n) {
-            let title = text::strip_lead(&first_group(inp, &c)?, &["to", "de", "d'"], false);
+            let title = text::strip_trail(
+                &text::strip_lead(&first_group(inp, &c)?, &["to", "de", "d'"], false),
+                &[
+                    "lol", "haha", "mdr", "please", "thanks", "stp", "svp", "merci",
+                ],
+            );
             if !title.is_empty() {
                 return Some(Plan::call("add_goal", json!({ "title": said(&title) })));
             }
@@ -151,18 +172,32 @@ pub(super) fn goals(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
 
 // ---------------------------------------------------------------- lists
 
-/// The list's name as the tools know it: "shopping" unless another is named.
+/// The list's name as the tools know it: "shopping" unless another is
+/// named; groceries and "courses" are the shopping list.
 fn list_name(name: Option<Input>) -> String {
     let Some(name) = name else {
         return "shopping".to_string();
     };
     let name = text::strip_lead(
         &name,
-        &["the", "my", "our", "de", "d'", "des", "la", "ma"],
+        &["the", "my", "our", "de", "d'", "des", "la", "ma", "l'"],
         true,
     );
     let folded = name.norm();
-    if folded.is_empty() || matches!(folded, "shopping" | "courses" | "course") {
+    if folded.is_empty()
+        || matches!(
+            folded,
+            "shopping"
+                | "courses"
+                | "course"
+                | "grocery"
+                | "groceries"
+                | "grocery shopping"
+                | "epicerie"
+                | "commissions"
+                | "emplettes"
+        )
+    {
         "shopping".to_string()
     } else {
         name.orig().to_lowercase()
@@ -172,13 +207,26 @@ fn list_name(name: Option<Input>) -> String {
 fn items(inp: &Input) -> Vec<String> {
     text::split_items(inp)
         .iter()
-        .map(|i| said(&text::strip_lead(i, ARTICLES, false)))
+        .map(|i| {
+            let i = text::strip_lead(i, &["some", "more", "plus", "encore"], true);
+            said(&text::strip_trail(
+                &text::strip_lead(&i, ARTICLES, false),
+                &[
+                    "please", "thanks", "stp", "svp", "merci", "too", "aussi", "as well",
+                ],
+            ))
+        })
         .filter(|i| !i.is_empty())
         .collect()
 }
 
 fn list_call(name: &str, list: String, items: Vec<String>) -> Option<Plan> {
     (!items.is_empty()).then(|| Plan::call(name, json!({ "list": list, "items": items })))
+}
+
+fn remove_plan(list: String, items: Vec<String>) -> Option<Plan> {
+    (!items.is_empty())
+        .then(|| Plan::Lookup(Lookup::new(Then::RemoveItems { list, items }, Vec::new())))
 }
 
 pub(super) fn lists(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
@@ -199,30 +247,58 @@ pub(super) fn lists(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
         }
     }
 
+    // "bought the eggs, cross them off", "j'ai acheté les œufs, tu peux les
+    // rayer", "pris le pain": off the shopping list, matched to what is on it.
+    for re in [
+        rx!(
+            r"^(?:i\s+)?(?:just\s+)?(?:bought|got|picked\s+up|grabbed)\s+(.+?)(?:\s*,?\s*(?:so\s+|now\s+|you\s+can\s+|pls\s+|please\s+|and\s+)?(?:cross|take|tick|check|remove|scratch)\s+(?:them|it|those|that|these)(?:\s+off)?(?:\s+(?:the|my)\s+list)?)?$"
+        ),
+        rx!(
+            r"^(?:j'ai\s+)?(?:achete|pris|trouve|recupere)\s+(.+?)(?:\s*,?\s*(?:tu\s+peux\s+|peux-tu\s+|alors\s+|donc\s+)?(?:les|le|la|l')\s*(?:rayer|enlever|retirer|raye|enleve|retire)(?:\s+de\s+la\s+liste)?)?$"
+        ),
+    ] {
+        // "bought a lamp for 40" is an expense.
+        if rx!(r"\d").is_match(n) {
+            break;
+        }
+        if let Some(c) = re.captures(n) {
+            return remove_plan("shopping".into(), items(&inp.group(&c, 1)?));
+        }
+    }
+
     // (pattern, group of the items, group of the list name)
     let adds = [
         rx!(
-            r"^(?:add|put)\s+(.+?)(?:\s+(?:to|on|in|into|onto)\s+(?:my|the|our)\s+(?:(.+?)\s+)?list)?$"
+            r"^(?:(?:can|could)\s+you\s+)?(?:add|put)\s+(.+?)(?:\s+(?:to|on|in|into|onto)\s+(?:(?:my|the|our)\s+)?(?:(.+?)\s+list|(grocer(?:y|ies)|shopping)|list))?$"
         ),
         rx!(
-            r"^(?:ajoute|ajouter|rajoute|mets|met|mettre)\s+(.+?)(?:\s+(?:a|sur|dans|au)\s+(?:la|ma|notre)\s+liste(?:\s+(?:de\s+|d'|des\s+)?(.+))?)?$"
+            r"^(?:(?:tu\s+peux|peux-tu)\s+)?(?:ajoute|ajouter|rajoute|rajouter|mets|met|mettre)\s+(.+?)(?:\s+(?:a|sur|dans|au)\s+(?:la|ma|notre)\s+liste(?:\s+(?:de\s+|d'|des\s+)?(.+))?|\s+(?:a\s+l'|aux\s+|a\s+mes\s+|dans\s+mes\s+)(epicerie|courses))?$"
+        ),
+        // "need butter and flour", "we're out of rice, salt and tea"
+        rx!(
+            r"^(?:(?:we|i)\s+)?(?:need|needs|(?:are|'re|re|am|'m)?\s*(?:all\s+)?out\s+of|(?:we're|were|i'm|im)\s+(?:all\s+)?out\s+of|running\s+low\s+on|(?:we|i)\s+ran\s+out\s+of|ran\s+out\s+of)\s+(.+)$()"
+        ),
+        rx!(
+            r"^(?:on\s+n'a\s+plus\s+d[e']|on\s+a\s+plus\s+d[e']|il\s+n'y\s+a\s+plus\s+d[e']|y\s+a\s+plus\s+d[e']|plus\s+d[e']|il\s+(?:me|nous)\s+faut|faut\s+acheter|il\s+faut\s+acheter)\s*(.+)$()"
         ),
     ];
     for re in adds {
         if let Some(c) = re.captures(n) {
-            return list_call(
-                "add_list_items",
-                list_name(inp.group(&c, 2)),
-                items(&inp.group(&c, 1)?),
-            );
+            let name = inp.group(&c, 2).or_else(|| inp.group(&c, 3));
+            let wanted = inp.group(&c, 1)?;
+            // "need to call mom" is not shopping.
+            if rx!(r"^to\b").is_match(wanted.norm()) {
+                return None;
+            }
+            return list_call("add_list_items", list_name(name), items(&wanted));
         }
     }
 
     let removes = [
         rx!(
-            r"^(?:remove|delete|take|cross|scratch)\s+(.+?)(?:\s+off)?\s+(?:from|off)\s+(?:my|the|our)\s+(?:(.+?)\s+)?list$"
+            r"^(?:remove|delete|take|cross|scratch|tick)\s+(.+?)(?:\s+off)?\s+(?:from|off)\s+(?:my|the|our)\s+(?:(.+?)\s+)?list$"
         ),
-        rx!(r"^(?:remove|cross\s+off)\s+(.+?)(?:\s+off)?()$"),
+        rx!(r"^(?:remove|delete|cross\s+off|tick\s+off|take\s+off|scratch)\s+(.+?)(?:\s+off)?()$"),
         rx!(
             r"^(?:enleve|enlever|retire|retirer|supprime|supprimer|efface|raye|rayer|ote)\s+(.+?)\s+(?:de|d'|sur|dans)\s*(?:la|ma|notre)\s+liste(?:\s+(?:de\s+|d'|des\s+)?(.+))?$"
         ),
@@ -230,21 +306,17 @@ pub(super) fn lists(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     ];
     for re in removes {
         if let Some(c) = re.captures(n) {
-            return list_call(
-                "remove_list_items",
-                list_name(inp.group(&c, 2)),
-                items(&inp.group(&c, 1)?),
-            );
+            return remove_plan(list_name(inp.group(&c, 2)), items(&inp.group(&c, 1)?));
         }
     }
 
     for re in [
         rx!(
-            r"^(?:what(?:'s|s|\s+is)\s+on|what\s+do\s+i\s+have\s+on|show(?:\s+me)?|see|view|read(?:\s+me)?|check|open|get)\s+(?:my|the|our)\s+(?:(.+?)\s+)?list$"
+            r"^(?:what(?:'s|s|\s+is)\s+on|what\s+do\s+i\s+have\s+on|what\s+do\s+i\s+need\s+(?:from|at)|show(?:\s+me)?|see|view|read(?:\s+me)?|check|open|get)\s+(?:my|the|our)\s+(?:(.+?)\s+)?list$"
         ),
         rx!(r"^(?:my\s+|the\s+|our\s+)?(?:(\S+)\s+)?list$"),
         rx!(
-            r"^(?:qu'est-ce\s+qu'il\s+y\s+a|qu'y\s+a-t-il|quoi|c'est\s+quoi|y\s+a\s+quoi)\s+(?:sur|dans)\s+(?:ma|la|notre)\s+liste(?:\s+(?:de\s+|d'|des\s+)?(.+))?$"
+            r"^(?:qu'est-ce\s+qu'il\s+y\s+a|qu'y\s+a-t-il|quoi|c'est\s+quoi|y\s+a\s+quoi)\s+(?:sur|dans)?\s*(?:ma|la|notre)\s+liste(?:\s+(?:de\s+|d'|des\s+)?(.+))?$"
         ),
         rx!(
             r"^(?:(?:montre|affiche|voir|lis|donne)(?:-moi)?\s+)?(?:ma|la|notre)\s+liste(?:\s+(?:de\s+|d'|des\s+)?(.+))?$"
@@ -263,7 +335,7 @@ pub(super) fn lists(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
 
 macro_rules! amount_pat {
     () => {
-        r"(?P<pre>[$€£])?\s*(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?)(?:\s*(?P<cur>[$€£]|euros?\b|eur\b|usd\b|cad\b|gbp\b|chf\b|dollars?\b|bucks\b|pounds?\b))?"
+        r"(?P<pre>[$€£])?\s*(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?)(?:\s*(?P<cur>[$€£]|euros?\b|eur\b|usd\b|cad\b|gbp\b|chf\b|dollars?\b|bucks\b|pounds?\b|balles?\b|piasses?\b))?"
     };
 }
 
@@ -310,7 +382,7 @@ pub(super) fn expenses(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     let logs = [
         (
             rx!(concat!(
-                r"^(?:i\s+)?(?:just\s+)?(?:spent|spend|paid|pay|expense|expensed|log|logged)\s+",
+                r"^(?:i\s+)?(?:just\s+)?(?:spent|spend|paid|pay|expense|expensed|log|logged|dropped|blew)\s+(?:like\s+|about\s+|around\s+|roughly\s+|almost\s+|~\s*)?",
                 amount_pat!(),
                 r"(?:\s+(?:on|for|at|in)\b)?\s*(?P<what>.*)$"
             )),
@@ -318,7 +390,7 @@ pub(super) fn expenses(inp: &Input, ctx: &Ctx) -> Option<Plan> {
         ),
         (
             rx!(concat!(
-                r"^(?:j'ai\s+)?(?:depense|paye|claque|depenses?)\s+",
+                r"^(?:j'ai\s+)?(?:depense|paye|claque|depenses?)\s+(?:genre\s+|environ\s+|a\s+peu\s+pres\s+|presque\s+|~\s*)?",
                 amount_pat!(),
                 r"(?:\s+(?:en|pour|de|au|aux|a|dans|chez|sur)\b)?\s*(?P<what>.*)$"
             )),
@@ -333,6 +405,34 @@ pub(super) fn expenses(inp: &Input, ctx: &Ctx) -> Option<Plan> {
             Locale::En,
         ),
     ];
+    // Without a verb: "15 for parking", "$7 coffee", "groceries 48.20€",
+    // "uber 23.40". A bare number could be anything ("call mom 7"), so
+    // these need a currency, cents, or "for"/"pour" before the category.
+    let verbless = [
+        rx!(concat!(
+            r"^",
+            amount_pat!(),
+            r"\s+(?P<sep>for|on|at|pour|de|en|chez|au|a)\s+(?P<what>[^\d]+)$"
+        )),
+        rx!(concat!(r"^", amount_pat!(), r"\s+(?P<what>[^\d$€£]+)$")),
+        rx!(concat!(
+            r"^(?P<what>[^\d$€£]+?)\s*(?::|-)?\s+",
+            amount_pat!(),
+            r"$"
+        )),
+    ];
+    let logs_verbless = verbless.into_iter().filter_map(|re| {
+        let c = re.captures(n)?;
+        let what = c.name("what")?.as_str();
+        let cents = c.name("num").is_some_and(|m| m.as_str().contains(['.', ',']));
+        let money = c.name("cur").is_some() || c.name("pre").is_some() || cents;
+        let times = rx!(r"(?:^|\s)(?:at|a|vers|around|by|in|dans)$|^(?:am|pm|h|min|mins|minutes?|hours?|heures?)\b");
+        (money || c.name("sep").is_some_and(|s| matches!(s.as_str(), "for" | "pour")))
+            .then_some(())
+            .filter(|_| !times.is_match(what.trim()))
+            .map(|_| (re, ctx.lang))
+    });
+    let logs: Vec<(&regex::Regex, Locale)> = logs.into_iter().chain(logs_verbless).collect();
     for (re, lang) in logs {
         let Some(c) = re.captures(n) else { continue };
         let Some(amount) = amount(&c) else { continue };
@@ -355,13 +455,13 @@ pub(super) fn expenses(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     let summaries = [
         rx!(concat!(
             r"^(?:how\s+much\s+(?:did|have)\s+i\s+spen[dt]|how\s+much\s+i\s+spent|what\s+did\s+i\s+spend|(?:show\s+(?:me\s+)?)?(?:my\s+)?(?:expenses?|spending)(?:\s+summary|\s+report)?|expense\s+summary)",
-            r"(?:\s+(?:(?P<this>this\s+month|so\s+far)|(?P<last>last\s+month)|(?:in|for|during)\s+(?P<month>",
+            r"(?:\s+(?:(?P<this>this\s+month(?:\s+so\s+far)?|so\s+far|this\s+month\s+so\s+far)|(?P<last>last\s+month)|(?:in|for|during)\s+(?P<month>",
             months_en!(),
             r")))?$"
         )),
         rx!(concat!(
             r"^(?:combien\s+(?:j'ai|ai-je|est-ce\s+que\s+j'ai)\s+depense|(?:montre(?:-moi)?\s+)?(?:mes\s+)?depenses|total\s+(?:de\s+)?(?:mes\s+)?depenses|resume\s+(?:de\s+)?(?:mes\s+)?depenses)",
-            r"(?:\s+(?:(?P<this>ce\s+mois(?:-ci|\s+ci)?)|(?P<last>le\s+mois\s+dernier|du\s+mois\s+dernier)|(?:de|d'|en|du\s+mois\s+de|du\s+mois\s+d'|pour)\s*(?P<month>",
+            r"(?:\s+(?:(?P<this>ce\s+mois(?:-ci|\s+ci)?|du\s+mois|jusqu'ici|jusqu'a\s+maintenant|pour\s+l'instant|depuis\s+le\s+debut\s+du\s+mois)|(?P<last>le\s+mois\s+dernier|du\s+mois\s+dernier)|(?:de|d'|en|du\s+mois\s+de|du\s+mois\s+d'|pour)\s*(?P<month>",
             months_fr!(),
             r")))?$"
         )),
@@ -417,7 +517,7 @@ pub(super) fn remember(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     (!fact.is_empty()).then(|| Plan::call("remember", json!({ "fact": fact })))
 }
 
-pub(super) fn recall(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+pub(super) fn recall(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     const STOP: &[&str] = &[
         // English
         "my", "the", "a", "an", "is", "are", "was", "were", "did", "do", "does", "i", "me", "of",
@@ -427,19 +527,30 @@ pub(super) fn recall(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
         "le", "la", "les", "de", "du", "des", "mon", "ma", "mes", "un", "une", "est", "sont",
         "c'est", "quoi", "quel", "quelle", "quels", "quelles", "ou", "j'ai", "je", "ai", "a", "au",
         "aux", "en", "que", "ce", "cette", "ton", "ta", "tes", "notre", "nos", "votre", "vos",
-        "moi", "tu", "te", "deja", "encore",
+        "moi", "tu", "te", "deja", "encore", "again", "does", "did", "how", "much", "many",
+        "quand", "qui", "me", "suis", "je", "where's", "when's", "who's", "wear", "know", "still",
+        "already",
     ];
     let n = inp.norm();
-    let c = rx!(
-        r"^(?:what(?:'s|s|\s+is|\s+was|\s+are|\s+were)|where(?:'s|s|\s+is|\s+are|\s+was|\s+did|\s+do)|when(?:'s|s|\s+is|\s+was|\s+did)|who(?:'s|s|\s+is|\s+was)|which|do\s+you\s+remember|what\s+did\s+i\s+(?:say|tell\s+you)\s+about|recall)\s+(.+)$"
+    let question = rx!(
+        r"^(?:what(?:'s|s|\s+is|\s+was|\s+are|\s+were)|where(?:'s|s|\s+is|\s+are|\s+was|\s+did|\s+do)|when(?:'s|s|\s+is|\s+was|\s+did)|who(?:'s|s|\s+is|\s+was)|which|do\s+you\s+remember|do\s+you\s+know|what\s+did\s+i\s+(?:say|tell\s+you)\s+about|recall|remind\s+me\s+(?:what|where|when|who))\s+(.+)$"
     )
     .captures(n)
     .or_else(|| {
         rx!(
-            r"^(?:quel(?:le)?s?\s+(?:est|sont|etait)|c'est\s+quoi|qu'est-ce\s+que|ou\s+(?:est|sont|ai-je|j'ai|se\s+trouve)|quand\s+(?:est|a\s+lieu)|qui\s+est|tu\s+te\s+souviens\s+(?:de|d'|du|des)|te\s+souviens-tu\s+(?:de|d'|du|des))\s*(.+)$"
+            r"^(?:quel(?:le)?s?\s+(?:est|sont|etait)|c'est\s+quoi|c'est\s+quand|c'est\s+ou|c'est\s+qui|qu'est-ce\s+que|ou\s+(?:est|sont|ai-je|j'ai|se\s+trouve)|quand\s+(?:est|a\s+lieu)|qui\s+est|tu\s+te\s+souviens\s+(?:de|d'|du|des)|te\s+souviens-tu\s+(?:de|d'|du|des)|rappelle-moi\s+(?:quel|quelle|ou|quand|qui))\s*(.+)$"
         )
         .captures(n)
-    })?;
+    })
+    // "what size shoes does emma wear", "where did i park", "je me suis
+    // garé où", "gate code?": any other question about a thing.
+    .or_else(|| rx!(r"^(?:what|where|when|who|which|how|quel|quelle|ou|quand|qui)\s+(.+)$").captures(n))
+    .or_else(|| rx!(r"^(.+?)\s+(?:ou|quand)$").captures(n));
+    let c = match question {
+        Some(c) => c,
+        None if ctx.question && n.split_whitespace().count() <= 5 => rx!(r"^(.+)$").captures(n)?,
+        None => return None,
+    };
     let rest = inp.group(&c, 1)?;
     let words: Vec<String> = rest
         .orig()
@@ -522,7 +633,19 @@ const CITIES: &[(&str, &str)] = &[
 fn zone_from(place: &Input) -> Option<String> {
     let place = text::strip_trail(
         &text::strip_lead(place, &["the", "la", "le"], false),
-        &["now", "today", "maintenant", "for now", "pour l'instant"],
+        &[
+            "now",
+            "today",
+            "maintenant",
+            "for now",
+            "pour l'instant",
+            "this week",
+            "for the week",
+            "cette semaine",
+            "pour la semaine",
+            "until sunday",
+            "for a few days",
+        ],
     );
     let raw = place.orig();
     if chrono_tz::Tz::from_str(raw).is_ok() {
@@ -689,4 +812,250 @@ pub(super) fn quiet_hours(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
         "set_quiet_hours",
         json!({ "start": start, "end": end }),
     ))
+}
+
+// ---------------------------------------------------------------- small talk
+
+/// Words that acknowledge, thank or greet, and nothing more.
+const ACK: &[&str] = &[
+    "ok",
+    "okay",
+    "k",
+    "kk",
+    "okk",
+    "cool",
+    "great",
+    "perfect",
+    "nice",
+    "awesome",
+    "amazing",
+    "good",
+    "gotcha",
+    "got",
+    "it",
+    "sounds",
+    "sound",
+    "alright",
+    "all",
+    "right",
+    "sure",
+    "fine",
+    "thanks",
+    "thank",
+    "you",
+    "so",
+    "much",
+    "very",
+    "a",
+    "lot",
+    "that's",
+    "thats",
+    "helpful",
+    "haha",
+    "hahaha",
+    "lol",
+    "lmao",
+    "hehe",
+    "yay",
+    "wow",
+    "neat",
+    "sweet",
+    "brilliant",
+    "appreciate",
+    "appreciated",
+    "cheers",
+    "ta",
+    "np",
+    "yup",
+    "yep",
+    "yeah",
+    "oh",
+    "ah",
+    "hmm",
+    "merci",
+    "beaucoup",
+    "bcp",
+    "super",
+    "parfait",
+    "nickel",
+    "genial",
+    "top",
+    "d'accord",
+    "daccord",
+    "dac",
+    "ca",
+    "marche",
+    "mdr",
+    "ptdr",
+    "bon",
+    "tres",
+    "gentil",
+    "c'est",
+    "cool",
+    "excellent",
+    "impeccable",
+    "bien",
+    "vu",
+    "recu",
+    "ouf",
+    "trop",
+    "bravo",
+    "and",
+    "et",
+    "yes",
+    "no",
+    "oui",
+    "non",
+    "ouais",
+    "nope",
+    "good",
+    "bye",
+    "ciao",
+    "bisous",
+];
+
+const GREET_EN: &[&str] = &["hi", "hello", "hey", "yo", "hiya", "howdy", "sup"];
+const GREET_FR: &[&str] = &[
+    "salut", "bonjour", "coucou", "bonsoir", "allo", "cc", "slt", "hello",
+];
+
+/// A short answer to "haha ok thanks", "👍", "merci bcp": no menu.
+pub(super) fn ack(raw: &str, lang: Locale) -> String {
+    let n = Input::new(raw);
+    let thanks = rx!(r"\b(?:thanks|thank|merci|appreciate|cheers|ty)\b").is_match(n.norm());
+    match (lang, thanks) {
+        (Locale::En, true) => "Anytime! 👍",
+        (Locale::Fr, true) => "Avec plaisir ! 👍",
+        (_, false) => "👍",
+    }
+    .to_string()
+}
+
+fn words(n: &str) -> Vec<&str> {
+    n.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+pub(super) fn small_talk(inp: &Input, ctx: &Ctx) -> Option<Plan> {
+    let n = inp.norm();
+    let w = words(n);
+    if w.is_empty() {
+        return Some(Plan::Reply(ack(inp.orig(), ctx.lang)));
+    }
+    if let Some(c) = rx!(r"^good\s+(morning|afternoon|evening|night)\b").captures(n) {
+        let part = c.get(1).map_or("day", |m| m.as_str());
+        return Some(Plan::Reply(if part == "night" {
+            "Good night! 🌙".to_string()
+        } else {
+            format!("Good {part}! What can I do for you?")
+        }));
+    }
+    if w.iter().all(|x| GREET_EN.contains(x) || ACK.contains(x)) && GREET_EN.contains(&w[0]) {
+        return Some(Plan::Reply(match ctx.lang {
+            Locale::Fr => "Salut ! Je peux t'aider ?".to_string(),
+            Locale::En => "Hi! What can I do for you?".to_string(),
+        }));
+    }
+    if w.iter().all(|x| GREET_FR.contains(x) || ACK.contains(x)) && GREET_FR.contains(&w[0]) {
+        return Some(Plan::Reply(if w[0] == "bonsoir" {
+            "Bonsoir ! Je peux t'aider ?".to_string()
+        } else {
+            "Salut ! Je peux t'aider ?".to_string()
+        }));
+    }
+    if w.len() <= 8 && w.iter().all(|x| ACK.contains(x)) {
+        return Some(Plan::Reply(ack(inp.orig(), ctx.lang)));
+    }
+    None
+}
+
+// ---------------------------------------------------------------- agenda
+
+/// "anything I need to do today?", "what do i have tmrw", "j'ai quoi
+/// aujourd'hui": the day's reminders (and, for today, the open tasks).
+pub(super) fn agenda(inp: &Input, ctx: &Ctx) -> Option<Plan> {
+    let n = inp.norm();
+    let c = rx!(
+        r"^(?:(?:is\s+there\s+)?anything|what(?:'s|s)?(?:\s+do\s+i\s+have|\s+have\s+i\s+got|\s+is)?(?:\s+(?:planned|on|going\s+on|happening|up))?|what\s+do\s+i\s+(?:need|have)\s+to\s+do|do\s+i\s+have\s+anything|what(?:'s|s)\s+my\s+(?:day|schedule|agenda|plan)(?:\s+look\s+like)?|my\s+(?:day|schedule|agenda)|agenda|schedule|plans?)(?:\s+(?:i\s+(?:need|have)\s+to\s+do|to\s+do|planned|on|for|going\s+on|happening))?\s*(?P<day>today|tonight|tomorrow|for\s+today|for\s+tomorrow|look\s+like(?:\s+today)?|like\s+today)?$"
+    )
+    .captures(n)
+    .filter(|c| c.name("day").is_some() || rx!(r"\b(?:day|schedule|agenda)\b").is_match(n))
+    .or_else(|| {
+        rx!(
+            r"^(?:(?:j'ai|qu'est-ce\s+que\s+j'ai|y\s+a|il\s+y\s+a|qu'est-ce\s+qu'il\s+y\s+a|quoi)(?:\s+quoi)?(?:\s+(?:de\s+prevu|a\s+faire|au\s+programme|comme\s+trucs?))?|quoi\s+de\s+prevu|(?:mon|le)\s+programme|(?:c'est\s+quoi\s+)?mon\s+(?:agenda|planning|programme))(?:\s+(?:pour\s+)?(?P<day>aujourd'hui|demain|ce\s+soir))?$"
+        )
+        .captures(n)
+        .filter(|c| c.name("day").is_some())
+    })?;
+    let day_word = c.name("day").map_or("today", |m| m.as_str());
+    let tomorrow = day_word.contains("tomorrow") || day_word.contains("demain");
+    let day = if tomorrow {
+        ctx.now.date().succ_opt()?
+    } else {
+        ctx.now.date()
+    };
+    Some(Plan::Lookup(Lookup::new(
+        Then::Agenda {
+            day,
+            tasks: !tomorrow,
+        },
+        Vec::new(),
+    )))
+}
+
+// ---------------------------------------------------------------- statements
+
+/// "my new gate code is 4411", "the gate code changed to 9876", "mon
+/// nouveau code de portail c'est 4411": a fact worth keeping, said without
+/// "remember". Only with a number or a word of change, so that "my day is
+/// long" stays small talk.
+pub(super) fn statement(inp: &Input, ctx: &Ctx) -> Option<Plan> {
+    let n = inp.norm();
+    // "my flight is at 7pm tomorrow" is for a reminder, found later.
+    if inp.orig().contains('?') || time::extract(inp, ctx.now).schedule.is_anchored() {
+        return None;
+    }
+    let hit = rx!(
+        r"^(?:my|our|the)\s+(?:new\s+)?\S.*?\s+(?:is|are|is\s+now|changed\s+to|has\s+changed\s+to|'s)\s+\S.*$"
+    )
+    .is_match(n)
+        || rx!(
+            r"^(?:mon|ma|mes|notre|nos|le|la|les|l')\s*(?:nouveau\s+|nouvelle\s+)?\S.*?\s+(?:est|c'est|sont|est\s+maintenant|a\s+change\s+pour|devient)\s+\S.*$"
+        )
+        .is_match(n);
+    let worth = rx!(r"\d|\b(?:new|changed|now|nouveau|nouvelle|change|maintenant)\b").is_match(n);
+    (hit && worth).then(|| Plan::call("remember", json!({ "fact": said(inp) })))
+}
+
+/// "i booked the dentist!!", "vélo réparé !": something done, said as news.
+/// Read against the open tasks and the shopping list; without a match the
+/// person hears what is there.
+pub(super) fn done_statement(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+    let n = inp.norm();
+    if n.split_whitespace().count() > 7 {
+        return None;
+    }
+    let c = rx!(r"^(?:i\s+|we\s+)?(?:just\s+|finally\s+|already\s+)?(\w{2,}ed)\s+(.+)$")
+        .captures(n)
+        .or_else(|| rx!(r"^j'ai\s+(?:enfin\s+|deja\s+)?(\w{3,}e)\s+(.+)$").captures(n))
+        .or_else(|| rx!(r"^(\S+(?:\s+\S+)?)\s+(\w{3,}e)$").captures(n))?;
+    let words = resolve::key_words(c.get(0)?.as_str());
+    (words.len() >= 2 && words.len() <= 6)
+        .then(|| Plan::Lookup(Lookup::new(Then::Complete { guessed: true }, words)))
+}
+
+// ---------------------------------------------------------------- to-dos
+
+/// "i need to call the dentist", "faut que je rappelle Paul": something to
+/// do, with no time (a time makes it a reminder, matched earlier).
+pub(super) fn need_to(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+    let n = inp.norm();
+    let c = rx!(
+        r"^(?:i\s+(?:really\s+)?(?:need|have|got)\s+to|i\s+gotta|gotta|i\s+must|need\s+to|have\s+to|je\s+dois|(?:il\s+)?faut\s+(?:absolument\s+)?que\s+je|(?:il\s+)?faudrait\s+que\s+je|je\s+devrais)\s+(.+)$"
+    )
+    .captures(n)?;
+    let title = said(&inp.group(&c, 1)?);
+    (title.split_whitespace().count() >= 2 || title.chars().count() >= 5)
+        .then(|| Plan::call("add_task", json!({ "title": title })))
 }

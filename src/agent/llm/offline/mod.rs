@@ -61,7 +61,9 @@ macro_rules! months_fr {
 }
 
 mod intents;
+mod lookup;
 mod reminders;
+mod resolve;
 mod text;
 mod time;
 
@@ -107,11 +109,16 @@ impl LlmClient for OfflinePlanner {
     }
 }
 
-/// What a rule decided: tools to call, or a text to send as is.
+/// What a rule decided: tools to call, a text to send as is, or reads
+/// whose results decide what to do (see [`lookup`]).
 #[derive(Debug)]
 enum Plan {
     Calls(Vec<(String, Value)>),
+    /// Calls, and what to add to their confirmation: an assumption the
+    /// person should know about ("I assumed 7:00 PM").
+    Noted(Vec<(String, Value)>, String),
     Reply(String),
+    Lookup(lookup::Lookup),
 }
 
 impl Plan {
@@ -125,6 +132,8 @@ impl Plan {
 struct Ctx {
     now: NaiveDateTime,
     lang: Locale,
+    /// The message ended with "?" (trimmed away before rules see it).
+    question: bool,
 }
 
 type Rule = fn(&Input, &Ctx) -> Option<Plan>;
@@ -135,58 +144,184 @@ fn respond(request: &LlmRequest) -> Message {
         Some(m) if m.role == Role::User => m,
         _ => return Message::model_text(unknown_text(locale)),
     };
-    let responses = last.function_responses();
-    if !responses.is_empty() {
-        let lang = conversation_lang(&request.messages, locale);
-        return Message::model_text(compose_reply(&responses, lang));
-    }
     let now = request
         .context
         .now
         .with_timezone(&request.context.timezone)
         .naive_local();
-    match plan_text(&last.text(), now, locale) {
-        Plan::Calls(calls) if !calls.is_empty() => Message {
-            role: Role::Model,
-            parts: calls
-                .into_iter()
-                .enumerate()
-                .map(|(i, (name, args))| {
-                    Part::FunctionCall(FunctionCall {
-                        id: Some(format!("offline-{}", i + 1)),
-                        name,
-                        args,
-                        thought_signature: None,
-                    })
+    let responses = last.function_responses();
+    if responses.is_empty() {
+        return to_message(plan_turn(&request.messages, now, locale), locale);
+    }
+    let lang = conversation_lang(&request.messages, locale);
+    // The person's message this turn answers, and whether the results are
+    // those of the reads its plan asked for (the first round of calls).
+    let asked = request
+        .messages
+        .iter()
+        .rposition(|m| m.role == Role::User && m.function_responses().is_empty());
+    if let Some(i) = asked {
+        let rounds = request.messages[i + 1..]
+            .iter()
+            .filter(|m| m.role == Role::Model)
+            .count();
+        let plan = (rounds == 1).then(|| plan_turn(&request.messages[..=i], now, locale));
+        if let Some(Plan::Noted(_, note)) = &plan
+            && !responses.iter().any(|r| r.response.get("error").is_some())
+        {
+            return Message::model_text(format!("{} {note}", compose_reply(&responses, lang)));
+        }
+        if let Some(Plan::Lookup(lookup)) = plan {
+            let results: Vec<(String, Value)> = responses
+                .iter()
+                .map(|r| (r.name.clone(), r.response.clone()))
+                .collect();
+            // Exactly the reads asked for: anything else came from another
+            // model (a fallback mid-turn) and is only reported.
+            let reads: Vec<String> = lookup.reads().into_iter().map(|(n, _)| n).collect();
+            let got: Vec<&String> = results.iter().map(|(n, _)| n).collect();
+            if reads.iter().collect::<Vec<_>>() == got {
+                return to_message(lookup::next(&lookup, &results, lang, now), lang);
+            }
+        }
+    }
+    Message::model_text(compose_reply(&responses, lang))
+}
+
+fn to_message(plan: Plan, locale: Locale) -> Message {
+    let calls = match plan {
+        Plan::Reply(text) => return Message::model_text(text),
+        Plan::Calls(calls) | Plan::Noted(calls, _) => calls,
+        Plan::Lookup(lookup) => lookup.reads(),
+    };
+    if calls.is_empty() {
+        return Message::model_text(unknown_text(locale));
+    }
+    Message {
+        role: Role::Model,
+        parts: calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, args))| {
+                Part::FunctionCall(FunctionCall {
+                    id: Some(format!("offline-{}", i + 1)),
+                    name,
+                    args,
+                    thought_signature: None,
                 })
-                .collect(),
-        },
-        Plan::Calls(_) => Message::model_text(unknown_text(locale)),
-        Plan::Reply(text) => Message::model_text(text),
+            })
+            .collect(),
     }
 }
 
-/// Turns one message into calls or a text. `now` is local wall-clock time.
-fn plan_text(raw: &str, now: NaiveDateTime, locale: Locale) -> Plan {
+/// The plan for the conversation's last message, read in the light of the
+/// question just asked: a time answering "what time?", a number or a few
+/// words answering "which one?", a second message not understood either.
+fn plan_turn(messages: &[Message], now: NaiveDateTime, locale: Locale) -> Plan {
+    let Some((last, before)) = messages.split_last() else {
+        return Plan::Reply(unknown_text(locale));
+    };
+    let text = last.text();
+    let asked = before
+        .last()
+        .filter(|m| m.role == Role::Model)
+        .map(Message::text)
+        .unwrap_or_default();
+    let earlier = before
+        .len()
+        .checked_sub(2)
+        .and_then(|i| before.get(i))
+        .filter(|m| m.role == Role::User)
+        .map(Message::text);
+    if let Some(earlier) = &earlier
+        && let Some(plan) = follow_up(&text, &asked, earlier, now, locale)
+    {
+        return plan;
+    }
+    match plan_text(&text, now, locale) {
+        Some(plan) => plan,
+        None => {
+            let lang = text::detect_lang(&text::polite_trimmed(&Input::new(&text)), locale);
+            if asked.starts_with(UNKNOWN_EN) || asked.starts_with(UNKNOWN_FR) {
+                // Twice in a row: the menu of what works.
+                Plan::Reply(help_text(lang))
+            } else {
+                Plan::Reply(unknown_text(lang))
+            }
+        }
+    }
+}
+
+/// An answer to the planner's own question, merged with what it asked about.
+fn follow_up(
+    text: &str,
+    asked: &str,
+    earlier: &str,
+    now: NaiveDateTime,
+    locale: Locale,
+) -> Option<Plan> {
+    if asked.starts_with(lookup::WHICH_EN) || asked.starts_with(lookup::WHICH_FR) {
+        let Some(Plan::Lookup(mut lookup)) = plan_text(earlier, now, locale) else {
+            return None;
+        };
+        if let Some(n) = resolve::ordinal(text) {
+            lookup.pick = Some(n);
+            return Some(Plan::Lookup(lookup));
+        }
+        let words = resolve::key_words(text);
+        if plan_text(text, now, locale).is_none() && !words.is_empty() && words.len() <= 5 {
+            lookup.words.extend(words);
+            return Some(Plan::Lookup(lookup));
+        }
+        return None;
+    }
+    let asked_time = [
+        reminders::ASK_TIME_EN,
+        reminders::ASK_WHEN_EN,
+        reminders::ASK_TIME_FR,
+        reminders::ASK_WHEN_FR,
+    ]
+    .iter()
+    .any(|p| asked.starts_with(p));
+    if asked_time && reminders::is_time_only(&Input::new(text), now) {
+        let merged = format!("{earlier} {text}");
+        if let Some(plan @ (Plan::Calls(_) | Plan::Noted(..))) = plan_text(&merged, now, locale) {
+            return Some(plan);
+        }
+    }
+    None
+}
+
+/// Turns one message into calls or a text; `None` when no rule applies.
+/// `now` is local wall-clock time.
+fn plan_text(raw: &str, now: NaiveDateTime, locale: Locale) -> Option<Plan> {
     if raw.trim() == "?" {
-        return Plan::Reply(help_text(locale));
+        return Some(Plan::Reply(help_text(locale)));
     }
     let inp = text::polite_trimmed(&Input::new(raw));
     let lang = text::detect_lang(&inp, locale);
+    let ctx = Ctx {
+        now,
+        lang,
+        question: raw.trim_end().ends_with('?'),
+    };
     if inp.is_empty() {
-        return Plan::Reply(unknown_text(lang));
+        // Only emoji, a greeting, or only "thanks": small talk.
+        return intents::small_talk(&Input::new(raw), &ctx)
+            .or_else(|| Some(Plan::Reply(intents::ack(raw, lang))));
     }
-    let ctx = Ctx { now, lang };
     // Order matters: a whole-message command must win over a looser rule
     // ("in 30 min" alone snoozes; with a task it is a reminder), and the
     // time-only reminder rule comes last because a time appears in many
     // other requests ("quiet hours 22:00 to 07:00").
     const RULES: &[Rule] = &[
         help,
+        intents::small_talk,
         reminders::snooze,
         reminders::cancel_all,
         reminders::cancel_one,
         reminders::list,
+        intents::agenda,
         reminders::explicit,
         intents::tasks,
         intents::goals,
@@ -196,13 +331,26 @@ fn plan_text(raw: &str, now: NaiveDateTime, locale: Locale) -> Plan {
         intents::timezone,
         intents::display_name,
         intents::quiet_hours,
+        intents::statement,
         intents::recall,
         reminders::implicit,
+        intents::need_to,
+        intents::done_statement,
     ];
-    RULES
-        .iter()
-        .find_map(|rule| rule(&inp, &ctx))
-        .unwrap_or_else(|| Plan::Reply(unknown_text(lang)))
+    RULES.iter().find_map(|rule| rule(&inp, &ctx))
+}
+
+/// "eggs", "eggs and milk", "du lait et des œufs".
+fn said_list(items: &[String], lang: Locale) -> String {
+    let and = match lang {
+        Locale::En => " and ",
+        Locale::Fr => " et ",
+    };
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{}{and}{last}", init.join(", ")),
+    }
 }
 
 fn help(inp: &Input, ctx: &Ctx) -> Option<Plan> {
@@ -230,12 +378,19 @@ fn help_text(lang: Locale) -> String {
     .to_string()
 }
 
+/// The first words of [`unknown_text`]: a second miss in a row gets the menu.
+const UNKNOWN_EN: &str = "Sorry, I didn't get that.";
+const UNKNOWN_FR: &str = "Désolé, je n'ai pas compris.";
+
 fn unknown_text(lang: Locale) -> String {
     match lang {
-        Locale::En => "I'm in offline mode and understood only part of that. I can: set reminders (\"remind me to call mom at 6pm\"), lists (\"add milk to my list\"), tasks, expenses (\"spent 12.50 on lunch\"), and remember facts. Text HELP for more.",
-        Locale::Fr => "Je suis en mode hors ligne et je n'ai compris qu'une partie. Je peux : créer des rappels (« rappelle-moi d'appeler maman à 18h »), gérer des listes (« ajoute du lait à ma liste »), des tâches, des dépenses (« dépensé 12,50 € pour le déjeuner ») et retenir des infos. Écris AIDE pour plus.",
+        Locale::En => format!(
+            "{UNKNOWN_EN} Try \"remind me to call mom at 6pm\" or \"add milk to my list\", or text HELP."
+        ),
+        Locale::Fr => format!(
+            "{UNKNOWN_FR} Essaie « rappelle-moi d'appeler maman à 18h » ou « ajoute du lait à ma liste », ou écris AIDE."
+        ),
     }
-    .to_string()
 }
 
 /// The language of the person's last words, for replies that follow tool

@@ -161,7 +161,6 @@ fn reminder_cases() -> Vec<Case> {
         en("remind me to call Joe at 4", R, due("call Joe", "2026-03-04T16:00")),
         en("remind me on March 10 at 10am to call the school", R, due("call the school", "2026-03-10T10:00")),
         en("remind me on March 3 at 10am to renew the lease", R, due("renew the lease", "2027-03-03T10:00")),
-        en("remind me tomorrow to call the garage", R, due("call the garage", "2026-03-05T09:00")),
         en("remind me tomorrow morning to send the invoice", R, due("send the invoice", "2026-03-05T09:00")),
         en("Reminder: dentist tomorrow at 10:15", R, due("dentist", "2026-03-05T10:15")),
         en("remind me at 8:30 to leave", R, due("leave", "2026-03-04T20:30")),
@@ -246,12 +245,6 @@ fn other_cases() -> Vec<Case> {
         en("show reminders", "list_reminders", json!({})),
         fr("quels sont mes rappels ?", "list_reminders", json!({})),
         fr("mes rappels", "list_reminders", json!({})),
-        en("cancel the dentist reminder", "cancel_reminder", json!({"query": "dentist"})),
-        en("cancel reminder dentist", "cancel_reminder", json!({"query": "dentist"})),
-        en("delete my reminder about the oven", "cancel_reminder", json!({"query": "oven"})),
-        fr("annule le rappel du dentiste", "cancel_reminder", json!({"query": "dentiste"})),
-        fr("supprime le rappel dentiste", "cancel_reminder", json!({"query": "dentiste"})),
-        fr("annule le rappel pour le four", "cancel_reminder", json!({"query": "four"})),
         en("cancel all my reminders", "cancel_all_reminders", json!({})),
         fr("annule tous mes rappels", "cancel_all_reminders", json!({})),
         en("snooze 10", "snooze_reminder", json!({"minutes": 10})),
@@ -270,25 +263,17 @@ fn other_cases() -> Vec<Case> {
         en("my tasks", "list_tasks", json!({})),
         en("what's on my todo list?", "list_tasks", json!({})),
         fr("mes tâches", "list_tasks", json!({})),
-        en("done with buy stamps", "complete_task", json!({"query": "buy stamps"})),
-        en("complete task buy stamps", "complete_task", json!({"query": "buy stamps"})),
-        en("mark buy stamps as done", "complete_task", json!({"query": "buy stamps"})),
-        fr("j'ai fini payer le loyer", "complete_task", json!({"query": "payer le loyer"})),
-        fr("terminé: payer le loyer", "complete_task", json!({"query": "payer le loyer"})),
         // goals
         en("new goal: run a 5k", "add_goal", json!({"title": "run a 5k"})),
         en("my goals", "list_goals", json!({})),
-        en("goal progress run a 5k: ran 2km today", "add_goal_progress", json!({"query": "run a 5k", "note": "ran 2km today"})),
         fr("nouvel objectif : courir 5 km", "add_goal", json!({"title": "courir 5 km"})),
         en("my goal is to read 12 books", "add_goal", json!({"title": "read 12 books"})),
-        fr("progrès courir 5 km : 3 km ce matin", "add_goal_progress", json!({"query": "courir 5 km", "note": "3 km ce matin"})),
         fr("mes objectifs", "list_goals", json!({})),
         // lists
         en("add milk and eggs", "add_list_items", json!({"list": "shopping", "items": ["milk", "eggs"]})),
         en("add milk, eggs and bread to my shopping list", "add_list_items", json!({"list": "shopping", "items": ["milk", "eggs", "bread"]})),
-        en("add bananas to the grocery list", "add_list_items", json!({"list": "grocery", "items": ["bananas"]})),
+        en("add bananas to the grocery list", "add_list_items", json!({"list": "shopping", "items": ["bananas"]})),
         en("put tape on the hardware list", "add_list_items", json!({"list": "hardware", "items": ["tape"]})),
-        en("remove milk from my list", "remove_list_items", json!({"list": "shopping", "items": ["milk"]})),
         en("what's on my list?", "show_list", json!({"list": "shopping"})),
         en("show my shopping list", "show_list", json!({"list": "shopping"})),
         en("shopping list", "show_list", json!({"list": "shopping"})),
@@ -296,8 +281,6 @@ fn other_cases() -> Vec<Case> {
         fr("ajoute du pain à la liste", "add_list_items", json!({"list": "shopping", "items": ["pain"]})),
         fr("ajoute du lait et des œufs", "add_list_items", json!({"list": "shopping", "items": ["lait", "œufs"]})),
         fr("ajoute des clous à la liste quincaillerie", "add_list_items", json!({"list": "quincaillerie", "items": ["clous"]})),
-        fr("enlève le lait de la liste", "remove_list_items", json!({"list": "shopping", "items": ["lait"]})),
-        fr("retire le pain de ma liste", "remove_list_items", json!({"list": "shopping", "items": ["pain"]})),
         fr("qu'est-ce qu'il y a sur ma liste ?", "show_list", json!({"list": "shopping"})),
         fr("ma liste de courses", "show_list", json!({"list": "shopping"})),
         fr("vide ma liste", "clear_list", json!({"list": "shopping"})),
@@ -501,28 +484,44 @@ fn help_and_unknown_texts() {
         assert!(text.chars().count() <= 320, "{text}");
     }
 
-    let unknown_en = reply("what a lovely day for a picnic", MTL, Locale::Fr);
+    let unknown_en = reply("that was a lovely day for a picnic", MTL, Locale::Fr);
     assert!(
-        unknown_en.starts_with("I'm in offline mode"),
+        unknown_en.starts_with("Sorry, I didn't get that."),
         "{unknown_en}"
     );
     let unknown_fr = reply("le chat de la voisine est très gentil", MTL, Locale::En);
     assert!(
-        unknown_fr.starts_with("Je suis en mode hors ligne"),
+        unknown_fr.starts_with("Désolé, je n'ai pas compris."),
         "{unknown_fr}"
     );
     // No telltale words either way: the person's locale decides.
-    assert!(reply("blorp", MTL, Locale::Fr).starts_with("Je suis en mode hors ligne"));
-    assert!(reply("blorp", MTL, Locale::En).starts_with("I'm in offline mode"));
+    let blorp = reply("blorp", MTL, Locale::Fr);
+    assert!(blorp.starts_with("Désolé, je n'ai pas compris."), "{blorp}");
+    assert!(reply("blorp", MTL, Locale::En).starts_with("Sorry, I didn't get that."));
     // A bare "done" answers a delivered reminder elsewhere; not a task here.
-    assert!(reply("done", MTL, Locale::En).starts_with("I'm in offline mode"));
-    assert!(reply("c'est fait", MTL, Locale::Fr).starts_with("Je suis en mode hors ligne"));
+    assert!(reply("done", MTL, Locale::En).starts_with("Sorry, I didn't get that."));
+    assert!(reply("c'est fait", MTL, Locale::Fr).starts_with("Désolé, je n'ai pas compris."));
+    // The short miss stays short; the menu is for "help" or a second miss.
+    for text in [&unknown_en, &unknown_fr] {
+        assert!(text.chars().count() <= 160, "{text}");
+    }
 }
 
 #[test]
 fn reminders_without_a_time_or_a_task_ask() {
     let when = reply("remind me to call mom", MTL, Locale::En);
-    assert!(when.starts_with("When should I remind you?"), "{when}");
+    assert!(
+        when.starts_with("When should I remind you to call mom?"),
+        "{when}"
+    );
+    // A day without a time: the hour is asked, not guessed.
+    let hour = reply("remind me tomorrow to call the garage", MTL, Locale::En);
+    assert!(
+        hour.starts_with("What time should I remind you to call the garage?"),
+        "{hour}"
+    );
+    let heure = reply("rappelle-moi demain d'appeler le garage", PAR, Locale::Fr);
+    assert!(heure.starts_with("À quelle heure"), "{heure}");
     let quand = reply("rappelle-moi d'appeler maman", PAR, Locale::En);
     assert!(quand.starts_with("Quand dois-je"), "{quand}");
     let what = reply("remind me at 6pm", MTL, Locale::En);
@@ -611,4 +610,161 @@ fn odd_inputs_never_fail() {
         Locale::En,
     ));
     assert!(!model_last.text().is_empty());
+}
+
+/// The second call of a read-then-act plan: the person's text, the reads
+/// the planner asked for, and the results the tools gave.
+fn after_reads(history: Vec<Message>, results: Vec<(&str, Value)>, locale: Locale) -> Message {
+    let mut messages = history;
+    let first = run(&request(messages.clone(), NOW_MTL, MTL, locale));
+    let asked: Vec<String> = first
+        .function_calls()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let given: Vec<&str> = results.iter().map(|(n, _)| *n).collect();
+    assert_eq!(asked, given, "the planner read something else");
+    messages.push(first);
+    messages.push(Message {
+        role: Role::User,
+        parts: results
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, response))| {
+                Part::FunctionResponse(FunctionResponse {
+                    id: Some(format!("offline-{}", i + 1)),
+                    name: name.to_string(),
+                    response,
+                })
+            })
+            .collect(),
+    });
+    run(&request(messages, NOW_MTL, MTL, locale))
+}
+
+fn reminders(list: &[(&str, &str)]) -> Value {
+    json!({"reminders": list.iter().map(|(id, text)| json!({"id": id, "text": text, "due_local": "2026-03-05T09:00"})).collect::<Vec<_>>()})
+}
+
+#[test]
+fn references_are_resolved_by_shared_words_or_asked_about() {
+    // One match: acted on by id.
+    let msg = after_reads(
+        vec![Message::user_text("forget the yoga reminder")],
+        vec![(
+            "list_reminders",
+            reminders(&[("r1", "call mom"), ("r2", "yoga class")]),
+        )],
+        Locale::En,
+    );
+    let calls = msg.function_calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].name, "cancel_reminder");
+    assert_eq!(calls[0].args, json!({"reminder_id": "r2"}));
+
+    // Two matches: a question naming both, nothing done.
+    let two = reminders(&[
+        ("r1", "dentist appointment"),
+        ("r2", "pay the dentist bill"),
+    ]);
+    let msg = after_reads(
+        vec![Message::user_text("cancel the dentist one")],
+        vec![("list_reminders", two.clone())],
+        Locale::En,
+    );
+    let text = msg.text();
+    assert!(msg.function_calls().is_empty());
+    assert!(
+        text.starts_with("Which one?")
+            && text.contains("1) dentist appointment")
+            && text.contains("2) pay the dentist bill"),
+        "{text}"
+    );
+
+    // The answer narrows the same search: by number or by words.
+    for answer in ["2", "the bill one", "the second one"] {
+        let msg = after_reads(
+            vec![
+                Message::user_text("cancel the dentist one"),
+                Message::model_text(text.clone()),
+                Message::user_text(answer),
+            ],
+            vec![("list_reminders", two.clone())],
+            Locale::En,
+        );
+        let calls = msg.function_calls();
+        assert_eq!(calls.len(), 1, "{answer}: {}", msg.text());
+        assert_eq!(calls[0].args, json!({"reminder_id": "r2"}), "{answer}");
+    }
+
+    // Tasks by a word they share, in French, and list items by a partial name.
+    let msg = after_reads(
+        vec![Message::user_text("vélo réparé !")],
+        vec![
+            (
+                "list_tasks",
+                json!({"tasks": [{"id": "t1", "title": "prendre rdv chez le dentiste"}, {"id": "t2", "title": "réparer le vélo"}]}),
+            ),
+            ("show_list", json!({"list": "shopping", "items": ["lait"]})),
+        ],
+        Locale::Fr,
+    );
+    assert_eq!(msg.function_calls()[0].name, "complete_task");
+    assert_eq!(msg.function_calls()[0].args, json!({"task_id": "t2"}));
+    let msg = after_reads(
+        vec![Message::user_text("take apples off the list")],
+        vec![(
+            "show_list",
+            json!({"list": "shopping", "items": ["green apples", "eggs"]}),
+        )],
+        Locale::En,
+    );
+    assert_eq!(
+        msg.function_calls()[0].args,
+        json!({"list": "shopping", "items": ["green apples"]})
+    );
+}
+
+#[test]
+fn a_time_answers_the_question_about_time() {
+    let asked = reply("remind me to call the bank tmr", MTL, Locale::En);
+    assert!(asked.starts_with("What time"), "{asked}");
+    let msg = run(&request(
+        vec![
+            Message::user_text("remind me to call the bank tmr"),
+            Message::model_text(asked),
+            Message::user_text("9am"),
+        ],
+        NOW_MTL,
+        MTL,
+        Locale::En,
+    ));
+    let calls = msg.function_calls();
+    assert_eq!(calls.len(), 1, "{}", msg.text());
+    assert_eq!(calls[0].args, due("call the bank", "2026-03-05T09:00"));
+}
+
+#[test]
+fn shorthand_and_emoji_are_read_but_the_persons_words_are_kept() {
+    assert_eq!(
+        plan("remnd me 2 call mom tmrw 7pm 🙏", NOW_MTL, MTL),
+        vec![(
+            "create_reminder".to_string(),
+            due("call mom", "2026-03-05T19:00")
+        )]
+    );
+    assert_eq!(
+        plan("reminder 2day 6pm gym w/ alex", NOW_MTL, MTL),
+        vec![(
+            "create_reminder".to_string(),
+            due("gym w/ alex", "2026-03-04T18:00")
+        )]
+    );
+    assert_eq!(
+        plan("rappel moi dem1 a 9h de payer le loyer stp", NOW_PAR, PAR),
+        vec![(
+            "create_reminder".to_string(),
+            due("payer le loyer", "2026-03-05T09:00")
+        )]
+    );
 }

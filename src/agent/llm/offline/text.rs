@@ -1,10 +1,14 @@
 //! Text handling for the offline planner.
 //!
-//! Rules match a folded copy of the message (lower case, accents removed,
-//! typographic apostrophes made plain) that has exactly one char for each
-//! char of the original. A match found in the folded text can therefore be
-//! cut back out of the original, so reminder texts, list items and facts
-//! keep the person's accents and capitals.
+//! Rules match a normalised copy of the message (`norm`): lower case,
+//! accents removed, typographic apostrophes made plain, and texting
+//! shorthand and common typos spelled out ("tmr" → "tomorrow", "w/" →
+//! "with", "remnd" → "remind", "dem1" → "demain"; see [`REWRITES`]). Each
+//! char of `norm` remembers the span of the original it came from, so a
+//! match found in `norm` can be cut back out of the original: reminder
+//! texts, list items and facts keep the person's own words, accents and
+//! capitals. Emoji are dropped from both: they carry no instruction, and
+//! "finished 🎉" must read like "finished".
 
 use std::ops::Range;
 
@@ -12,14 +16,174 @@ use regex::Captures;
 
 use crate::store::Locale;
 
-/// A message as said (`orig`) and as matched (`norm`), char for char.
+/// A message as said (`orig`) and as matched (`norm`).
 #[derive(Debug, Clone)]
 pub(super) struct Input {
     orig: String,
     norm: String,
-    /// Byte offset of each char, plus the length, in `orig` and in `norm`.
+    /// Byte offset of each char of `orig`, plus the length.
     orig_at: Vec<usize>,
+    /// Byte offset of each char of `norm`, plus the length.
     norm_at: Vec<usize>,
+    /// For each char of `norm`, the chars of `orig` it stands for.
+    span: Vec<(usize, usize)>,
+}
+
+/// Shorthand and typos people text, folded, and what they mean. A key of
+/// two words matches two consecutive words. Only words whose meaning is
+/// not in doubt in a short request are here: "4" and "2" stay numbers.
+const REWRITES: &[(&str, &str)] = &[
+    // English: days and times
+    ("tmr", "tomorrow"),
+    ("tmrw", "tomorrow"),
+    ("tmw", "tomorrow"),
+    ("tmro", "tomorrow"),
+    ("tomoro", "tomorrow"),
+    ("tomorow", "tomorrow"),
+    ("tommorow", "tomorrow"),
+    ("tommorrow", "tomorrow"),
+    ("2moro", "tomorrow"),
+    ("2morrow", "tomorrow"),
+    ("2morow", "tomorrow"),
+    ("2day", "today"),
+    ("tdy", "today"),
+    ("2nite", "tonight"),
+    ("2night", "tonight"),
+    ("tonite", "tonight"),
+    ("tues", "tuesday"),
+    ("thurs", "thursday"),
+    ("@", "at"),
+    // English: politeness and small words
+    ("plz", "please"),
+    ("pls", "please"),
+    ("plez", "please"),
+    ("pleaze", "please"),
+    ("thx", "thanks"),
+    ("thnx", "thanks"),
+    ("thanx", "thanks"),
+    ("tks", "thanks"),
+    ("ty", "thanks"),
+    ("tysm", "thanks"),
+    ("w/", "with"),
+    ("w", "with"),
+    ("w/o", "without"),
+    ("&", "and"),
+    ("+", "and"),
+    ("n", "and"),
+    ("u", "you"),
+    ("ur", "your"),
+    ("r", "are"),
+    ("wat", "what"),
+    ("wut", "what"),
+    ("wats", "what's"),
+    ("whats", "what's"),
+    ("whens", "when's"),
+    ("wheres", "where's"),
+    ("abt", "about"),
+    ("bout", "about"),
+    ("b4", "before"),
+    ("im", "i'm"),
+    ("ive", "i've"),
+    ("dont", "don't"),
+    ("didnt", "didn't"),
+    ("cant", "can't"),
+    ("nvm", "never mind"),
+    ("rn", "right now"),
+    ("atm", "right now"),
+    ("pw", "password"),
+    ("pwd", "password"),
+    ("bday", "birthday"),
+    ("todo", "to-do"),
+    // English: typos in the verbs that carry an intent
+    ("remnd", "remind"),
+    ("remidn", "remind"),
+    ("remnid", "remind"),
+    ("rmd", "remind"),
+    ("rmnd", "remind"),
+    ("remid", "remind"),
+    ("reminf", "remind"),
+    ("rmind", "remind"),
+    ("reimnd", "remind"),
+    ("reind", "remind"),
+    ("remindme", "remind me"),
+    ("cancle", "cancel"),
+    ("cancell", "cancel"),
+    ("cancl", "cancel"),
+    ("delte", "delete"),
+    ("dlete", "delete"),
+    ("finsihed", "finished"),
+    ("finshed", "finished"),
+    ("fnished", "finished"),
+    ("finishd", "finished"),
+    ("reminer", "reminder"),
+    ("remider", "reminder"),
+    // French
+    ("dem1", "demain"),
+    ("dmain", "demain"),
+    ("dmn", "demain"),
+    ("2main", "demain"),
+    ("auj", "aujourd'hui"),
+    ("ajd", "aujourd'hui"),
+    ("aujd", "aujourd'hui"),
+    ("aujourdhui", "aujourd'hui"),
+    ("ds", "dans"),
+    ("pr", "pour"),
+    ("ts", "tous"),
+    ("tt", "tout"),
+    ("bcp", "beaucoup"),
+    ("qd", "quand"),
+    ("c", "c'est"),
+    ("cest", "c'est"),
+    ("chui", "je suis"),
+    ("chuis", "je suis"),
+    ("jsuis", "je suis"),
+    ("j'suis", "je suis"),
+    ("jai", "j'ai"),
+    ("mdp", "mot de passe"),
+    ("anniv", "anniversaire"),
+    ("rappel moi", "rappelle-moi"),
+    ("rapel moi", "rappelle-moi"),
+    ("rapelle moi", "rappelle-moi"),
+    ("rappele moi", "rappelle-moi"),
+    ("rappelle moi", "rappelle-moi"),
+    ("rapelle-moi", "rappelle-moi"),
+    ("rappele-moi", "rappelle-moi"),
+    ("rappel-moi", "rappelle-moi"),
+    ("rapl moi", "rappelle-moi"),
+];
+
+/// Pictographs, dingbats and their joiners and modifiers: emoji.
+fn is_emoji(c: char) -> bool {
+    matches!(c as u32,
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x2300..=0x23FF
+        | 0xFE00..=0xFE0F | 0x200D | 0x20E3 | 0xE0020..=0xE007F)
+}
+
+/// Whether a char is part of a word for the rewrites ("w/", "j'ai", "5k").
+fn wordish(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '\'' | '-' | '/' | '&' | '+' | '@')
+}
+
+/// Whether the word `k` ("mon") stands for Monday here.
+fn monday_here(
+    words: &[(usize, usize)],
+    k: usize,
+    word: &dyn Fn((usize, usize)) -> String,
+) -> bool {
+    let before = k.checked_sub(1).map(|i| word(words[i]));
+    let after = words.get(k + 1).map(|w| word(*w));
+    before.as_deref().is_some_and(|b| {
+        matches!(
+            b,
+            "on" | "every" | "next" | "this" | "each" | "til" | "until"
+        )
+    }) || after.as_deref().is_some_and(|a| {
+        a.starts_with(|c: char| c.is_ascii_digit())
+            || matches!(
+                a,
+                "at" | "morning" | "night" | "evening" | "afternoon" | "and" | "&"
+            )
+    })
 }
 
 impl Input {
@@ -32,25 +196,86 @@ impl Input {
             .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
             .map(|c| match c {
                 '\u{2019}' | '\u{2018}' | '\u{2bc}' | '`' | '\u{b4}' => '\'',
+                c if is_emoji(c) => ' ',
                 _ => c,
             })
             .collect();
         let orig = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-        let mut norm = String::with_capacity(orig.len());
-        let mut orig_at = Vec::with_capacity(orig.len() + 1);
-        let mut norm_at = Vec::with_capacity(orig.len() + 1);
-        for (i, c) in orig.char_indices() {
-            orig_at.push(i);
-            norm_at.push(norm.len());
-            norm.push(fold(c));
+        let chars: Vec<char> = orig.chars().collect();
+        let folded: Vec<char> = chars.iter().map(|c| fold(*c)).collect();
+        // Words: maximal runs of word chars, as char ranges.
+        let mut words: Vec<(usize, usize)> = Vec::new();
+        let mut i = 0;
+        while i < folded.len() {
+            if wordish(folded[i]) {
+                let start = i;
+                while i < folded.len() && wordish(folded[i]) {
+                    i += 1;
+                }
+                words.push((start, i));
+            } else {
+                i += 1;
+            }
         }
-        orig_at.push(orig.len());
+        let word = |w: (usize, usize)| folded[w.0..w.1].iter().collect::<String>();
+        // (orig char range, replacement) for each rewritten word or pair.
+        let mut rewrites: Vec<(usize, usize, &'static str)> = Vec::new();
+        let mut k = 0;
+        while k < words.len() {
+            let one = word(words[k]);
+            let two = words
+                .get(k + 1)
+                .filter(|next| next.0 == words[k].1 + 1 && folded[words[k].1] == ' ')
+                .map(|next| format!("{one} {}", word(*next)));
+            if let Some((_, to)) = two
+                .as_deref()
+                .and_then(|t| REWRITES.iter().find(|(from, _)| *from == t))
+            {
+                rewrites.push((words[k].0, words[k + 1].1, to));
+                k += 2;
+                continue;
+            }
+            if let Some((_, to)) = REWRITES.iter().find(|(from, _)| *from == one) {
+                rewrites.push((words[k].0, words[k].1, to));
+            } else if one == "mon" && monday_here(&words, k, &word) {
+                // "mon" is French for "my"; before a time or after "on",
+                // "every" or "next" it is Monday.
+                rewrites.push((words[k].0, words[k].1, "monday"));
+            }
+            k += 1;
+        }
+        let mut norm = String::with_capacity(orig.len());
+        let mut norm_at = Vec::with_capacity(orig.len() + 1);
+        let mut span = Vec::with_capacity(orig.len());
+        let mut next = rewrites.iter().peekable();
+        let mut i = 0;
+        while i < chars.len() {
+            if let Some((a, b, to)) = next.peek().copied()
+                && *a == i
+            {
+                for c in to.chars() {
+                    norm_at.push(norm.len());
+                    span.push((*a, *b));
+                    norm.push(c);
+                }
+                i = *b;
+                next.next();
+                continue;
+            }
+            norm_at.push(norm.len());
+            span.push((i, i + 1));
+            norm.push(folded[i]);
+            i += 1;
+        }
         norm_at.push(norm.len());
+        let mut orig_at: Vec<usize> = orig.char_indices().map(|(i, _)| i).collect();
+        orig_at.push(orig.len());
         Input {
             orig,
             norm,
             orig_at,
             norm_at,
+            span,
         }
     }
 
@@ -66,11 +291,12 @@ impl Input {
         self.orig.is_empty()
     }
 
+    /// How many chars `orig` has.
     pub(super) fn char_len(&self) -> usize {
         self.orig_at.len().saturating_sub(1)
     }
 
-    /// The original text of the chars `a..b`.
+    /// The original text of the chars `a..b` of `orig`.
     pub(super) fn orig_chars(&self, a: usize, b: usize) -> &str {
         let n = self.char_len();
         let (a, b) = (a.min(n), b.min(n).max(a.min(n)));
@@ -79,10 +305,22 @@ impl Input {
             .unwrap_or_default()
     }
 
+    /// The chars of `orig` under the chars `a..b` of `norm`.
+    pub(super) fn orig_span(&self, a: usize, b: usize) -> (usize, usize) {
+        let n = self.span.len();
+        let (a, b) = (a.min(n), b.min(n));
+        if a >= b {
+            let at = self.span.get(a).map_or(self.char_len(), |s| s.0);
+            return (at, at);
+        }
+        (self.span[a].0, self.span[b - 1].1)
+    }
+
     /// The original text under a byte range of `norm` (a regex match).
     pub(super) fn orig_of(&self, r: Range<usize>) -> &str {
         let a = self.norm_at.partition_point(|&x| x < r.start);
         let b = self.norm_at.partition_point(|&x| x < r.end);
+        let (a, b) = self.orig_span(a, b);
         self.orig_chars(a, b)
     }
 
@@ -212,15 +450,27 @@ pub(super) fn polite_trimmed(inp: &Input) -> Input {
         "s'il te plait",
         "s'il vous plait",
         "please",
-        "pls",
+        "hey there",
+        "hi there",
         "hey",
         "hello",
         "hi",
+        "yo",
+        "okay so",
+        "ok so",
         "okay",
         "ok",
+        "so",
+        "um",
+        "uh",
+        "oh and",
+        "also",
         "bonjour",
         "salut",
         "coucou",
+        "alors",
+        "euh",
+        "aussi",
         "stp",
         "svp",
     ];
@@ -228,12 +478,19 @@ pub(super) fn polite_trimmed(inp: &Input) -> Input {
         "s'il te plait",
         "s'il vous plait",
         "please",
-        "pls",
+        "right now",
+        "thanks a lot",
         "thanks",
         "thank you",
+        "merci beaucoup",
         "merci",
         "stp",
         "svp",
+        "lol",
+        "haha",
+        "mdr",
+        "ok",
+        "okay",
     ];
     strip_trail(&strip_lead(inp, LEAD, true), TRAIL)
 }
@@ -450,6 +707,11 @@ pub(super) const ARTICLES: &[&str] = &[
     "de la", "de l'", "some", "the", "our", "my", "an", "a", "du", "des", "de", "d'", "les", "le",
     "la", "l'", "une", "un", "mes", "mon", "ma", "nos", "notre",
 ];
+
+/// A text as rules see it: folded, shorthand spelled out.
+pub(super) fn fold_str(s: &str) -> String {
+    Input::new(s).norm().to_string()
+}
 
 /// Cuts a string to at most `max` chars, marking the cut.
 pub(super) fn truncate(s: &str, max: usize) -> String {

@@ -122,6 +122,28 @@ impl Schedule {
     pub(super) fn is_anchored(&self) -> bool {
         self.in_minutes.is_some() || self.time.is_some() || self.rec.is_some()
     }
+
+    /// Whether resolving it picks an hour the person did not say: a part
+    /// of day alone ("tomorrow morning" is 09:00), or a bare hour that
+    /// could be morning or evening ("at 7").
+    pub(super) fn assumes_hour(&self) -> bool {
+        if self.in_minutes.is_some() {
+            return false;
+        }
+        match self.time {
+            None => self.part.is_some(),
+            Some(t) => t.clock == Clock::Bare && self.part.is_none() && (6..=11).contains(&t.h),
+        }
+    }
+
+    /// A day or a rhythm without any time of day ("tomorrow", "every
+    /// day"): the hour would be a guess.
+    pub(super) fn lacks_clock(&self) -> bool {
+        self.in_minutes.is_none()
+            && self.time.is_none()
+            && self.part.is_none()
+            && (self.date.is_some() || self.rec.is_some())
+    }
 }
 
 /// A resolved time: a delay, or a local wall-clock time (the first
@@ -186,7 +208,8 @@ impl<'a> Scan<'a> {
             }
             let a = starts.partition_point(|&x| x < m.start());
             let b = starts.partition_point(|&x| x < m.end());
-            if accept(&caps, self.inp.orig_chars(a, b)) {
+            let (oa, ob) = self.inp.orig_span(a, b);
+            if accept(&caps, self.inp.orig_chars(oa, ob)) {
                 let end = b.min(self.work.len());
                 for i in a.min(end)..end {
                     self.work[i] = ' ';
@@ -199,12 +222,20 @@ impl<'a> Scan<'a> {
     }
 
     fn rest(&self) -> Input {
+        // A char of the original is gone when the text it became was taken.
+        let mut gone = vec![false; self.inp.char_len()];
+        for (i, _) in self.used.iter().enumerate().filter(|(_, u)| **u) {
+            let (a, b) = self.inp.orig_span(i, i + 1);
+            for g in gone.iter_mut().take(b).skip(a) {
+                *g = true;
+            }
+        }
         let kept: String = self
             .inp
             .orig()
             .chars()
-            .zip(self.used.iter())
-            .map(|(c, used)| if *used { ' ' } else { c })
+            .zip(gone.iter())
+            .map(|(c, gone)| if *gone { ' ' } else { c })
             .collect();
         Input::new(&kept)
     }
@@ -498,6 +529,33 @@ fn recurrence(scan: &mut Scan<'_>, s: &mut Schedule, now: NaiveDateTime) {
             return;
         }
     }
+    // "mon wed fri", "le mardi et le jeudi": several days name a rhythm.
+    let runs: [&Regex; 2] = [
+        rx!(concat!(
+            r"\b(?:on\s+)?(?:",
+            days_en_any!(),
+            r")(?:\s*(?:,|and|&|\+|/)?\s*(?:",
+            days_en_any!(),
+            r"))+\b"
+        )),
+        rx!(concat!(
+            r"\b(?:le\s+)?(?:",
+            days_fr!(),
+            r")(?:\s*(?:,|et)\s*(?:le\s+)?(?:",
+            days_fr!(),
+            r"))+\b"
+        )),
+    ];
+    for re in runs {
+        let mut days = Vec::new();
+        if scan.take(re, |c, _| {
+            days = c.get(0).map(|m| days_in(m.as_str())).unwrap_or_default();
+            days.len() >= 2
+        }) {
+            s.rec = Some(Recurrence::Weekly(days));
+            return;
+        }
+    }
     if scan.take(
         rx!(
             r"\b(?:(?:every|each)\s+week|weekly|(?:toutes\s+les|chaque)\s+semaines?|hebdomadaire(?:ment)?)\b"
@@ -637,7 +695,8 @@ fn dates(scan: &mut Scan<'_>, s: &mut Schedule) {
             rx!(concat!(
                 r"\b(?:on\s+)?(?:(this|next|coming|this\s+coming)\s+)?(",
                 days_en!(),
-                r")\b"
+                // Short names too, except "mon", which is French for "my".
+                r"|tue|wed|thu|thur|fri|sat|sun)\b"
             )),
             2,
             1,
