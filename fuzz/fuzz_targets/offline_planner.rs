@@ -101,6 +101,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             Part::FunctionResponse(_) => panic!("a planner never answers with a tool result"),
+            Part::Thought { .. } => panic!("the offline planner has no reasoning to echo"),
         }
     }
 });

@@ -38,7 +38,7 @@ pub(super) fn is_time_only(inp: &Input, now: NaiveDateTime) -> bool {
 
 /// "snooze 10", "later", "plus tard", and "in 30 min" as a whole message:
 /// an answer to a reminder that was just delivered.
-pub(super) fn snooze(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+pub(super) fn snooze(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     let n = inp.norm();
     let minutes = if rx!(
         r"^(?:later|plus\s+tard|(?:remind\s+me|rappelle[- ]moi|rappelle[- ]le\s+moi)\s+(?:later|plus\s+tard)|in\s+half\s+an\s+hour|dans\s+une?\s+demi[- ]heure)$"
@@ -72,7 +72,21 @@ pub(super) fn snooze(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     } else {
         return None;
     };
+    if minutes > MAX_SNOOZE_MINUTES {
+        return Some(Plan::Reply(snooze_too_long(ctx.lang)));
+    }
     Some(Plan::call("snooze_reminder", json!({ "minutes": minutes })))
+}
+
+/// The `snooze_reminder` tool's maximum: a week.
+const MAX_SNOOZE_MINUTES: i64 = 7 * 24 * 60;
+
+fn snooze_too_long(lang: Locale) -> String {
+    match lang {
+        Locale::En => "I can snooze a reminder by a week at most. For later, ask for a new one, e.g. \"remind me to call mom in 2 weeks\".",
+        Locale::Fr => "Je peux repousser un rappel d'une semaine au plus. Pour plus tard, demande un nouveau rappel, par ex. « rappelle-moi d'appeler maman dans 2 semaines ».",
+    }
+    .to_string()
 }
 
 pub(super) fn cancel_all(inp: &Input, _ctx: &Ctx) -> Option<Plan> {

@@ -28,8 +28,9 @@ use serde_json::{Value, json};
 
 use super::text::Input;
 
-/// Longest relative delay accepted: a year.
-const MAX_MINUTES: i64 = 366 * 24 * 60;
+/// Longest relative delay accepted: a year of 365 days, the reminder
+/// tool's `in_minutes` maximum (525,600); a longer one would be refused.
+const MAX_MINUTES: i64 = 365 * 24 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Clock {
