@@ -40,7 +40,6 @@ fn spawn_worker(db: &TestDb, twilio: &MockServer, prefix: &str) -> std::process:
         .env("TWILIO_FROM_NUMBER", "+15005550006")
         .env("TWILIO_API_BASE", twilio.uri())
         .env("TWILIO_MAX_MPS", "100000")
-        .env("DATABASE_MAX_CONNECTIONS", "20")
         .env("WORKER_HEARTBEAT_SECONDS", "1")
         .env("RUST_LOG", "error")
         .stdout(std::process::Stdio::null())
