@@ -32,6 +32,56 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+impl AppError {
+    /// True when the failure was the database connection going away under
+    /// the work, not the work being refused: see [`reconnecting`].
+    pub fn connection_lost(&self) -> bool {
+        let AppError::Internal(e) = self else {
+            return false;
+        };
+        e.chain().any(|cause| {
+            cause
+                .downcast_ref::<crate::db::RedactedDbError>()
+                .is_some_and(crate::db::RedactedDbError::connection_lost)
+                || cause
+                    .downcast_ref::<crate::store::StoreError>()
+                    .is_some_and(crate::store::StoreError::connection_lost)
+                || cause
+                    .downcast_ref::<crate::db::queue::QueueError>()
+                    .is_some_and(crate::db::queue::QueueError::connection_lost)
+        })
+    }
+}
+
+/// How many times a handler's work runs again after losing its connection.
+const RECONNECTS: usize = 2;
+
+/// Runs a handler's database work, and runs it again on a fresh connection
+/// when the connection it had was lost (a database restart, a failover, an
+/// operator's `pg_terminate_backend`). Twilio does not retry a webhook
+/// answered 500, so answering 500 for our own lost connection would lose
+/// the text; the work must be idempotent (the webhooks are, by
+/// `MessageSid`).
+pub async fn reconnecting<T, F, Fut>(mut work: F) -> Result<T, AppError>
+where
+    // A closure returning a future rather than an async closure: the
+    // futures of async closures are not provably `Send` for axum handlers.
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let mut lost = 0;
+    loop {
+        match work().await {
+            Err(e) if lost < RECONNECTS && e.connection_lost() => {
+                lost += 1;
+                metrics::counter!("db_reconnected_total").increment(1);
+                tracing::warn!(error = %e, lost, "database connection lost; running the work again");
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Only the redacted form travels on: the driver's error carries the
 /// failing row in its detail (see [`crate::db::redact`]).
 impl From<sqlx::Error> for AppError {
@@ -87,6 +137,53 @@ mod tests {
         let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
         let text = String::from_utf8(body.to_vec()).unwrap();
         assert!(!text.contains("password"), "{text}");
+    }
+
+    fn lost() -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
+    }
+
+    #[test]
+    fn a_lost_connection_is_recognised_through_every_wrapper() {
+        assert!(AppError::from(lost()).connection_lost());
+        assert!(AppError::from(crate::store::StoreError::from(lost())).connection_lost());
+        assert!(!AppError::from(sqlx::Error::PoolTimedOut).connection_lost());
+        assert!(!AppError::BadRequest("From is missing".into()).connection_lost());
+    }
+
+    #[tokio::test]
+    async fn work_runs_again_after_a_lost_connection_but_not_forever() {
+        let mut runs = 0;
+        let done = reconnecting(|| {
+            runs += 1;
+            let run = runs;
+            async move {
+                match run {
+                    1 => Err(AppError::from(lost())),
+                    _ => Ok(run),
+                }
+            }
+        })
+        .await;
+        assert_eq!(done.unwrap(), 2);
+
+        let mut runs = 0;
+        let failed = reconnecting(|| {
+            runs += 1;
+            async { Err::<(), _>(AppError::from(lost())) }
+        })
+        .await;
+        assert!(failed.is_err());
+        assert_eq!(runs, 1 + RECONNECTS);
+
+        let mut runs = 0;
+        let refused = reconnecting(|| {
+            runs += 1;
+            async { Err::<(), _>(AppError::from(sqlx::Error::RowNotFound)) }
+        })
+        .await;
+        assert!(refused.is_err());
+        assert_eq!(runs, 1, "a refusal is not run again");
     }
 
     #[tokio::test]

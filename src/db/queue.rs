@@ -79,7 +79,7 @@ pub async fn unschedule_reminder(
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
-    .map_err(|e| QueueError::Database(super::redact(&e).to_string()))
+    .map_err(|e| QueueError::Database(Box::new(super::redact(&e))))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +92,17 @@ pub enum QueueError {
     #[error("job payload cannot be encoded: {0}")]
     Encode(#[from] serde_json::Error),
     #[error("job cannot be enqueued: {0}")]
-    Database(String),
+    // Boxed: the redacted error is large and travels inside every store error.
+    Database(Box<super::RedactedDbError>),
+    #[error("job cannot be enqueued: {0}")]
+    Backend(String),
+}
+
+impl QueueError {
+    /// True when the database connection went away under the enqueue.
+    pub fn connection_lost(&self) -> bool {
+        matches!(self, QueueError::Database(e) if e.connection_lost())
+    }
 }
 
 /// Attempts before a job is dead. With the workers' backoff (2 s doubling,
@@ -125,5 +135,10 @@ pub async fn enqueue<T: Serialize>(
     builder = builder.max_attempts(options.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS));
     apalis_postgres::queries::push_tasks(conn, queue, vec![builder.build()])
         .await
-        .map_err(|e| QueueError::Database(e.to_string()))
+        .map_err(|e| match e {
+            apalis_postgres::Error::Database(e) => {
+                QueueError::Database(Box::new(super::redact(&e)))
+            }
+            other => QueueError::Backend(other.to_string()),
+        })
 }

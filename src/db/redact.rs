@@ -22,6 +22,8 @@ pub struct RedactedDbError {
     /// For errors that are not from the server: its kind and text (pool
     /// timeouts, I/O, protocol), which never contain row data.
     other: Option<String>,
+    /// Whether the connection went away (see [`super::connection_lost`]).
+    connection_lost: bool,
 }
 
 impl RedactedDbError {
@@ -32,11 +34,16 @@ impl RedactedDbError {
     pub fn constraint(&self) -> Option<&str> {
         self.constraint.as_deref()
     }
+
+    /// True when the error was the connection going away, not a refusal.
+    pub fn connection_lost(&self) -> bool {
+        self.connection_lost
+    }
 }
 
 /// The loggable form of `e`.
 pub fn redact(e: &sqlx::Error) -> RedactedDbError {
-    match e {
+    let redacted = match e {
         sqlx::Error::Database(d) => {
             let code = d.code().map(|c| c.into_owned());
             let pg = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
@@ -51,6 +58,7 @@ pub fn redact(e: &sqlx::Error) -> RedactedDbError {
                 constraint: d.constraint().map(str::to_owned),
                 message,
                 other: None,
+                connection_lost: false,
             }
         }
         // Row decoding errors may quote a value; say only which kind.
@@ -60,6 +68,10 @@ pub fn redact(e: &sqlx::Error) -> RedactedDbError {
         sqlx::Error::Decode(_) => RedactedDbError::other("cannot decode a value".into()),
         sqlx::Error::Encode(_) => RedactedDbError::other("cannot encode a value".into()),
         other => RedactedDbError::other(other.to_string()),
+    };
+    RedactedDbError {
+        connection_lost: super::connection_lost(e),
+        ..redacted
     }
 }
 
@@ -72,6 +84,7 @@ impl RedactedDbError {
             constraint: None,
             message: None,
             other: Some(text),
+            connection_lost: false,
         }
     }
 }

@@ -146,20 +146,41 @@ pub async fn inbound(
         return Ok(twiml());
     };
 
-    let label = match user_id_for_phone(&state.db, &from).await? {
-        None => match keywords::keyword(&text, false, &state.config.twilio) {
+    // Redis is asked once per webhook, however often the database work runs.
+    let limits = tokio::sync::OnceCell::new();
+    let (label, reply) =
+        crate::error::reconnecting(|| receive(&state, &from, &sid, &text, &media, &limits)).await?;
+    outcome(label, started);
+    Ok(reply)
+}
+
+/// The webhook's database work. Idempotent by `MessageSid`, so it may run
+/// again after a lost connection: a second run that finds the first one
+/// committed answers "duplicate".
+async fn receive(
+    state: &AppState,
+    from: &PhoneNumber,
+    sid: &str,
+    text: &str,
+    media: &serde_json::Value,
+    limits: &tokio::sync::OnceCell<SenderLimits>,
+) -> Result<(&'static str, Response), AppError> {
+    Ok(match user_id_for_phone(&state.db, from).await? {
+        None => match keywords::keyword(text, false, &state.config.twilio) {
             // START from a number nobody owns is an ordinary hello.
             Some(kw) if kw.action != Action::OptIn => {
-                let (label, reply) = unknown_keyword(&state, &from, &sid, &kw).await?;
-                outcome(label, started);
-                return Ok(reply);
+                unknown_keyword(state, from, sid, &kw).await?
             }
-            _ => unknown_sender(&state, &from, &sid).await?,
+            _ => (unknown_sender(state, from, sid).await?, twiml()),
         },
-        Some(user_id) => known_sender(&state, user_id, &from, &sid, &text, media).await?,
-    };
-    outcome(label, started);
-    Ok(twiml())
+        Some(user_id) => {
+            let limits = *limits
+                .get_or_init(|| SenderLimits::ask(state, user_id, from, text))
+                .await;
+            let label = known_sender(state, user_id, from, sid, text, media, limits).await?;
+            (label, twiml())
+        }
+    })
 }
 
 /// STOP/ARRET or HELP/AIDE from a number nobody owns: answered in the
@@ -173,6 +194,13 @@ async fn unknown_keyword(
     sid: &str,
     kw: &Matched,
 ) -> Result<(&'static str, Response), AppError> {
+    // Logged before Redis is asked, so that work run again after a lost
+    // connection does not find its own answer already counted.
+    sqlx::query("select nudge_log_identification($1, null, 'unknown', $2)")
+        .bind(from.as_str())
+        .bind(sid)
+        .execute(&state.db)
+        .await?;
     let may_answer = match &state.limiter {
         Some(limiter) => limiter
             .first_in_window(
@@ -183,11 +211,6 @@ async fn unknown_keyword(
             .unwrap_or(true),
         None => true,
     };
-    sqlx::query("select nudge_log_identification($1, null, 'unknown', $2)")
-        .bind(from.as_str())
-        .bind(sid)
-        .execute(&state.db)
-        .await?;
     let twilio = &state.config.twilio;
     let locale = kw.answer_in(None);
     let (label, text) = match kw.action {
@@ -273,17 +296,9 @@ async fn known_sender(
     from: &PhoneNumber,
     sid: &str,
     text: &str,
-    media: serde_json::Value,
+    media: &serde_json::Value,
+    SenderLimits { limited, slow_down }: SenderLimits,
 ) -> Result<&'static str, AppError> {
-    // Redis is asked before the transaction opens: however slow it is, it
-    // never holds a database connection. Keywords are never limited.
-    let may_be_keyword = keywords::may_be_keyword(text, &state.config.twilio);
-    let limited = match may_be_keyword {
-        true => None,
-        false => over_limit(state, user_id, from).await,
-    };
-    let slow_down = limited.is_some() && first_slow_down(state, user_id).await;
-
     let mut tx = UserTx::begin(&state.db, user_id).await?;
     let user = User::current(&mut tx).await?;
     if user.status == UserStatus::Disabled {
@@ -310,8 +325,7 @@ async fn known_sender(
 
     if let Some(kw) = keywords::keyword(text, opted_out, &state.config.twilio) {
         let stored =
-            SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "keyword")
-                .await?;
+            SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, media, "keyword").await?;
         if stored.is_none() {
             return Ok("duplicate");
         }
@@ -364,7 +378,7 @@ async fn known_sender(
     if opted_out {
         // Kept, never answered: nothing goes to an opted-out number.
         let stored =
-            SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, "opted_out")
+            SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, media, "opted_out")
                 .await?;
         if stored.is_some() {
             log_identification(&mut tx, from, "opted_out", sid).await?;
@@ -379,7 +393,7 @@ async fn known_sender(
         "received"
     };
     let Some(message) =
-        SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, &media, status).await?
+        SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, media, status).await?
     else {
         return Ok("duplicate");
     };
@@ -429,6 +443,28 @@ async fn queue_reply(
     )
     .await?;
     Ok(())
+}
+
+/// What Redis said about a sender for one webhook.
+#[derive(Clone, Copy)]
+struct SenderLimits {
+    /// How long a kept message waits, when the sender is over the limit.
+    limited: Option<std::time::Duration>,
+    /// Whether this is the first limited text of the minute (it is told).
+    slow_down: bool,
+}
+
+impl SenderLimits {
+    /// Asked before any transaction opens: however slow Redis is, it never
+    /// holds a database connection. Keywords are never limited.
+    async fn ask(state: &AppState, user_id: UserId, from: &PhoneNumber, text: &str) -> Self {
+        let limited = match keywords::may_be_keyword(text, &state.config.twilio) {
+            true => None,
+            false => over_limit(state, user_id, from).await,
+        };
+        let slow_down = limited.is_some() && first_slow_down(state, user_id).await;
+        SenderLimits { limited, slow_down }
+    }
 }
 
 /// Per person and per number, shared across replicas: `Some(wait)` when
@@ -498,6 +534,20 @@ pub async fn status(
         .to_ascii_lowercase();
     let error_code = param(&params, "ErrorCode").filter(|c| !c.is_empty());
 
+    let to = param(&params, "To");
+    // Applied once whatever the runs: `apply_callback` moves a status only
+    // forward, and the carrier action goes with the move.
+    crate::error::reconnecting(|| apply_status(&state, sid, &new_status, error_code, to)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn apply_status(
+    state: &AppState,
+    sid: &str,
+    new_status: &str,
+    error_code: Option<&str>,
+    to: Option<&str>,
+) -> Result<(), AppError> {
     let user: Option<uuid::Uuid> =
         sqlx::query_scalar("select nudge_user_id_for_provider_message($1)")
             .bind(sid)
@@ -506,16 +556,16 @@ pub async fn status(
     let Some(user) = user else {
         // Not ours (or not stored yet): Twilio needs no retry.
         metrics::counter!("sms_status_callbacks_total", "outcome" => "unknown").increment(1);
-        return Ok(StatusCode::NO_CONTENT.into_response());
+        return Ok(());
     };
     let mut tx = UserTx::begin(&state.db, UserId(user)).await?;
-    let applied = SmsMessage::apply_callback(&mut tx, sid, &new_status, error_code).await?;
+    let applied = SmsMessage::apply_callback(&mut tx, sid, new_status, error_code).await?;
     // Acted on once: a repeated or late callback is not applied again.
     if applied && let Some(code) = error_code {
-        carrier_errors::act_on(&mut tx, param(&params, "To"), code, "status_callback").await?;
+        carrier_errors::act_on(&mut tx, to, code, "status_callback").await?;
     }
     tx.commit().await?;
-    metrics::counter!("sms_outbound_status_total", "status" => new_status.clone(), "applied" => applied.to_string())
+    metrics::counter!("sms_outbound_status_total", "status" => new_status.to_string(), "applied" => applied.to_string())
         .increment(1);
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(())
 }

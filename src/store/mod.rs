@@ -52,6 +52,17 @@ pub enum StoreError {
     Queue(#[from] crate::db::queue::QueueError),
 }
 
+impl StoreError {
+    /// True when the database connection went away under the work.
+    pub fn connection_lost(&self) -> bool {
+        match self {
+            StoreError::Database(e) => crate::db::connection_lost(e),
+            StoreError::Queue(e) => e.connection_lost(),
+            StoreError::Conflict(_) | StoreError::NotFound => false,
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::Database(e)
