@@ -317,6 +317,22 @@ async fn reminders_list_in_local_time_and_missed_and_dead_jobs_retry() {
     .execute(&db.owner)
     .await
     .unwrap();
+    let queues = admin(&db, &["jobs", "queues", "--json"]);
+    assert!(queues.status.success(), "{}", stderr(&queues));
+    let queues: serde_json::Value = serde_json::from_slice(&queues.stdout).unwrap();
+    let names: Vec<&str> = queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["queue"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        nudge::db::queue::QUEUES,
+        "every queue, reminders included"
+    );
+    assert_eq!(queues[0]["queue"], "agent_turn");
+    assert_eq!(queues[0]["dead"], 1);
     let failed = admin(&db, &["jobs", "failed"]);
     assert!(
         stdout(&failed).contains("01JZZZZZZZZZZZZZZZZZZZZZZZ") && stdout(&failed).contains("boom")

@@ -264,10 +264,16 @@ async fn one_address_flooding_the_edge_gets_429_and_others_do_not() {
         .text()
         .await
         .unwrap();
-    assert!(
-        metrics.contains("jobs_queue_depth{queue=\"agent_turn\"} 0"),
-        "{metrics}"
-    );
+    // Every queue has its gauges, the reminder queues included.
+    for queue in nudge::db::queue::QUEUES {
+        for gauge in ["jobs_queue_depth", "jobs_oldest_age_seconds"] {
+            assert!(
+                metrics.contains(&format!("{gauge}{{queue=\"{queue}\"}} 0")),
+                "{gauge} for {queue}:\n{metrics}"
+            );
+        }
+    }
+    assert!(nudge::db::queue::QUEUES.contains(&"reminder_due"));
     app.shutdown().await;
 }
 

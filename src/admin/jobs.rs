@@ -1,4 +1,5 @@
-//! `nudge admin jobs …`: dead jobs (killed, or out of attempts) and retrying them.
+//! `nudge admin jobs …`: every queue's backlog, dead jobs (killed, or out
+//! of attempts) and retrying them.
 
 use clap::Subcommand;
 use serde_json::json;
@@ -9,6 +10,8 @@ use crate::store::{Actor, record_audit};
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
+    /// Every queue: jobs waiting, jobs running, dead jobs, oldest waiting.
+    Queues,
     /// Jobs that will not run again on their own.
     Failed,
     /// Put a dead job back in its queue, attempts reset.
@@ -31,9 +34,60 @@ const DEAD: &str = "(status = 'Killed' or (status = 'Failed' and attempts >= max
 
 pub async fn execute(op: &Operator, command: JobsCommand) -> Result<Rendered, AdminError> {
     match command {
+        JobsCommand::Queues => queues(op).await,
         JobsCommand::Failed => failed(op).await,
         JobsCommand::Retry { id } => retry(op, &id).await,
     }
+}
+
+#[derive(Debug, sqlx::FromRow, serde::Serialize)]
+struct QueueBacklog {
+    queue: String,
+    waiting: i64,
+    running: i64,
+    dead: i64,
+    oldest_waiting_secs: Option<f64>,
+}
+
+/// Counts only, no payloads: nothing about a person is shown.
+async fn queues(op: &Operator) -> Result<Rendered, AdminError> {
+    let names: Vec<String> = crate::db::queue::QUEUES
+        .iter()
+        .map(|q| q.to_string())
+        .collect();
+    let backlog: Vec<QueueBacklog> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select q as queue, \
+                count(j.id) filter (where j.status in ('Pending', 'Queued') and j.run_at <= now()) as waiting, \
+                count(j.id) filter (where j.status = 'Running') as running, \
+                count(j.id) filter (where {DEAD}) as dead, \
+                extract(epoch from now() - min(j.run_at) filter \
+                    (where j.status in ('Pending', 'Queued') and j.run_at <= now()))::float8 as oldest_waiting_secs \
+         from unnest($1::text[]) with ordinality as queues(q, n) \
+         left join apalis.jobs j on j.job_type = q \
+         group by q, n order by n"
+    )))
+    .bind(&names)
+    .fetch_all(&op.pool)
+    .await?;
+    let rows = backlog
+        .iter()
+        .map(|b| {
+            vec![
+                b.queue.clone(),
+                b.waiting.to_string(),
+                b.running.to_string(),
+                b.dead.to_string(),
+                b.oldest_waiting_secs
+                    .map(|s| format!("{:.0} s", s.max(0.0)))
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    Ok(Rendered::table(
+        json!(backlog),
+        vec!["QUEUE", "WAITING", "RUNNING", "DEAD", "OLDEST WAITING"],
+        rows,
+    ))
 }
 
 /// Across people: on the owner role, and audited.

@@ -47,11 +47,7 @@ async fn record_queue_gauges(state: &AppState) {
     .await;
     match rows {
         Ok(rows) => {
-            for queue in [
-                crate::db::queue::AGENT_TURN,
-                crate::db::queue::DELIVER_SMS,
-                crate::db::queue::ONBOARDING_SMS,
-            ] {
+            for queue in crate::db::queue::QUEUES {
                 let (depth, age) = rows
                     .iter()
                     .find(|(q, _, _)| q == queue)

@@ -5,37 +5,98 @@
 use std::time::SystemTime;
 
 use apalis::prelude::TaskBuilder;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// Answer a person's oldest unanswered message (and deliver the reply).
-pub const AGENT_TURN: &str = "agent_turn";
-/// Send one stored outbound message.
-pub const DELIVER_SMS: &str = "deliver_sms";
-/// Send the onboarding text to a number nobody owns.
-pub const ONBOARDING_SMS: &str = "onboarding_sms";
-/// Send a reminder's stored SMS: one at a time per process, in due order.
-pub const DELIVER_REMINDER: &str = "deliver_reminder";
-/// Deliver a reminder occurrence at its due time.
-pub const REMINDER_DUE: &str = "reminder_due";
+/// A kind of background job: the payload is `Self`, stored as JSON in
+/// `apalis.jobs` under the queue [`Job::QUEUE`]. What runs it, and how many
+/// at once, is the worker side ([`crate::workers::Perform`]).
+///
+/// Adding a job: its payload and `Job` impl here, one line in
+/// [`every_job!`], and one file under `workers/` implementing `Perform`.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
+    /// The queue's name (`apalis.jobs.job_type`).
+    const QUEUE: &'static str;
+}
 
+/// Every job kind, once. Calls `$then!(args… ; Job, Job, …)`: the worker
+/// registration, [`QUEUES`] (hence the queue gauges and `nudge admin jobs
+/// queues`) are all made from this one list.
+macro_rules! every_job {
+    ($then:ident $(, $arg:expr)*) => {
+        $then!($($arg),* ;
+            $crate::db::queue::AgentTurnJob,
+            $crate::db::queue::DeliverSmsJob,
+            $crate::db::queue::DeliverReminderJob,
+            $crate::db::queue::OnboardingSmsJob,
+            $crate::db::queue::ReminderDueJob
+        )
+    };
+}
+pub(crate) use every_job;
+
+macro_rules! queue_names {
+    ( ; $($job:path),*) => {
+        [$(<$job as $crate::db::queue::Job>::QUEUE),*]
+    };
+}
+
+/// Every queue's name, in [`every_job!`] order.
+pub const QUEUES: [&str; 5] = every_job!(queue_names);
+
+/// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentTurnJob {
     pub user_id: Uuid,
     pub message_id: Uuid,
 }
 
+impl Job for AgentTurnJob {
+    const QUEUE: &'static str = "agent_turn";
+}
+
+/// Send one stored outbound message (replies, HELP, "slow down").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliverSmsJob {
     pub user_id: Uuid,
     pub message_id: Uuid,
 }
 
+impl Job for DeliverSmsJob {
+    const QUEUE: &'static str = "deliver_sms";
+}
+
+/// Send a reminder's stored SMS: few at a time per process, in due order,
+/// in a queue of its own so a burst of reminders never delays replies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeliverReminderJob(pub DeliverSmsJob);
+
+impl Job for DeliverReminderJob {
+    const QUEUE: &'static str = "deliver_reminder";
+}
+
+/// Send the onboarding text to a number nobody owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingSmsJob {
+    pub phone: String,
+}
+
+impl Job for OnboardingSmsJob {
+    const QUEUE: &'static str = "onboarding_sms";
+}
+
+/// Deliver a reminder occurrence at its due time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReminderDueJob {
     pub user_id: Uuid,
     pub reminder_id: Uuid,
+}
+
+impl Job for ReminderDueJob {
+    const QUEUE: &'static str = "reminder_due";
 }
 
 /// Schedules a reminder's delivery at `due` in the caller's transaction.
@@ -47,7 +108,6 @@ pub async fn schedule_reminder(
 ) -> Result<(), QueueError> {
     enqueue(
         conn,
-        REMINDER_DUE,
         &ReminderDueJob {
             user_id,
             reminder_id,
@@ -73,18 +133,13 @@ pub async fn unschedule_reminder(
          and convert_from(job, 'UTF8')::jsonb ->> 'reminder_id' = $2 \
          and convert_from(job, 'UTF8')::jsonb ->> 'user_id' = $3",
     )
-    .bind(REMINDER_DUE)
+    .bind(ReminderDueJob::QUEUE)
     .bind(reminder_id.to_string())
     .bind(user_id.to_string())
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
     .map_err(|e| QueueError::Database(Box::new(super::redact(&e))))
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OnboardingSmsJob {
-    pub phone: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,11 +173,10 @@ pub struct JobOptions {
     pub max_attempts: Option<usize>,
 }
 
-/// Enqueues `job` on `queue` in the caller's transaction.
-pub async fn enqueue<T: Serialize>(
+/// Enqueues `job` on its queue in the caller's transaction.
+pub async fn enqueue<J: Job>(
     conn: &mut PgConnection,
-    queue: &str,
-    job: &T,
+    job: &J,
     options: JobOptions,
 ) -> Result<(), QueueError> {
     let mut builder = TaskBuilder::new(serde_json::to_vec(job)?);
@@ -133,7 +187,7 @@ pub async fn enqueue<T: Serialize>(
         builder = builder.priority(p);
     }
     builder = builder.max_attempts(options.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS));
-    apalis_postgres::queries::push_tasks(conn, queue, vec![builder.build()])
+    apalis_postgres::queries::push_tasks(conn, J::QUEUE, vec![builder.build()])
         .await
         .map_err(|e| match e {
             apalis_postgres::Error::Database(e) => {

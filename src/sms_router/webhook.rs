@@ -261,7 +261,6 @@ async fn unknown_sender(
     if may_reply {
         queue::enqueue(
             &mut tx,
-            queue::ONBOARDING_SMS,
             &OnboardingSmsJob {
                 phone: from.as_str().to_string(),
             },
@@ -405,7 +404,6 @@ async fn known_sender(
     let run_at = limited.map(|wait| std::time::SystemTime::now() + wait);
     queue::enqueue(
         tx.conn(),
-        queue::AGENT_TURN,
         &AgentTurnJob {
             user_id: user_id.0,
             message_id: message.id,
@@ -434,7 +432,6 @@ async fn queue_reply(
     let user_id = tx.uuid();
     queue::enqueue(
         tx.conn(),
-        queue::DELIVER_SMS,
         &DeliverSmsJob {
             user_id,
             message_id: reply.id,

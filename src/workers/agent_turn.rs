@@ -26,15 +26,16 @@
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use apalis::prelude::{Attempt, BoxDynError, Data, TaskId};
+use apalis::prelude::TaskId;
 use futures::FutureExt;
 
 use super::retry::{RetryHint, panic_text};
+use super::{Perform, WorkerOptions};
 use crate::agent::AgentError;
 use crate::agent::tools::Wording;
 use crate::app::AppState;
 use crate::db::UserTx;
-use crate::db::queue::{self, AgentTurnJob};
+use crate::db::queue::AgentTurnJob;
 use crate::sms_router::outbound::{self, DeliveryError};
 use crate::store::{SmsMessage, StoredMessage, TurnLease, User, UserId};
 
@@ -42,22 +43,16 @@ use crate::store::{SmsMessage, StoredMessage, TurnLease, User, UserId};
 /// budget plus one delivery with the sender's own retries.
 pub const LEASE_TTL: Duration = Duration::from_secs(120);
 
-/// The apalis handler.
-pub async fn handle(
-    job: AgentTurnJob,
-    state: Data<AppState>,
-    attempt: Attempt,
-    task_id: TaskId,
-) -> Result<(), BoxDynError> {
-    let holder = task_id.to_string();
-    super::retry::guarded(
-        queue::AGENT_TURN,
-        run(&state, &job, &holder),
-        &state.db,
-        &task_id,
-        &attempt,
-    )
-    .await
+impl Perform for AgentTurnJob {
+    type Error = TurnJobError;
+
+    fn concurrency(options: &WorkerOptions) -> usize {
+        options.agent_concurrency
+    }
+
+    async fn perform(self, state: &AppState, task: &TaskId) -> Result<(), TurnJobError> {
+        run(state, &self, &task.to_string()).await
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,28 +1,44 @@
-//! `deliver_sms`: send one stored outbound message (HELP replies, "slow
-//! down", and later reminders).
+//! `deliver_sms` and `deliver_reminder`: send one stored outbound message.
+//! Reminders have a queue of their own so that a burst of them never
+//! delays replies.
 
-use apalis::prelude::{Attempt, BoxDynError, Data, TaskId};
+use apalis::prelude::TaskId;
+
+use super::{Perform, WorkerOptions};
 
 use crate::app::AppState;
-use crate::db::queue::DeliverSmsJob;
+use crate::db::queue::{DeliverReminderJob, DeliverSmsJob};
 use crate::sms_router::outbound::{self, Delivery, DeliveryError};
 use crate::store::UserId;
 
-pub async fn handle(
-    job: DeliverSmsJob,
-    state: Data<AppState>,
-    attempt: Attempt,
-    task_id: TaskId,
-) -> Result<(), BoxDynError> {
-    // One handler for both delivery queues; the label is the job's kind.
-    super::retry::guarded(
-        "deliver_sms",
-        run(&state, &job),
-        &state.db,
-        &task_id,
-        &attempt,
-    )
-    .await
+/// Reminder deliveries in flight per process. Each books its pacing slot
+/// only when about to send, so a reply waits behind at most this many
+/// reminders, however long the reminder queue.
+const REMINDER_SENDERS: usize = 4;
+
+impl Perform for DeliverSmsJob {
+    type Error = DeliveryError;
+
+    fn concurrency(options: &WorkerOptions) -> usize {
+        options.delivery_concurrency
+    }
+
+    async fn perform(self, state: &AppState, _task: &TaskId) -> Result<(), DeliveryError> {
+        run(state, &self).await.map(drop)
+    }
+}
+
+/// Few at a time, in due order: see `sms_router::pacing`.
+impl Perform for DeliverReminderJob {
+    type Error = DeliveryError;
+
+    fn concurrency(_options: &WorkerOptions) -> usize {
+        REMINDER_SENDERS
+    }
+
+    async fn perform(self, state: &AppState, _task: &TaskId) -> Result<(), DeliveryError> {
+        run(state, &self.0).await.map(drop)
+    }
 }
 
 #[tracing::instrument(name = "job.deliver_sms", skip_all, fields(message_id = %job.message_id))]

@@ -18,10 +18,13 @@ pub mod agent_turn;
 pub mod deliver_sms;
 pub mod maintenance;
 pub mod onboarding_sms;
+mod perform;
 pub mod reminder_due;
 mod retry;
 pub mod sweeper;
 pub mod wake;
+
+pub use perform::Perform;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -33,11 +36,6 @@ use apalis_postgres::PostgresStorage;
 
 use crate::app::AppState;
 use crate::db::queue;
-
-/// Reminder deliveries in flight per process. Each books its pacing slot
-/// only when about to send, so a reply waits behind at most this many
-/// reminders, however long the reminder queue.
-const REMINDER_SENDERS: usize = 4;
 
 /// How long a shutdown waits for running jobs before giving up on them
 /// (they are then re-queued as orphans by the next worker).
@@ -96,26 +94,39 @@ macro_rules! storage {
     };
 }
 
-/// The factory of one queue's worker: its storage, shared state,
+/// The factory of one job kind's worker: its storage, shared state,
 /// concurrency and handler, under a process-unique name. A restarted
 /// worker takes a new name: the jobs its previous life had fetched then
 /// belong to a worker whose heartbeat has stopped, and orphan recovery
 /// re-queues them instead of leaving them stranded.
 macro_rules! queue_worker {
-    ($state:expr, $wakes:expr, $options:expr, $suffix:expr, $label:literal, $job:ty, $queue:expr, $concurrency:expr, $handler:expr) => {{
+    ($state:expr, $wakes:expr, $options:expr, $suffix:expr, $job:path) => {{
         let state = $state.clone();
         let wakes = $wakes.clone();
         let options = $options.clone();
-        let name = format!("{}-{}", $label, $suffix);
-        let concurrency = $concurrency;
+        let name = format!("{}-{}", <$job as queue::Job>::QUEUE, $suffix);
+        let concurrency = <$job as Perform>::concurrency(&options);
         move |restarts: usize| {
             WorkerBuilder::new(format!("{name}-{restarts}").as_str())
-                .backend(storage!(state, wakes, $job, $queue, options))
+                .backend(storage!(
+                    state,
+                    wakes,
+                    $job,
+                    <$job as queue::Job>::QUEUE,
+                    options
+                ))
                 .data(state.clone())
                 .concurrency(concurrency)
-                .build($handler)
+                .build(perform::handle::<$job>)
         }
     }};
+}
+
+/// Registers a worker for every job kind of [`queue::every_job!`].
+macro_rules! register_jobs {
+    ($monitor:expr, $state:expr, $wakes:expr, $options:expr, $suffix:expr ; $($job:path),*) => {
+        $monitor $(.register(queue_worker!($state, $wakes, $options, $suffix, $job)))*
+    };
 }
 
 /// Runs every worker until `shutdown` resolves; running jobs finish first.
@@ -128,89 +139,40 @@ pub async fn run(
     let wakes = wake::WakeHub::start(state.db.clone());
     let schedule = cron::Schedule::from_str(&options.maintenance_schedule)?;
     let sweep_schedule = cron::Schedule::from_str(&options.sweeper_schedule)?;
-    let monitor = Monitor::new()
-        .register(queue_worker!(
-            state,
-            wakes,
-            options,
-            worker_suffix,
-            "agent-turn",
-            queue::AgentTurnJob,
-            queue::AGENT_TURN,
-            options.agent_concurrency,
-            agent_turn::handle
-        ))
-        .register(queue_worker!(
-            state,
-            wakes,
-            options,
-            worker_suffix,
-            "deliver-sms",
-            queue::DeliverSmsJob,
-            queue::DELIVER_SMS,
-            options.delivery_concurrency,
-            deliver_sms::handle
-        ))
-        .register(queue_worker!(
-            state,
-            wakes,
-            options,
-            worker_suffix,
-            "onboarding-sms",
-            queue::OnboardingSmsJob,
-            queue::ONBOARDING_SMS,
-            2,
-            onboarding_sms::handle
-        ))
-        // Few at a time, in due order: see sms_router::pacing.
-        .register(queue_worker!(
-            state,
-            wakes,
-            options,
-            worker_suffix,
-            "deliver-reminder",
-            queue::DeliverSmsJob,
-            queue::DELIVER_REMINDER,
-            REMINDER_SENDERS,
-            deliver_sms::handle
-        ))
-        .register(queue_worker!(
-            state,
-            wakes,
-            options,
-            worker_suffix,
-            "reminder-due",
-            queue::ReminderDueJob,
-            queue::REMINDER_DUE,
-            8,
-            reminder_due::handle
-        ))
-        .register({
-            let state = state.clone();
-            let name = format!("sweeper-{worker_suffix}");
-            move |_restarts| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(CronScheduler::new(sweep_schedule.clone()))
-                    .data(state.clone())
-                    .build(sweeper::on_tick)
-            }
-        })
-        .register({
-            let state = state.clone();
-            let name = format!("maintenance-{worker_suffix}");
-            move |_restarts| {
-                WorkerBuilder::new(name.as_str())
-                    .backend(CronScheduler::new(schedule.clone()))
-                    .data(state.clone())
-                    .build(maintenance::on_tick)
-            }
-        })
-        .should_restart(|_ctx, error| {
-            metrics::counter!("worker_restarts_total").increment(1);
-            tracing::error!(%error, "worker stopped; restarting");
-            true
-        })
-        .shutdown_timeout(SHUTDOWN_GRACE);
+    let monitor = queue::every_job!(
+        register_jobs,
+        Monitor::new(),
+        state,
+        wakes,
+        options,
+        worker_suffix
+    )
+    .register({
+        let state = state.clone();
+        let name = format!("sweeper-{worker_suffix}");
+        move |_restarts| {
+            WorkerBuilder::new(name.as_str())
+                .backend(CronScheduler::new(sweep_schedule.clone()))
+                .data(state.clone())
+                .build(sweeper::on_tick)
+        }
+    })
+    .register({
+        let state = state.clone();
+        let name = format!("maintenance-{worker_suffix}");
+        move |_restarts| {
+            WorkerBuilder::new(name.as_str())
+                .backend(CronScheduler::new(schedule.clone()))
+                .data(state.clone())
+                .build(maintenance::on_tick)
+        }
+    })
+    .should_restart(|_ctx, error| {
+        metrics::counter!("worker_restarts_total").increment(1);
+        tracing::error!(%error, "worker stopped; restarting");
+        true
+    })
+    .shutdown_timeout(SHUTDOWN_GRACE);
     tracing::info!("worker started");
     monitor
         .run_with_signal(async move {

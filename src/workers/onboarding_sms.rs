@@ -1,27 +1,25 @@
 //! `onboarding_sms`: the one short reply a number nobody owns may get.
 //! Nothing about the sender is stored beyond the identification log.
 
-use apalis::prelude::{Attempt, BoxDynError, Data, TaskId};
+use apalis::prelude::TaskId;
+
+use super::{Perform, WorkerOptions};
 
 use crate::app::AppState;
 use crate::db::queue::OnboardingSmsJob;
 use crate::sms_router::keywords::ONBOARDING_TEXT;
 use crate::sms_router::sender::{OutboundSms, SendError};
 
-pub async fn handle(
-    job: OnboardingSmsJob,
-    state: Data<AppState>,
-    attempt: Attempt,
-    task_id: TaskId,
-) -> Result<(), BoxDynError> {
-    super::retry::guarded(
-        crate::db::queue::ONBOARDING_SMS,
-        run(&state, &job),
-        &state.db,
-        &task_id,
-        &attempt,
-    )
-    .await
+impl Perform for OnboardingSmsJob {
+    type Error = SendError;
+
+    fn concurrency(_options: &WorkerOptions) -> usize {
+        2
+    }
+
+    async fn perform(self, state: &AppState, _task: &TaskId) -> Result<(), SendError> {
+        run(state, &self).await
+    }
 }
 
 #[tracing::instrument(name = "job.onboarding_sms", skip_all)]

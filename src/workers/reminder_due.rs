@@ -8,13 +8,14 @@
 //! transaction. A recurring reminder never bursts after downtime: the next
 //! occurrence is the first one after now.
 
-use apalis::prelude::{Attempt, BoxDynError, Data, TaskId};
+use apalis::prelude::TaskId;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 
+use super::{Perform, WorkerOptions};
 use crate::app::AppState;
 use crate::db::UserTx;
-use crate::db::queue::{self, DeliverSmsJob, JobOptions, ReminderDueJob};
+use crate::db::queue::{self, DeliverReminderJob, DeliverSmsJob, JobOptions, ReminderDueJob};
 use crate::store::recurrence::{next_occurrence, resolve_local};
 use crate::store::{Reminder, SmsMessage, StoreError, User, UserId};
 
@@ -34,21 +35,21 @@ pub enum Fired {
     Early(std::time::Duration),
 }
 
-pub async fn handle(
-    job: ReminderDueJob,
-    state: Data<AppState>,
-    attempt: Attempt,
-    task_id: TaskId,
-) -> Result<(), BoxDynError> {
-    let work = async {
+impl Perform for ReminderDueJob {
+    type Error = StoreError;
+
+    fn concurrency(_options: &WorkerOptions) -> usize {
+        8
+    }
+
+    async fn perform(self, state: &AppState, _task: &TaskId) -> Result<(), StoreError> {
         loop {
-            match run(&state, &job, Utc::now()).await {
-                Ok(Fired::Early(wait)) => tokio::time::sleep(wait).await,
-                result => return result,
+            match run(state, &self, Utc::now()).await? {
+                Fired::Early(wait) => tokio::time::sleep(wait).await,
+                _ => return Ok(()),
             }
         }
-    };
-    super::retry::guarded(queue::REMINDER_DUE, work, &state.db, &task_id, &attempt).await
+    }
 }
 
 #[tracing::instrument(name = "job.reminder_due", skip_all, fields(reminder_id = %job.reminder_id))]
@@ -115,11 +116,10 @@ pub async fn run(
     let message = SmsMessage::insert_outbound(&mut tx, &body, &key, None).await?;
     queue::enqueue(
         tx.conn(),
-        queue::DELIVER_REMINDER,
-        &DeliverSmsJob {
+        &DeliverReminderJob(DeliverSmsJob {
             user_id: job.user_id,
             message_id: message.id,
-        },
+        }),
         JobOptions::default(),
     )
     .await?;

@@ -27,7 +27,6 @@ pub async fn sweep(state: &AppState, older_than: Duration) -> Result<usize, Stor
         let mut tx = state.db.begin().await?;
         queue::enqueue(
             &mut tx,
-            queue::AGENT_TURN,
             &AgentTurnJob {
                 user_id: *user_id,
                 message_id: *message_id,
