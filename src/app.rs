@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
 use crate::agent::Agent;
 use crate::cache::Redis;
 use crate::config::Config;
-use crate::sms_router::pacing::Pacer;
+use crate::sms_router::outbound::Outbound;
 use crate::sms_router::rate_limit::RedisLimiter;
-use crate::sms_router::sender::SmsSender;
+use crate::sms_router::webhook::WebhookState;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,10 +27,19 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Limits shared across replicas; `None` without Redis.
     pub limiter: Option<RedisLimiter>,
-    /// Twilio in production, the console in development.
-    pub sender: Arc<dyn SmsSender>,
-    /// Keeps outbound SMS under `TWILIO_MAX_MPS` across workers.
-    pub pacer: Arc<Pacer>,
+    /// Delivery of stored outbound messages (sender, pacer, limits).
+    pub outbound: Outbound,
     /// Runs conversation turns (workers only; serve never waits on a model).
     pub agent: Agent,
+}
+
+/// The webhooks take only what they need.
+impl FromRef<AppState> for WebhookState {
+    fn from_ref(state: &AppState) -> Self {
+        WebhookState {
+            config: state.config.clone(),
+            db: state.db.clone(),
+            limiter: state.limiter.clone(),
+        }
+    }
 }

@@ -13,6 +13,7 @@ use crate::cache::Redis;
 use crate::config::Config;
 use crate::db;
 use crate::sms_router::console_sender::ConsoleSender;
+use crate::sms_router::outbound::Outbound;
 use crate::sms_router::pacing::Pacer;
 use crate::sms_router::rate_limit::RedisLimiter;
 use crate::sms_router::sender::SmsSender;
@@ -112,14 +113,20 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let http = reqwest::Client::new();
     let sender = sms_sender(&config, http.clone())?;
     let agent = crate::agent::agent_from_config(&config, pool.clone())?;
+    let outbound = Outbound {
+        db: pool.clone(),
+        sender,
+        pacer,
+        max_segments: config.twilio.max_segments,
+        max_mps: config.twilio.max_mps,
+    };
     let state = AppState {
         config: Arc::new(config),
         db: pool,
         redis,
         metrics: crate::telemetry::metrics_handle(),
         limiter,
-        sender,
-        pacer,
+        outbound,
         agent,
     };
     // After the metrics recorder exists (metrics_handle above).

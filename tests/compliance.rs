@@ -355,7 +355,9 @@ async fn remind_now(h: &SmsHarness, user: UserId, body: &str) -> Delivery {
     .fetch_one(&h.db.owner)
     .await
     .unwrap();
-    outbound::deliver(&h.state, user, id).await.unwrap()
+    outbound::deliver(&h.state.outbound, user, id)
+        .await
+        .unwrap()
 }
 
 async fn sent_to(h: &SmsHarness, phone: &str) -> usize {

@@ -342,7 +342,7 @@ async fn stop_suppresses_reminders_at_send_time() {
         .fetch_one(&h.db.owner)
         .await
         .unwrap();
-    let d = nudge::sms_router::outbound::deliver(&h.state, ana, id)
+    let d = nudge::sms_router::outbound::deliver(&h.state.outbound, ana, id)
         .await
         .unwrap();
     assert_eq!(

@@ -478,7 +478,7 @@ async fn ten_concurrent_deliveries_of_one_message_send_it_once() {
     let ana = common::create_user(&h.db, "Ana", ANA).await;
     let id = stored_reply(&h, ana, "once").await;
     let runs: Vec<_> = (0..10)
-        .map(|_| nudge::sms_router::outbound::deliver(&h.state, ana, id))
+        .map(|_| nudge::sms_router::outbound::deliver(&h.state.outbound, ana, id))
         .collect();
     let results = futures::future::join_all(runs).await;
     let sent = results
@@ -502,7 +502,7 @@ async fn opt_out_is_checked_at_send_time_and_21610_marks_the_number() {
         .execute(&h.db.owner)
         .await
         .unwrap();
-    let d = nudge::sms_router::outbound::deliver(&h.state, ana, id)
+    let d = nudge::sms_router::outbound::deliver(&h.state.outbound, ana, id)
         .await
         .unwrap();
     assert_eq!(
@@ -525,7 +525,7 @@ async fn opt_out_is_checked_at_send_time_and_21610_marks_the_number() {
         .mount(&h.twilio)
         .await;
     let id = stored_reply(&h, bob, "to-bob").await;
-    let d = nudge::sms_router::outbound::deliver(&h.state, bob, id)
+    let d = nudge::sms_router::outbound::deliver(&h.state.outbound, bob, id)
         .await
         .unwrap();
     assert!(
@@ -548,7 +548,7 @@ async fn a_message_stuck_sending_is_left_alone_until_its_sender_is_presumed_dead
         .execute(&h.db.owner)
         .await
         .unwrap();
-    let d = nudge::sms_router::outbound::deliver(&h.state, ana, id)
+    let d = nudge::sms_router::outbound::deliver(&h.state.outbound, ana, id)
         .await
         .unwrap();
     assert_eq!(
@@ -561,7 +561,7 @@ async fn a_message_stuck_sending_is_left_alone_until_its_sender_is_presumed_dead
         .execute(&h.db.owner)
         .await
         .unwrap();
-    let d = nudge::sms_router::outbound::deliver(&h.state, ana, id)
+    let d = nudge::sms_router::outbound::deliver(&h.state.outbound, ana, id)
         .await
         .unwrap();
     assert!(

@@ -7,6 +7,7 @@
 //! migrations and the admin CLI.
 
 mod dev_postgres;
+mod ids;
 mod lost_connection;
 mod migrate;
 pub mod queue;
@@ -16,6 +17,7 @@ pub mod scram;
 mod user_tx;
 
 pub use dev_postgres::{DEV_APP_ROLE, DEV_DATABASE, DEV_OWNER_ROLE, DevPostgres, DevPostgresError};
+pub use ids::UserId;
 pub use lost_connection::connection_lost;
 pub use migrate::{MigrateError, app_role_from_url, migrate};
 pub use redact::{RedactedDbError, redact};

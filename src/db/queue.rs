@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 /// A kind of background job: the payload is `Self`, stored as JSON in
 /// `apalis.jobs` under the queue [`Job::QUEUE`]. What runs it, and how many
-/// at once, is the worker side ([`crate::workers::Perform`]).
+/// at once, is the worker side (`workers::Perform`).
 ///
 /// Adding a job: its payload and `Job` impl here, one line in
 /// [`every_job!`], and one file under `workers/` implementing `Perform`.

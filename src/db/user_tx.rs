@@ -7,8 +7,8 @@
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::UserId;
 use super::role::AppRole;
-use crate::store::UserId;
 
 /// A transaction in which PostgreSQL sees exactly one person's rows.
 pub struct UserTx {

@@ -6,14 +6,17 @@
 //! When the provider is unavailable the claim is released and the caller's
 //! job retries later: an outage delays a text, never loses it.
 
+use std::sync::Arc;
+
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::carrier_errors;
+use super::pacing::Pacer;
 use super::segments::{
     DEFAULT_SEGMENT_COST_MICROS, analyse, estimated_cost_micros, fit_to_segments,
 };
-use super::sender::{OutboundSms, SendError};
-use crate::app::AppState;
+use super::sender::{OutboundSms, SendError, SmsSender};
 use crate::db::UserTx;
 use crate::store::{
     Claim, PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus, record_sms_usage,
@@ -27,6 +30,21 @@ pub const SENDING_STALE_AFTER: std::time::Duration = std::time::Duration::from_s
 /// Idempotency-key prefix of the opt-out confirmation, the one message
 /// delivered to a number that is opted out.
 pub const OPT_OUT_CONFIRMATION_PREFIX: &str = "optout:";
+
+/// Delivery as a service: what sending one stored message needs, and
+/// nothing else. Held by the application state; jobs and tests take it.
+#[derive(Clone)]
+pub struct Outbound {
+    pub db: PgPool,
+    /// Twilio in production, the console in development.
+    pub sender: Arc<dyn SmsSender>,
+    /// Keeps outbound SMS under `max_mps` across workers.
+    pub pacer: Arc<Pacer>,
+    /// `SMS_MAX_SEGMENTS`: longer replies are cut to fit.
+    pub max_segments: u32,
+    /// `TWILIO_MAX_MPS`: messages per second across workers.
+    pub max_mps: f64,
+}
 
 /// What happened to the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +81,7 @@ impl From<sqlx::Error> for DeliveryError {
 
 #[tracing::instrument(name = "sms.deliver", skip_all, fields(message_id = %message_id))]
 pub async fn deliver(
-    state: &AppState,
+    state: &Outbound,
     user_id: UserId,
     message_id: Uuid,
 ) -> Result<Delivery, DeliveryError> {
@@ -109,7 +127,7 @@ pub async fn deliver(
             return Ok(Delivery::Suppressed(reason));
         }
     };
-    let body = fit_to_segments(&message.body, state.config.twilio.max_segments);
+    let body = fit_to_segments(&message.body, state.max_segments);
     let info = analyse(&body);
     let segments = i32::try_from(info.segments).unwrap_or(i32::MAX);
     match SmsMessage::claim_for_sending(&mut tx, message_id, &body, segments, SENDING_STALE_AFTER)
@@ -134,10 +152,7 @@ pub async fn deliver(
     }
     tx.commit().await?;
 
-    state
-        .pacer
-        .wait_turn(info.segments, state.config.twilio.max_mps)
-        .await;
+    state.pacer.wait_turn(info.segments, state.max_mps).await;
     let sms = OutboundSms {
         to: phone.e164.clone(),
         body: body.clone(),

@@ -10,6 +10,7 @@
 //! Status callbacks move a message forward and act on carrier error codes
 //! (see [`super::carrier_errors`]) exactly once.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -18,13 +19,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use serde_json::json;
+use sqlx::PgPool;
 
 use super::carrier_errors;
 use super::keywords::{self, Action, Matched};
 use super::outbound::OPT_OUT_CONFIRMATION_PREFIX;
-use super::rate_limit::{Decision, Rate};
+use super::rate_limit::{Decision, Rate, RedisLimiter};
 use super::signature::verify_signature;
-use crate::app::AppState;
+use crate::config::Config;
 use crate::db::UserTx;
 use crate::db::queue::{self, AgentTurnJob, DeliverSmsJob, JobOptions, OnboardingSmsJob};
 use crate::error::AppError;
@@ -32,6 +34,16 @@ use crate::store::{
     Actor, PhoneNumber, PhoneRecord, SmsMessage, User, UserId, UserStatus, record_audit,
     user_id_for_phone,
 };
+
+/// What the webhooks need of the application: settings, the database and
+/// the shared limiter.
+#[derive(Clone)]
+pub struct WebhookState {
+    pub config: Arc<Config>,
+    pub db: PgPool,
+    /// `None` without Redis.
+    pub limiter: Option<RedisLimiter>,
+}
 
 const EMPTY_TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
 
@@ -84,7 +96,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// Checks `X-Twilio-Signature`; the only way past it is development with
 /// verification explicitly switched off.
 fn check_signature(
-    state: &AppState,
+    state: &WebhookState,
     uri: &OriginalUri,
     headers: &HeaderMap,
     params: &[(String, String)],
@@ -118,7 +130,7 @@ fn outcome(label: &'static str, started: Instant) {
 
 #[tracing::instrument(name = "twilio.sms", skip_all)]
 pub async fn inbound(
-    State(state): State<AppState>,
+    State(state): State<WebhookState>,
     uri: OriginalUri,
     headers: HeaderMap,
     body: Bytes,
@@ -158,7 +170,7 @@ pub async fn inbound(
 /// again after a lost connection: a second run that finds the first one
 /// committed answers "duplicate".
 async fn receive(
-    state: &AppState,
+    state: &WebhookState,
     from: &PhoneNumber,
     sid: &str,
     text: &str,
@@ -189,7 +201,7 @@ async fn receive(
 /// minutes. When Redis cannot say, it answers: a missing HELP or opt-out
 /// confirmation is a compliance failure, a second one is not.
 async fn unknown_keyword(
-    state: &AppState,
+    state: &WebhookState,
     from: &PhoneNumber,
     sid: &str,
     kw: &Matched,
@@ -245,7 +257,7 @@ pub fn media_of(params: &[(String, String)]) -> serde_json::Value {
 }
 
 async fn unknown_sender(
-    state: &AppState,
+    state: &WebhookState,
     from: &PhoneNumber,
     sid: &str,
 ) -> Result<&'static str, AppError> {
@@ -290,7 +302,7 @@ async fn log_identification(
 }
 
 async fn known_sender(
-    state: &AppState,
+    state: &WebhookState,
     user_id: UserId,
     from: &PhoneNumber,
     sid: &str,
@@ -454,7 +466,7 @@ struct SenderLimits {
 impl SenderLimits {
     /// Asked before any transaction opens: however slow Redis is, it never
     /// holds a database connection. Keywords are never limited.
-    async fn ask(state: &AppState, user_id: UserId, from: &PhoneNumber, text: &str) -> Self {
+    async fn ask(state: &WebhookState, user_id: UserId, from: &PhoneNumber, text: &str) -> Self {
         let limited = match keywords::may_be_keyword(text, &state.config.twilio) {
             true => None,
             false => over_limit(state, user_id, from).await,
@@ -469,7 +481,7 @@ impl SenderLimits {
 /// Redis is down or slow the message is accepted: losing it would be worse
 /// than answering it.
 async fn over_limit(
-    state: &AppState,
+    state: &WebhookState,
     user: UserId,
     from: &PhoneNumber,
 ) -> Option<std::time::Duration> {
@@ -499,7 +511,7 @@ async fn over_limit(
 /// The shortest wait before a kept message is answered.
 const KEPT_MESSAGE_MIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-async fn first_slow_down(state: &AppState, user: UserId) -> bool {
+async fn first_slow_down(state: &WebhookState, user: UserId) -> bool {
     match &state.limiter {
         Some(limiter) => limiter
             .first_in_window(
@@ -515,7 +527,7 @@ async fn first_slow_down(state: &AppState, user: UserId) -> bool {
 /// `POST /twilio/status`: moves an outbound message forward, never back.
 #[tracing::instrument(name = "twilio.status", skip_all)]
 pub async fn status(
-    State(state): State<AppState>,
+    State(state): State<WebhookState>,
     uri: OriginalUri,
     headers: HeaderMap,
     body: Bytes,
@@ -539,7 +551,7 @@ pub async fn status(
 }
 
 async fn apply_status(
-    state: &AppState,
+    state: &WebhookState,
     sid: &str,
     new_status: &str,
     error_code: Option<&str>,

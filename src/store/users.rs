@@ -10,24 +10,7 @@ use uuid::Uuid;
 use super::StoreError;
 use crate::db::UserTx;
 
-/// A person's id. Only ever built from a row or parsed from text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct UserId(pub Uuid);
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl FromStr for UserId {
-    type Err = uuid::Error;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s.trim()).map(UserId)
-    }
-}
+pub use crate::db::UserId;
 
 /// An IANA timezone that chrono-tz knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -191,7 +191,7 @@ async fn answer(state: &AppState, user: UserId, message: SmsMessage) -> Result<(
             apologise(state, user, message.id).await?
         }
     };
-    outbound::deliver(state, user, reply_id).await?;
+    outbound::deliver(&state.outbound, user, reply_id).await?;
     Ok(())
 }
 
@@ -222,7 +222,7 @@ async fn deliver_unsent(state: &AppState, user: UserId, holder: &str) -> Result<
         if !take_lease(state, user, holder).await? {
             return Ok(());
         }
-        outbound::deliver(state, user, message.id).await?;
+        outbound::deliver(&state.outbound, user, message.id).await?;
     }
     Ok(())
 }

@@ -43,5 +43,5 @@ impl Perform for DeliverReminderJob {
 
 #[tracing::instrument(name = "job.deliver_sms", skip_all, fields(message_id = %job.message_id))]
 pub async fn run(state: &AppState, job: &DeliverSmsJob) -> Result<Delivery, DeliveryError> {
-    outbound::deliver(state, UserId(job.user_id), job.message_id).await
+    outbound::deliver(&state.outbound, UserId(job.user_id), job.message_id).await
 }

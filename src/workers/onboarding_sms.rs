@@ -28,7 +28,7 @@ pub async fn run(state: &AppState, job: &OnboardingSmsJob) -> Result<(), SendErr
         to: job.phone.clone(),
         body: ONBOARDING_TEXT.to_string(),
     };
-    match state.sender.send(&sms).await {
+    match state.outbound.sender.send(&sms).await {
         Ok(_) => {
             metrics::counter!("sms_onboarding_total", "outcome" => "sent").increment(1);
             Ok(())

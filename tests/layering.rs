@@ -1,0 +1,124 @@
+//! The layering check: arrows point one way (DESIGN.md §4). Each module may
+//! name (`crate::…`, in code, not in comments) only the modules listed for
+//! it below; a new arrow upwards fails here with the file and line.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Each top-level module and the modules it may use, lowest first.
+/// `config` and `telemetry` sit at the bottom; `error` is the HTTP edge's
+/// error type; `app` and `startup` assemble everything.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("config", &[]),
+    ("http_client", &[]),
+    ("cache", &[]),
+    ("telemetry", &["config"]),
+    ("db", &["config"]),
+    ("store", &["config", "db"]),
+    ("error", &["db", "store"]),
+    (
+        "agent",
+        &["config", "db", "store", "http_client", "cache", "telemetry"],
+    ),
+    (
+        "sms_router",
+        &["config", "db", "store", "error", "cache", "http_client"],
+    ),
+    (
+        "workers",
+        &[
+            "config",
+            "db",
+            "store",
+            "agent",
+            "sms_router",
+            "app",
+            "cache",
+        ],
+    ),
+    (
+        "api",
+        &[
+            "config",
+            "db",
+            "store",
+            "agent",
+            "sms_router",
+            "error",
+            "app",
+        ],
+    ),
+    ("admin", &["config", "db", "store", "agent", "sms_router"]),
+];
+
+/// Every `.rs` file under `dir`.
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level modules a file names in code (comment lines skipped).
+fn named_modules(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("//") {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            let tail = &rest[at + "crate::".len()..];
+            let name: String = tail
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.push((n + 1, name));
+            }
+            rest = tail;
+        }
+    }
+    found
+}
+
+#[test]
+fn modules_only_use_the_layers_below_them() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut violations = BTreeSet::new();
+    for (module, allowed) in ALLOWED {
+        let mut files = Vec::new();
+        let dir = src.join(module);
+        if dir.is_dir() {
+            sources(&dir, &mut files);
+        } else {
+            files.push(src.join(format!("{module}.rs")));
+        }
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (line, used) in named_modules(&text) {
+                if used != *module && !allowed.contains(&used.as_str()) {
+                    violations.insert(format!(
+                        "{}:{line}: `{module}` uses `{used}`",
+                        file.strip_prefix(&src).unwrap().display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "arrows pointing up (see DESIGN.md §4):\n{}",
+        violations.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn the_check_sees_an_arrow_up() {
+    let uses = named_modules("use crate::app::AppState;\n// crate::workers in a comment\n");
+    assert_eq!(uses, vec![(1, "app".to_string())]);
+}
