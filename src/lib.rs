@@ -44,6 +44,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http_client;
+pub mod reminders;
 pub mod sms_router;
 pub mod startup;
 pub mod store;

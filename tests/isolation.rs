@@ -547,9 +547,15 @@ async fn seed_person(pool: &PgPool, word: &str, phones: [&'static str; 2]) -> Se
     )
     .await
     .unwrap();
-    Reminder::advance(&mut tx, sent.id, "sent", None, Some(chrono::Utc::now()))
-        .await
-        .unwrap();
+    Reminder::advance(
+        &mut tx,
+        sent.id,
+        ReminderStatus::Sent,
+        None,
+        Some(chrono::Utc::now()),
+    )
+    .await
+    .unwrap();
     let task = Task::add(&mut tx, &format!("{word} taxes")).await.unwrap();
     let goal = Goal::add(&mut tx, &format!("{word} marathon"))
         .await
@@ -574,7 +580,7 @@ async fn seed_person(pool: &PgPool, word: &str, phones: [&'static str; 2]) -> Se
         phones[0],
         &provider_id,
         &serde_json::json!([]),
-        "received",
+        MessageStatus::Received,
     )
     .await
     .unwrap()
@@ -588,7 +594,7 @@ async fn seed_person(pool: &PgPool, word: &str, phones: [&'static str; 2]) -> Se
     SmsMessage::record_send(
         &mut tx,
         outbound.id,
-        "sent",
+        MessageStatus::Sent,
         Some(&out_provider),
         None,
         Some(1),
@@ -850,7 +856,7 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
         Reminder::advance(
             &mut tx,
             bravo.reminder,
-            "sent",
+            ReminderStatus::Sent,
             Some(now + chrono::Duration::days(2)),
             Some(now)
         )
@@ -874,7 +880,7 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
             .unwrap()
             .is_none()
     );
-    SmsMessage::set_status(&mut tx, bravo.outbound, "failed")
+    SmsMessage::set_status(&mut tx, bravo.outbound, MessageStatus::Failed)
         .await
         .unwrap();
     assert_eq!(
@@ -892,7 +898,7 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
     SmsMessage::record_send(
         &mut tx,
         bravo.outbound,
-        "delivered",
+        MessageStatus::Delivered,
         Some("SMx"),
         None,
         Some(1),
@@ -901,7 +907,7 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
     .await
     .unwrap();
     assert!(matches!(
-        SmsMessage::apply_callback(&mut tx, &bravo.provider_id, "read", None).await,
+        SmsMessage::apply_callback(&mut tx, &bravo.provider_id, MessageStatus::Read, None).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(

@@ -16,9 +16,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("db", &["config"]),
     ("store", &["config", "db"]),
     ("error", &["db", "store"]),
+    ("reminders", &["config", "db", "store"]),
     (
         "agent",
-        &["config", "db", "store", "http_client", "cache", "telemetry"],
+        &[
+            "config",
+            "db",
+            "store",
+            "reminders",
+            "http_client",
+            "cache",
+            "telemetry",
+        ],
     ),
     (
         "sms_router",
@@ -30,6 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config",
             "db",
             "store",
+            "reminders",
             "agent",
             "sms_router",
             "app",

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use super::llm::{LlmClient, LlmRequest, Message};
 use super::planner::RECENT_MESSAGES;
 use crate::db::UserTx;
-use crate::store::{ConversationSummary, StoreError, StoredMessage, UserId};
+use crate::store::{ConversationSummary, Direction, StoreError, StoredMessage, UserId};
 
 /// Messages not yet summarised before a new summary is made.
 pub const SUMMARY_THRESHOLD: usize = 30;
@@ -59,7 +59,7 @@ async fn summarise(
         .map(|m| {
             format!(
                 "{}: {}",
-                if m.direction == "inbound" {
+                if m.direction == Direction::Inbound {
                     "Person"
                 } else {
                     "Nudge"
@@ -93,7 +93,7 @@ async fn summarise(
             &previous_text,
             older
                 .iter()
-                .filter(|m| m.direction == "inbound")
+                .filter(|m| m.direction == Direction::Inbound)
                 .map(|m| (m.created_at, m.body.as_str())),
         ),
     };

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::llm::{LlmRequest, Message, TurnContext};
 use super::tools::{Integration, ToolRegistry};
 use crate::db::UserTx;
-use crate::store::{Locale, Memory, StoreError, StoredMessage, User, UserRow};
+use crate::store::{Direction, Locale, Memory, StoreError, StoredMessage, User, UserRow};
 
 /// How many recent messages travel verbatim with each turn.
 pub const RECENT_MESSAGES: i64 = 12;
@@ -97,7 +97,7 @@ pub async fn build_request(
     let mut messages: Vec<Message> = history
         .iter()
         .map(|m| {
-            if m.direction == "inbound" {
+            if m.direction == Direction::Inbound {
                 Message::user_text(m.body.clone())
             } else {
                 Message::model_text(m.body.clone())

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use super::sender::{OutboundSms, SendError, SentSms, SmsSender};
+use crate::store::MessageStatus;
 
 /// How many messages are remembered; older ones are forgotten so a
 /// long-running development server does not grow without bound.
@@ -81,7 +82,7 @@ impl SmsSender for ConsoleSender {
         self.remember(sms);
         Ok(SentSms {
             provider_message_id: format!("console-{}", uuid::Uuid::new_v4().simple()),
-            status: "sent".to_owned(),
+            status: MessageStatus::Sent,
         })
     }
 
@@ -121,7 +122,7 @@ mod tests {
         let first = console.send(&sms("a")).await.unwrap();
         let second = console.send(&sms("b")).await.unwrap();
         assert_eq!(console.name(), "console");
-        assert_eq!(first.status, "sent");
+        assert_eq!(first.status, MessageStatus::Sent);
         assert!(first.provider_message_id.starts_with("console-"));
         assert_eq!(first.provider_message_id.len(), "console-".len() + 32);
         assert_ne!(first.provider_message_id, second.provider_message_id);

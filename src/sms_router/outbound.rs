@@ -19,8 +19,8 @@ use super::segments::{
 use super::sender::{OutboundSms, SendError, SmsSender};
 use crate::db::UserTx;
 use crate::store::{
-    Claim, PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus, record_sms_usage,
-    status_rank,
+    Claim, Direction, MessageStatus, PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus,
+    record_sms_usage,
 };
 
 /// A message "sending" for longer than this lost its sender (a crash) and
@@ -87,10 +87,7 @@ pub async fn deliver(
 ) -> Result<Delivery, DeliveryError> {
     let mut tx = UserTx::begin(&state.db, user_id).await?;
     let message = SmsMessage::get(&mut tx, message_id).await?;
-    if message.direction != "outbound"
-        || status_rank(&message.status) >= 2
-        || matches!(message.status.as_str(), "failed" | "suppressed")
-    {
+    if message.direction != Direction::Outbound || message.status.is_handed_over() {
         return Ok(Delivery::AlreadyDone);
     }
     let user = User::current(&mut tx).await?;
@@ -115,7 +112,7 @@ pub async fn deliver(
             SmsMessage::record_send(
                 &mut tx,
                 message_id,
-                "suppressed",
+                MessageStatus::Suppressed,
                 None,
                 Some(reason),
                 None,
@@ -165,7 +162,7 @@ pub async fn deliver(
             SmsMessage::record_send(
                 &mut tx,
                 message_id,
-                &sent.status,
+                sent.status,
                 Some(&sent.provider_message_id),
                 None,
                 Some(segments),
@@ -185,7 +182,7 @@ pub async fn deliver(
             SmsMessage::record_send(
                 &mut tx,
                 message_id,
-                "failed",
+                MessageStatus::Failed,
                 None,
                 Some("21610"),
                 Some(segments),
@@ -202,7 +199,7 @@ pub async fn deliver(
             SmsMessage::record_send(
                 &mut tx,
                 message_id,
-                "failed",
+                MessageStatus::Failed,
                 None,
                 code.as_deref(),
                 Some(segments),

@@ -10,6 +10,8 @@
 //! never hold a message back to wait for long outages themselves: a worker
 //! blocked for minutes would hold up everyone else's replies.
 
+use crate::store::MessageStatus;
+
 /// One text to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundSms {
@@ -24,8 +26,8 @@ pub struct SentSms {
     /// The provider's id for the message (Twilio's `SM…` sid); status
     /// callbacks refer to it.
     pub provider_message_id: String,
-    /// Twilio's initial status, e.g. "queued", "accepted"; "sent" for the console
-    pub status: String,
+    /// Twilio's initial status, e.g. queued, accepted; sent for the console.
+    pub status: MessageStatus,
 }
 
 /// Why a message was not taken.

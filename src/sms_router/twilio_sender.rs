@@ -28,6 +28,7 @@ use super::carrier_errors::CarrierError;
 use super::sender::{OutboundSms, SendError, SentSms, SmsSender};
 use crate::config::TwilioConfig;
 use crate::http_client::{error_chain, redact, retry_after, shorten};
+use crate::store::MessageStatus;
 
 /// Twilio's error code for "Attempt to send to unsubscribed recipient".
 pub const TWILIO_UNSUBSCRIBED: i64 = 21610;
@@ -368,7 +369,11 @@ fn parse_created(body: &str) -> Result<SentSms, SendError> {
         .ok_or_else(unreadable)?;
     Ok(SentSms {
         provider_message_id: sid,
-        status: created.status.unwrap_or_else(|| "queued".to_owned()),
+        // A status we do not know yet is at least queued: callbacks move it on.
+        status: created
+            .status
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(MessageStatus::Queued),
     })
 }
 
@@ -449,7 +454,7 @@ mod tests {
         ));
         let sent = parse_created(r#"{"sid":"SM1","status":"accepted","error_code":null}"#).unwrap();
         assert_eq!(sent.provider_message_id, "SM1");
-        assert_eq!(sent.status, "accepted");
+        assert_eq!(sent.status, MessageStatus::Accepted);
     }
 
     #[test]

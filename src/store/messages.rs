@@ -5,30 +5,15 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::StoreError;
+use super::message_status::{Direction, MessageStatus};
 use crate::db::UserTx;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    Inbound,
-    Outbound,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct StoredMessage {
     pub id: Uuid,
-    pub direction: String,
+    pub direction: Direction,
     pub body: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub created_at: DateTime<Utc>,
 }
 
@@ -136,9 +121,9 @@ pub enum Claim {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SmsMessage {
     pub id: Uuid,
-    pub direction: String,
+    pub direction: Direction,
     pub body: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub provider_message_id: Option<String>,
     pub idempotency_key: Option<String>,
     pub in_reply_to: Option<Uuid>,
@@ -152,20 +137,6 @@ macro_rules! sms_columns {
     };
 }
 
-/// Where a status sits in Twilio's lifecycle; a callback never moves a
-/// message to a lower rank (a late "sent" does not undo "delivered").
-pub fn status_rank(status: &str) -> u8 {
-    match status {
-        "generated" => 0,
-        "sending" => 1,
-        "accepted" | "queued" | "scheduled" => 2,
-        "sent" => 3,
-        "delivered" | "undelivered" | "failed" | "canceled" | "suppressed" => 4,
-        "read" => 5,
-        _ => 0,
-    }
-}
-
 impl SmsMessage {
     /// Stores an inbound SMS; `None` when this provider id was already
     /// stored (a retried webhook).
@@ -175,7 +146,7 @@ impl SmsMessage {
         phone: &str,
         provider_message_id: &str,
         media: &serde_json::Value,
-        status: &str,
+        status: MessageStatus,
     ) -> Result<Option<SmsMessage>, StoreError> {
         let user = tx.uuid();
         Ok(sqlx::query_as(concat!(
@@ -281,7 +252,11 @@ impl SmsMessage {
         .await?)
     }
 
-    pub async fn set_status(tx: &mut UserTx, id: Uuid, status: &str) -> Result<(), StoreError> {
+    pub async fn set_status(
+        tx: &mut UserTx,
+        id: Uuid,
+        status: MessageStatus,
+    ) -> Result<(), StoreError> {
         let user = tx.uuid();
         sqlx::query(
             "update messages set status = $2, updated_at = now() where user_id = $3 and id = $1",
@@ -361,7 +336,7 @@ impl SmsMessage {
     pub async fn record_send(
         tx: &mut UserTx,
         id: Uuid,
-        status: &str,
+        status: MessageStatus,
         provider_message_id: Option<&str>,
         error_code: Option<&str>,
         segments: Option<i32>,
@@ -389,11 +364,11 @@ impl SmsMessage {
     pub async fn apply_callback(
         tx: &mut UserTx,
         provider_message_id: &str,
-        status: &str,
+        status: MessageStatus,
         error_code: Option<&str>,
     ) -> Result<bool, StoreError> {
         let user = tx.uuid();
-        let current: Option<(Uuid, String)> = sqlx::query_as(
+        let current: Option<(Uuid, MessageStatus)> = sqlx::query_as(
             "select id, status from messages where user_id = $2 and provider_message_id = $1 for update",
         )
         .bind(provider_message_id)
@@ -403,7 +378,7 @@ impl SmsMessage {
         let Some((id, current)) = current else {
             return Err(StoreError::NotFound);
         };
-        if status_rank(status) <= status_rank(&current) {
+        if status.rank() <= current.rank() {
             return Ok(false);
         }
         sqlx::query(

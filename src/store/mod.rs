@@ -8,6 +8,7 @@ mod expenses;
 mod lists;
 mod llm_usage;
 mod memories;
+mod message_status;
 mod messages;
 mod pending_actions;
 mod phones;
@@ -23,12 +24,11 @@ pub use expenses::{CategoryTotal, Expense};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
 pub use llm_usage::record_llm_usage;
 pub use memories::Memory;
-pub use messages::{
-    Claim, ConversationSummary, Direction, SmsMessage, StoredMessage, record_sms_usage, status_rank,
-};
+pub use message_status::{Direction, MessageStatus, UnknownStatus};
+pub use messages::{Claim, ConversationSummary, SmsMessage, StoredMessage, record_sms_usage};
 pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord, user_id_for_phone};
-pub use reminders::{NewReminder, Reminder};
+pub use reminders::{NewReminder, Reminder, ReminderStatus};
 pub use tasks::{Goal, Task};
 pub use turn_leases::TurnLease;
 pub(crate) use users::UserRow;

@@ -14,6 +14,49 @@ use super::recurrence::Recurrence;
 use crate::db::UserTx;
 use crate::db::queue;
 
+/// Where a reminder is: the `reminders.status` CHECK lists exactly these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum ReminderStatus {
+    /// Waiting for its next occurrence.
+    Scheduled,
+    /// A one-off that fired.
+    Sent,
+    /// Acknowledged or completed by the person.
+    Done,
+    Cancelled,
+    /// A one-off that fired too late to be sent.
+    Missed,
+}
+
+impl ReminderStatus {
+    pub const ALL: [ReminderStatus; 5] = [
+        ReminderStatus::Scheduled,
+        ReminderStatus::Sent,
+        ReminderStatus::Done,
+        ReminderStatus::Cancelled,
+        ReminderStatus::Missed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderStatus::Scheduled => "scheduled",
+            ReminderStatus::Sent => "sent",
+            ReminderStatus::Done => "done",
+            ReminderStatus::Cancelled => "cancelled",
+            ReminderStatus::Missed => "missed",
+        }
+    }
+}
+
+/// Compares with the stored name, as tests and SQL results read it.
+impl PartialEq<&str> for ReminderStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Reminder {
     pub id: Uuid,
@@ -23,7 +66,7 @@ pub struct Reminder {
     pub local_time: Option<NaiveTime>,
     pub recurrence: Option<Json<Recurrence>>,
     pub explicit_time: bool,
-    pub status: String,
+    pub status: ReminderStatus,
     pub last_sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     /// Older than this when delivered, an occurrence is missed, not sent.
@@ -219,7 +262,7 @@ impl Reminder {
     pub async fn advance(
         tx: &mut UserTx,
         id: Uuid,
-        final_status: &str,
+        final_status: ReminderStatus,
         next: Option<DateTime<Utc>>,
         sent_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {

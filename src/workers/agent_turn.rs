@@ -37,7 +37,7 @@ use crate::app::AppState;
 use crate::db::UserTx;
 use crate::db::queue::AgentTurnJob;
 use crate::sms_router::outbound::{self, DeliveryError};
-use crate::store::{SmsMessage, StoredMessage, TurnLease, User, UserId};
+use crate::store::{MessageStatus, SmsMessage, StoredMessage, TurnLease, User, UserId};
 
 /// How long a lease outlives its last renewal: longer than one turn's
 /// budget plus one delivery with the sender's own retries.
@@ -174,7 +174,7 @@ async fn answer(state: &AppState, user: UserId, message: SmsMessage) -> Result<(
         }
         Ok(Err(AgentError::DisabledUser | AgentError::UnknownUser)) => {
             let mut tx = UserTx::begin(&state.db, user).await?;
-            SmsMessage::set_status(&mut tx, message.id, "ignored").await?;
+            SmsMessage::set_status(&mut tx, message.id, MessageStatus::Ignored).await?;
             tx.commit().await?;
             return Ok(());
         }

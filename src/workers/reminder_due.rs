@@ -9,15 +9,16 @@
 //! occurrence is the first one after now.
 
 use apalis::prelude::TaskId;
-use chrono::{DateTime, Duration, NaiveTime, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 
 use super::{Perform, WorkerOptions};
 use crate::app::AppState;
 use crate::db::UserTx;
 use crate::db::queue::{self, DeliverReminderJob, DeliverSmsJob, JobOptions, ReminderDueJob};
-use crate::store::recurrence::{next_occurrence, resolve_local};
-use crate::store::{Reminder, SmsMessage, StoreError, User, UserId};
+use crate::reminders::{Outcome, Person, decide, wording};
+use crate::store::{
+    Actor, Reminder, ReminderStatus, SmsMessage, StoreError, User, UserId, record_audit,
+};
 
 /// What the job did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,110 +63,56 @@ pub async fn run(
     let Some(reminder) = Reminder::lock(&mut tx, job.reminder_id).await? else {
         return Ok(Fired::Skipped);
     };
-    if reminder.status != "scheduled" || reminder.due_at > now + Duration::seconds(2) {
-        return Ok(Fired::Skipped);
-    }
-    if reminder.due_at > now {
-        return Ok(Fired::Early(
-            (reminder.due_at - now).to_std().unwrap_or_default(),
-        ));
-    }
     let user = User::current(&mut tx).await?;
-    let tz: Tz = reminder.timezone.parse().unwrap_or_else(|_| user.tz());
-    let french = user.locale().as_str() == "fr";
-
-    if !reminder.explicit_time
-        && let (Some(start), Some(end)) = (user.quiet_hours_start, user.quiet_hours_end)
-        && in_quiet_hours(reminder.due_at.with_timezone(&tz).time(), start, end)
-    {
-        let until = quiet_hours_end(reminder.due_at, tz, end);
-        Reminder::reschedule(&mut tx, reminder.id, until).await?;
-        tx.commit().await?;
-        metrics::counter!("reminders_deferred_total").increment(1);
-        return Ok(Fired::Deferred);
-    }
-
-    let next = match (&reminder.recurrence, reminder.local_time) {
-        (Some(rule), Some(time)) => next_occurrence(&rule.0, tz, time, now.max(reminder.due_at)),
-        _ => None,
+    let person = Person {
+        tz: user.tz(),
+        quiet_hours: user.quiet_hours_start.zip(user.quiet_hours_end),
     };
-    let lateness = now - reminder.due_at;
-    let lateness_secs = lateness.num_milliseconds().max(0) as f64 / 1000.0;
-    if lateness_secs > reminder.staleness_secs {
-        Reminder::advance(&mut tx, reminder.id, "missed", next, None).await?;
-        sqlx::query(
-            "insert into audit_log (user_id, actor, action, details) values ($1, 'system', 'reminder.missed', $2)",
-        )
-        .bind(job.user_id)
-        .bind(serde_json::json!({"reminder_id": reminder.id, "due_at": reminder.due_at, "late_secs": lateness_secs}))
-        .execute(tx.conn())
-        .await?;
-        tx.commit().await?;
-        metrics::counter!("reminders_missed_total").increment(1);
-        return Ok(Fired::Missed);
-    }
-
-    let late = lateness_secs > 60.0;
-    let body = match (french, late) {
-        (false, false) => format!("Reminder: {}", reminder.body),
-        (false, true) => format!("Reminder: {} (late)", reminder.body),
-        (true, false) => format!("Rappel : {}", reminder.body),
-        (true, true) => format!("Rappel : {} (en retard)", reminder.body),
-    };
-    let key = format!("reminder:{}:{}", reminder.id, reminder.due_at.timestamp());
-    let message = SmsMessage::insert_outbound(&mut tx, &body, &key, None).await?;
-    queue::enqueue(
-        tx.conn(),
-        &DeliverReminderJob(DeliverSmsJob {
-            user_id: job.user_id,
-            message_id: message.id,
-        }),
-        JobOptions::default(),
-    )
-    .await?;
-    Reminder::advance(&mut tx, reminder.id, "sent", next, Some(now)).await?;
-    tx.commit().await?;
-    metrics::counter!("reminders_fired_total", "late" => late.to_string()).increment(1);
-    metrics::histogram!("reminder_lateness_seconds").record(lateness_secs);
-    Ok(Fired::Sent { late })
-}
-
-/// Whether local time `t` falls in quiet hours `start..end` (which may
-/// span midnight).
-pub fn in_quiet_hours(t: NaiveTime, start: NaiveTime, end: NaiveTime) -> bool {
-    if start <= end {
-        t >= start && t < end
-    } else {
-        t >= start || t < end
-    }
-}
-
-/// The first end of quiet hours after `at`.
-fn quiet_hours_end(at: DateTime<Utc>, tz: Tz, end: NaiveTime) -> DateTime<Utc> {
-    let local = at.with_timezone(&tz);
-    let today = resolve_local(tz, local.date_naive().and_time(end));
-    if today > at {
-        today
-    } else {
-        let tomorrow = local.date_naive().succ_opt().unwrap_or(local.date_naive());
-        resolve_local(tz, tomorrow.and_time(end))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(s: &str) -> NaiveTime {
-        NaiveTime::parse_from_str(s, "%H:%M").unwrap()
-    }
-
-    #[test]
-    fn quiet_hours_may_span_midnight() {
-        assert!(in_quiet_hours(t("23:00"), t("22:00"), t("07:00")));
-        assert!(in_quiet_hours(t("06:59"), t("22:00"), t("07:00")));
-        assert!(!in_quiet_hours(t("07:00"), t("22:00"), t("07:00")));
-        assert!(in_quiet_hours(t("13:30"), t("13:00"), t("14:00")));
-        assert!(!in_quiet_hours(t("14:00"), t("13:00"), t("14:00")));
+    match decide(&reminder, &person, now) {
+        Outcome::Skip => Ok(Fired::Skipped),
+        Outcome::Early(wait) => Ok(Fired::Early(wait)),
+        Outcome::Defer { until } => {
+            Reminder::reschedule(&mut tx, reminder.id, until).await?;
+            tx.commit().await?;
+            metrics::counter!("reminders_deferred_total").increment(1);
+            Ok(Fired::Deferred)
+        }
+        Outcome::Missed { late_secs, next } => {
+            Reminder::advance(&mut tx, reminder.id, ReminderStatus::Missed, next, None).await?;
+            record_audit(
+                tx.conn(),
+                Some(UserId(job.user_id)),
+                Actor::System,
+                "reminder.missed",
+                serde_json::json!({"reminder_id": reminder.id, "due_at": reminder.due_at, "late_secs": late_secs}),
+            )
+            .await?;
+            tx.commit().await?;
+            metrics::counter!("reminders_missed_total").increment(1);
+            Ok(Fired::Missed)
+        }
+        Outcome::Fire {
+            late,
+            late_secs,
+            next,
+        } => {
+            let body = wording::fired_text(&reminder.body, late, user.locale());
+            let key = format!("reminder:{}:{}", reminder.id, reminder.due_at.timestamp());
+            let message = SmsMessage::insert_outbound(&mut tx, &body, &key, None).await?;
+            queue::enqueue(
+                tx.conn(),
+                &DeliverReminderJob(DeliverSmsJob {
+                    user_id: job.user_id,
+                    message_id: message.id,
+                }),
+                JobOptions::default(),
+            )
+            .await?;
+            Reminder::advance(&mut tx, reminder.id, ReminderStatus::Sent, next, Some(now)).await?;
+            tx.commit().await?;
+            metrics::counter!("reminders_fired_total", "late" => late.to_string()).increment(1);
+            metrics::histogram!("reminder_lateness_seconds").record(late_secs);
+            Ok(Fired::Sent { late })
+        }
     }
 }
