@@ -17,7 +17,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 pub use client_ip::TrustedProxyIp;
 
 use crate::app::AppState;
-use crate::sms_router::webhook;
+use crate::sms_router::{status_callback, webhook};
 
 /// Twilio's own requests are far smaller; anything larger is not Twilio.
 pub const TWILIO_BODY_LIMIT: usize = 64 * 1024;
@@ -26,7 +26,7 @@ pub const TWILIO_BODY_LIMIT: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let twilio = Router::new()
         .route("/twilio/sms", post(webhook::inbound))
-        .route("/twilio/status", post(webhook::status))
+        .route("/twilio/status", post(status_callback::status))
         // 413 before any other work: the limit reads Content-Length first.
         .layer(RequestBodyLimitLayer::new(TWILIO_BODY_LIMIT))
         .layer(DefaultBodyLimit::disable());

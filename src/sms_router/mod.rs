@@ -4,6 +4,7 @@
 
 pub mod carrier_errors;
 pub mod console_sender;
+mod inbound_limits;
 pub mod keywords;
 pub mod outbound;
 pub mod pacing;
@@ -11,5 +12,6 @@ pub mod rate_limit;
 pub mod segments;
 pub mod sender;
 pub mod signature;
+pub mod status_callback;
 pub mod twilio_sender;
 pub mod webhook;

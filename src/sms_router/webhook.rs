@@ -1,4 +1,6 @@
-//! `POST /twilio/sms` and `POST /twilio/status`.
+//! `POST /twilio/sms`, and the request handling both Twilio webhooks share
+//! (signature, form parameters; the status callback is
+//! [`super::status_callback`]).
 //!
 //! Inbound: check the signature against `PUBLIC_BASE_URL` + path and query
 //! (never the Host header), dedupe on `MessageSid`, identify the sender,
@@ -6,9 +8,6 @@
 //! answered in the person's language), then store the message and enqueue
 //! its `agent_turn` job in one transaction and answer empty TwiML. Nothing
 //! here waits for a model.
-//!
-//! Status callbacks move a message forward and act on carrier error codes
-//! (see [`super::carrier_errors`]) exactly once.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,10 +20,10 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::carrier_errors;
+use super::inbound_limits::SenderLimits;
 use super::keywords::{self, Action, Matched};
 use super::outbound::OPT_OUT_CONFIRMATION_PREFIX;
-use super::rate_limit::{Decision, Rate, RedisLimiter};
+use super::rate_limit::RedisLimiter;
 use super::signature::verify_signature;
 use crate::config::Config;
 use crate::db::UserTx;
@@ -86,7 +85,7 @@ pub fn form_params(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
@@ -95,7 +94,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Checks `X-Twilio-Signature`; the only way past it is development with
 /// verification explicitly switched off.
-fn check_signature(
+pub(super) fn check_signature(
     state: &WebhookState,
     uri: &OriginalUri,
     headers: &HeaderMap,
@@ -464,136 +463,5 @@ async fn queue_reply(
         JobOptions::default(),
     )
     .await?;
-    Ok(())
-}
-
-/// What Redis said about a sender for one webhook.
-#[derive(Clone, Copy)]
-struct SenderLimits {
-    /// How long a kept message waits, when the sender is over the limit.
-    limited: Option<std::time::Duration>,
-    /// Whether this is the first limited text of the minute (it is told).
-    slow_down: bool,
-}
-
-impl SenderLimits {
-    /// Asked before any transaction opens: however slow Redis is, it never
-    /// holds a database connection. Keywords are never limited.
-    async fn ask(state: &WebhookState, user_id: UserId, from: &PhoneNumber, text: &str) -> Self {
-        let limited = match keywords::may_be_keyword(text, &state.config.twilio) {
-            true => None,
-            false => over_limit(state, user_id, from).await,
-        };
-        let slow_down = limited.is_some() && first_slow_down(state, user_id).await;
-        SenderLimits { limited, slow_down }
-    }
-}
-
-/// Per person and per number, shared across replicas: `Some(wait)` when
-/// over the limit, with how long until the sender is back under it. When
-/// Redis is down or slow the message is accepted: losing it would be worse
-/// than answering it.
-async fn over_limit(
-    state: &WebhookState,
-    user: UserId,
-    from: &PhoneNumber,
-) -> Option<std::time::Duration> {
-    let limiter = state.limiter.as_ref()?;
-    let per_minute = state.config.twilio.inbound_per_minute;
-    let rate = Rate {
-        count: per_minute,
-        period: std::time::Duration::from_secs(60),
-        burst: per_minute / 2,
-    };
-    for key in [format!("in:user:{user}"), format!("in:phone:{from}")] {
-        match limiter.check(&key, rate).await {
-            Ok(Decision::Allowed) => {}
-            Ok(Decision::Limited { retry_after }) => {
-                return Some(retry_after.clamp(KEPT_MESSAGE_MIN_WAIT, rate.period));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "rate limiter unavailable; accepting the message");
-                metrics::counter!("rate_limiter_unavailable_total").increment(1);
-                return None;
-            }
-        }
-    }
-    None
-}
-
-/// The shortest wait before a kept message is answered.
-const KEPT_MESSAGE_MIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
-
-async fn first_slow_down(state: &WebhookState, user: UserId) -> bool {
-    match &state.limiter {
-        Some(limiter) => limiter
-            .first_in_window(
-                &format!("slow:user:{user}"),
-                std::time::Duration::from_secs(60),
-            )
-            .await
-            .unwrap_or(false),
-        None => false,
-    }
-}
-
-/// `POST /twilio/status`: moves an outbound message forward, never back.
-#[tracing::instrument(name = "twilio.status", skip_all)]
-pub async fn status(
-    State(state): State<WebhookState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, AppError> {
-    let params = form_params(&body);
-    check_signature(&state, &uri, &headers, &params)?;
-    let sid = param(&params, "MessageSid")
-        .or_else(|| param(&params, "SmsSid"))
-        .ok_or_else(|| AppError::BadRequest("MessageSid is missing".into()))?;
-    let Ok(new_status) = param(&params, "MessageStatus")
-        .or_else(|| param(&params, "SmsStatus"))
-        .ok_or_else(|| AppError::BadRequest("MessageStatus is missing".into()))?
-        .parse::<MessageStatus>()
-    else {
-        // A status Twilio added after this code: nothing to move, and
-        // Twilio needs no retry.
-        metrics::counter!("sms_status_callbacks_total", "outcome" => "unknown_status").increment(1);
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    let error_code = param(&params, "ErrorCode").filter(|c| !c.is_empty());
-
-    let to = param(&params, "To");
-    // Applied once whatever the runs: `apply_callback` moves a status only
-    // forward, and the carrier action goes with the move.
-    crate::error::reconnecting(|| apply_status(&state, sid, new_status, error_code, to)).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn apply_status(
-    state: &WebhookState,
-    sid: &str,
-    new_status: MessageStatus,
-    error_code: Option<&str>,
-    to: Option<&str>,
-) -> Result<(), AppError> {
-    let user: Option<uuid::Uuid> =
-        sqlx::query_scalar("select nudge_user_id_for_provider_message($1)")
-            .bind(sid)
-            .fetch_one(&state.db)
-            .await?;
-    let Some(user) = user else {
-        // Not ours (or not stored yet): Twilio needs no retry.
-        metrics::counter!("sms_status_callbacks_total", "outcome" => "unknown").increment(1);
-        return Ok(());
-    };
-    let mut tx = UserTx::begin(&state.db, UserId(user)).await?;
-    let applied = SmsMessage::apply_callback(&mut tx, sid, new_status, error_code).await?;
-    // Acted on once: a repeated or late callback is not applied again.
-    if applied && let Some(code) = error_code {
-        carrier_errors::act_on(&mut tx, to, code, "status_callback").await?;
-    }
-    tx.commit().await?;
-    metrics::counter!("sms_outbound_status_total", "status" => new_status.as_str(), "applied" => applied.to_string())
-        .increment(1);
     Ok(())
 }
