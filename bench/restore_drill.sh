@@ -60,9 +60,9 @@ env -i PATH="$PATH" NUDGE_ENV=development \
     DATABASE_URL="postgres://nudge_drill_app:drill-app-password@127.0.0.1:$port/nudge" \
     "$bin" migrate >/dev/null
 
-# About 1,400 messages of ~400 bytes per MB, with indexes; people texting
-# 150 messages each.
-messages=$((size_mb * 1400))
+# About 700 messages per MB (a ~420-byte body, the row, three indexes);
+# people texting 150 messages each.
+messages=$((size_mb * 700))
 people=$(( (messages + 149) / 150 ))
 load_started=$(date +%s.%N)
 sql -v people="$people" -v messages="$messages" <<'SQL'
@@ -110,6 +110,11 @@ drill_port=$(free_port)
 if NUDGE_BACKUP_CIPHER_PASS_FILE="$work/wrong" "$root/scripts/restore-drill" --port "$drill_port" \
         >"$work/wrong.log" 2>&1; then
     echo "drill: the repository opened with a wrong passphrase" >&2
+    exit 1
+fi
+if ! grep -q "no backup found" "$work/wrong.log"; then
+    echo "drill: the wrong-passphrase run failed for another reason:" >&2
+    cat "$work/wrong.log" >&2
     exit 1
 fi
 echo "ENCRYPTION wrong_passphrase_refused=yes cipher=$(grep -h '^cipher-type\|^repo1-cipher-type' "$PGBACKREST_CONFIG" | head -n1 | cut -d= -f2)"
