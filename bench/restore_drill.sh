@@ -13,7 +13,7 @@
 #
 #   bench/restore_drill.sh [SIZE_MB]     default 1024 (the issue's 1 GB)
 #   NUDGE_BIN=path/to/nudge              default target/release/nudge (built if missing)
-# tests/deploy_backup.rs runs it at 8 MB.
+# tests/deploy.rs (backup) runs it at 16 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -60,27 +60,37 @@ env -i PATH="$PATH" NUDGE_ENV=development \
     DATABASE_URL="postgres://nudge_drill_app:drill-app-password@127.0.0.1:$port/nudge" \
     "$bin" migrate >/dev/null
 
-# About 700 messages per MB (a ~420-byte body, the row, three indexes);
-# people texting 150 messages each.
-messages=$((size_mb * 700))
-people=$(( (messages + 149) / 150 ))
+# People texting ~150 messages each (a ~420-byte body; about 1,450 messages
+# per MiB with the row and its indexes), loaded in batches until the
+# database reaches SIZE_MB.
+target=$((size_mb * 1048576))
+people=$(( size_mb * 1450 / 150 + 1 ))
+batch=$(( size_mb * 145 )); [ "$batch" -ge 2000 ] || batch=2000
 load_started=$(date +%s.%N)
-sql -v people="$people" -v messages="$messages" <<'SQL'
+sql -v people="$people" <<'SQL'
 insert into users (display_name, timezone)
 select 'Drill person ' || g, 'America/Montreal' from generate_series(1, :people) g;
-create temporary table drill_people as
-select id, row_number() over (order by id) as n from users;
+create schema drill;
+create table drill.people as select id, row_number() over (order by id) as n from users;
 insert into user_phone_numbers (user_id, e164)
-select id, '+1514' || lpad(n::text, 7, '0') from drill_people;
+select id, '+1514' || lpad(n::text, 7, '0') from drill.people;
+insert into reminders (user_id, body, due_at, timezone)
+select id, 'take the drill pill', now() + interval '1 day', 'America/Montreal' from drill.people;
+SQL
+messages=0
+# At least one batch, however small the target.
+while [ "$messages" -eq 0 ] || [ "$(sql -c "select pg_database_size('nudge')")" -lt "$target" ]; do
+    sql -v people="$people" -v first="$((messages + 1))" -v last="$((messages + batch))" <<'SQL'
 insert into messages (user_id, direction, body, phone_e164, status, created_at)
 select p.id, case when g % 2 = 0 then 'inbound' else 'outbound' end,
        'drill message ' || g || ' ' || repeat(md5(g::text), 12),
        '+1514' || lpad(p.n::text, 7, '0'), 'received', now() - (g || ' seconds')::interval
-from generate_series(1, :messages) g
-join drill_people p on p.n = 1 + (g % :people);
-insert into reminders (user_id, body, due_at, timezone)
-select id, 'take the drill pill', now() + interval '1 day', 'America/Montreal' from drill_people;
+from generate_series(:first, :last) g
+join drill.people p on p.n = 1 + (g % :people);
 SQL
+    messages=$((messages + batch))
+done
+sql -c "set client_min_messages = warning; drop schema drill cascade" >/dev/null
 sql -c "vacuum analyze" >/dev/null
 load_s=$(awk -v a="$load_started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 db_bytes=$(sql -c "select pg_database_size('nudge')")

@@ -1,7 +1,7 @@
 //! pgBackRest backups and the restore drill, for real, at small size:
-//! `bench/restore_drill.sh 8` starts a PostgreSQL archiving WAL through
+//! `bench/restore_drill.sh 16` starts a PostgreSQL archiving WAL through
 //! deploy/backup/pgbackrest-env with deploy/backup/pgbackrest.conf, applies
-//! Nudge's migrations with the real binary, loads 8 MB, takes an encrypted
+//! Nudge's migrations with the real binary, loads 16 MB, takes an encrypted
 //! full backup with deploy/backup/backup.sh, writes more rows, and runs
 //! scripts/restore-drill (restore, WAL replay, RLS catalog check, row counts
 //! against the source), then the drill with a wrong passphrase.
@@ -22,7 +22,7 @@ fn fields(line: &str) -> BTreeMap<String, String> {
 fn an_encrypted_backup_restores_into_a_fresh_postgres_and_passes_the_drill() {
     tool("pgbackrest");
     let out = Command::new(repo("bench/restore_drill.sh"))
-        .arg("8")
+        .arg("16")
         .env("NUDGE_BIN", env!("CARGO_BIN_EXE_nudge"))
         .output()
         .unwrap();
@@ -41,7 +41,7 @@ fn an_encrypted_backup_restores_into_a_fresh_postgres_and_passes_the_drill() {
     assert_eq!(drill["mismatched"], "0");
     assert!(drill["tables"].parse::<u32>().unwrap() >= 20, "{drill:?}");
     assert!(
-        drill["db_bytes"].parse::<u64>().unwrap() > 8 << 20,
+        drill["db_bytes"].parse::<u64>().unwrap() > 16 << 20,
         "{drill:?}"
     );
     assert!(drill["seconds"].parse::<f64>().is_ok());
@@ -53,6 +53,7 @@ fn an_encrypted_backup_restores_into_a_fresh_postgres_and_passes_the_drill() {
         .expect("messages are counted");
     let counts: Vec<&str> = messages.split_whitespace().collect();
     assert_eq!(counts[1], counts[2], "{messages}");
+    assert!(counts[1].parse::<u64>().unwrap() > 1000, "{messages}");
     assert!(said.contains("nudge_backup_last_success_timestamp_seconds{type=\"full\",repo=\"1\"}"));
     assert!(
         said.contains("ENCRYPTION wrong_passphrase_refused=yes cipher=aes-256-cbc"),
