@@ -155,7 +155,6 @@ fn compose_files_are_valid_for_every_environment_and_keep_the_plan() {
             "nginx",
             "prometheus",
             "grafana",
-            "loki",
         ] {
             assert!(
                 services[svc]["healthcheck"]["test"].is_array(),
