@@ -448,6 +448,32 @@ fn grafana_provisioning_and_dashboards_are_consistent() {
     }
 }
 
+#[test]
+fn every_dashboard_query_is_valid_promql() {
+    // promtool parses recording rules: each panel query becomes one.
+    let mut rules = Vec::new();
+    for (file, dashboard) in crate::metrics::dashboards() {
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                rules.push(serde_json::json!({
+                    "record": format!("dashboard:query_{}", rules.len()),
+                    "expr": target["expr"],
+                    "labels": {"dashboard": file},
+                }));
+            }
+        }
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    // JSON is YAML.
+    std::fs::write(
+        file.path(),
+        serde_json::json!({"groups": [{"name": "dashboards", "rules": rules}]}).to_string(),
+    )
+    .unwrap();
+    let out = run_ok(tool("promtool").args(["check", "rules"]).arg(file.path()));
+    assert!(stdout(&out).contains(&format!("SUCCESS: {} rules found", rules.len())));
+}
+
 /// Variables set in `.env.example` (the application's settings).
 fn app_settings() -> BTreeSet<String> {
     read(".env.example")
