@@ -8,7 +8,8 @@
 //!   certificate in front of a real `nudge serve`: Twilio-signed webhooks,
 //!   TLS 1.3, HTTP/2, rate limits, /metrics hidden, request ids;
 //! - `metrics`: every metric named by an alert or a dashboard exists, against
-//!   live scrapes of `nudge serve` and of Debian's exporters;
+//!   live scrapes of `nudge serve`, `nudge dev` (the workers' side) and
+//!   Debian's exporters;
 //! - `backup`: pgBackRest backup and `scripts/restore-drill` at small size
 //!   (`bench/restore_drill.sh`; 1 GB there).
 //!
