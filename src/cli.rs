@@ -138,7 +138,29 @@ async fn worker(config: Config) -> anyhow::Result<()> {
     };
     refuse_privileged_role(&config).await?;
     let state = build_state(config)?;
-    workers::run(state, options, shutdown_signal()).await
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Best effort: a worker that refused to run over a taken monitoring
+    // port (e.g. `serve` on the same host with the same default) would stop
+    // reminders, which matters more than its metrics.
+    let served = match crate::startup::MetricsListener::bind(&state).await {
+        Ok(metrics) => {
+            tracing::info!(metrics_port = metrics.port(), "worker metrics listening");
+            Some(tokio::spawn(metrics.run_until(async move {
+                let mut stop = stop_rx;
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })))
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "worker metrics unavailable; jobs run without /metrics");
+            None
+        }
+    };
+    let worked = workers::run(state, options, shutdown_signal()).await;
+    let _ = stop_tx.send(true);
+    if let Some(served) = served {
+        served.await.context("metrics listener panicked")??;
+    }
+    worked
 }
 
 /// Reads the attributes of the role `DATABASE_URL` connects as and refuses

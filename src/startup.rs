@@ -93,6 +93,40 @@ impl Application {
     }
 }
 
+/// The internal listener alone, for processes that serve no public
+/// routes (`nudge worker`).
+pub struct MetricsListener {
+    state: AppState,
+    listener: TcpListener,
+}
+
+impl MetricsListener {
+    pub async fn bind(state: &AppState) -> anyhow::Result<Self> {
+        let addr = state.config.metrics_addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))?;
+        Ok(Self {
+            state: state.clone(),
+            listener,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, api::metrics_router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("metrics listener failed")
+    }
+}
+
 async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
@@ -112,6 +146,8 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     let pacer = Arc::new(Pacer::new(redis.clone(), &config.redis_key_prefix));
     let http = reqwest::Client::new();
     let sender = sms_sender(&config, http.clone())?;
+    // The recorder first: the breakers publish their state when built.
+    let metrics = crate::telemetry::metrics_handle();
     let agent = crate::agent::agent_from_config(&config, pool.clone())?;
     let outbound = Outbound {
         db: pool.clone(),
@@ -124,12 +160,11 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         db: pool,
         redis,
-        metrics: crate::telemetry::metrics_handle(),
+        metrics,
         limiter,
         outbound,
         agent,
     };
-    // After the metrics recorder exists (metrics_handle above).
     check_models(&state.agent);
     Ok(state)
 }

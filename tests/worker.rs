@@ -144,3 +144,78 @@ async fn the_worker_process_exits_cleanly_on_sigterm() {
     assert!(output.status.success(), "{logs}");
     assert!(logs.contains("worker stopped"), "{logs}");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn worker_on(db: &TestDb, metrics_addr: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .arg("worker")
+        .env_clear()
+        .env("NUDGE_ENV", "development")
+        .env("DATABASE_URL", db.app_url())
+        .env("METRICS_ADDR", metrics_addr)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Prometheus scrapes every worker on `METRICS_ADDR`, and a container
+/// healthcheck asks it: every queue's gauges are there, reminders included.
+#[tokio::test]
+async fn the_worker_serves_its_metrics_and_health() {
+    let db = TestDb::new().await;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = worker_on(&db, &addr);
+    let client = reqwest::Client::new();
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("http://{addr}/metrics")).send().await {
+            metrics = r.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let health = client.get(format!("http://{addr}/healthz")).send().await;
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(health.unwrap().status(), 200);
+    for queue in nudge::db::queue::QUEUES {
+        assert!(
+            metrics.contains(&format!("jobs_queue_depth{{queue=\"{queue}\"}}")),
+            "{queue}:\n{metrics}"
+        );
+    }
+}
+
+/// A taken monitoring port costs the metrics, never the reminders: the
+/// worker says so once and runs.
+#[tokio::test]
+async fn a_taken_metrics_port_does_not_stop_the_worker() {
+    let db = TestDb::new().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut child = worker_on(&db, &addr);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let running = child.try_wait().unwrap().is_none();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let logs = String::from_utf8_lossy(&output.stdout);
+    assert!(running, "the worker exited:\n{logs}");
+    assert!(logs.contains("worker metrics unavailable"), "{logs}");
+    drop(taken);
+}

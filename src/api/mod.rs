@@ -64,9 +64,12 @@ fn with_edge_limit(routes: Router<AppState>, state: &AppState) -> Router<AppStat
     routes.layer(GovernorLayer::new(config))
 }
 
-/// `/metrics` only; bind it to `METRICS_ADDR`.
+/// `/metrics` and `/healthz`, on `METRICS_ADDR`: the internal listener of
+/// both `serve` and `worker` (Prometheus scrapes each process there, and a
+/// container healthcheck asks it).
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics::render))
+        .route("/healthz", get(health::healthz))
         .with_state(state)
 }

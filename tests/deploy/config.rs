@@ -150,6 +150,7 @@ fn compose_files_are_valid_for_every_environment_and_keep_the_plan() {
         assert_eq!(condition("backup", "postgres"), "service_healthy");
         for svc in [
             "serve",
+            "worker",
             "postgres",
             "redis",
             "nginx",
