@@ -889,7 +889,8 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
             bravo.outbound,
             "hijack",
             1,
-            std::time::Duration::ZERO
+            std::time::Duration::ZERO,
+            "hijacker"
         )
         .await
         .unwrap(),

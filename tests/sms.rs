@@ -538,6 +538,44 @@ async fn opt_out_is_checked_at_send_time_and_21610_marks_the_number() {
     );
 }
 
+/// A delivery job killed between claiming a message and recording the
+/// provider's answer is re-queued under the same task id: its retry takes
+/// its own claim back and sends, instead of finding the message "busy" and
+/// dropping it (seen as a lost reminder in the kill drill under load).
+#[tokio::test]
+async fn a_job_killed_mid_send_sends_on_its_retry() {
+    let h = SmsHarness::start_with(|_| {}, |_| {}, false).await;
+    let ana = common::create_user(&h.db, "Ana", ANA).await;
+    let id = stored_reply(&h, ana, "after-kill").await;
+    // The killed attempt claimed the message and died before the provider.
+    let mut tx = nudge::db::UserTx::begin(&h.db.app, ana).await.unwrap();
+    let claim = nudge::store::SmsMessage::claim_for_sending(
+        &mut tx,
+        id,
+        "after-kill",
+        1,
+        nudge::sms_router::outbound::SENDING_STALE_AFTER,
+        "task-01",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(claim, nudge::store::Claim::Claimed);
+
+    let other = nudge::sms_router::outbound::deliver_as(&h.state.outbound, ana, id, "task-02")
+        .await
+        .unwrap();
+    assert_eq!(other, nudge::sms_router::outbound::Delivery::AlreadyDone);
+    let retry = nudge::sms_router::outbound::deliver_as(&h.state.outbound, ana, id, "task-01")
+        .await
+        .unwrap();
+    assert!(
+        matches!(retry, nudge::sms_router::outbound::Delivery::Sent { .. }),
+        "{retry:?}"
+    );
+    assert_eq!(h.sent().await.len(), 1);
+}
+
 #[tokio::test]
 async fn a_message_stuck_sending_is_left_alone_until_its_sender_is_presumed_dead() {
     let h = SmsHarness::start_with(|_| {}, |_| {}, false).await;

@@ -79,11 +79,25 @@ impl From<sqlx::Error> for DeliveryError {
     }
 }
 
-#[tracing::instrument(name = "sms.deliver", skip_all, fields(message_id = %message_id))]
+/// Delivers a message as a one-off sender (tests, tools): a claim left by a
+/// killed sender is taken back only once it is stale.
 pub async fn deliver(
     state: &Outbound,
     user_id: UserId,
     message_id: Uuid,
+) -> Result<Delivery, DeliveryError> {
+    deliver_as(state, user_id, message_id, &Uuid::new_v4().to_string()).await
+}
+
+/// Delivers a message as `holder` (a job's task id): a retry of a job
+/// killed mid-send takes its own claim back at once instead of finding it
+/// "busy" and giving up on the message.
+#[tracing::instrument(name = "sms.deliver", skip_all, fields(message_id = %message_id))]
+pub async fn deliver_as(
+    state: &Outbound,
+    user_id: UserId,
+    message_id: Uuid,
+    holder: &str,
 ) -> Result<Delivery, DeliveryError> {
     let mut tx = UserTx::begin(&state.db, user_id).await?;
     let message = SmsMessage::get(&mut tx, message_id).await?;
@@ -127,8 +141,15 @@ pub async fn deliver(
     let body = fit_to_segments(&message.body, state.max_segments);
     let info = analyse(&body);
     let segments = i32::try_from(info.segments).unwrap_or(i32::MAX);
-    match SmsMessage::claim_for_sending(&mut tx, message_id, &body, segments, SENDING_STALE_AFTER)
-        .await?
+    match SmsMessage::claim_for_sending(
+        &mut tx,
+        message_id,
+        &body,
+        segments,
+        SENDING_STALE_AFTER,
+        holder,
+    )
+    .await?
     {
         Claim::Claimed => {}
         Claim::Reclaimed => {

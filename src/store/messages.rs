@@ -278,13 +278,15 @@ impl SmsMessage {
         body: &str,
         segments: i32,
         stale_after: std::time::Duration,
+        holder: &str,
     ) -> Result<Claim, StoreError> {
         let user = tx.uuid();
         let before: Option<String> = sqlx::query_scalar(
-            "with old as (select status, updated_at from messages where user_id = $5 and id = $1 for update) \
-             update messages m set status = 'sending', body = $2, segments = $3, updated_at = now() \
+            "with old as (select status, updated_at, claimed_by from messages where user_id = $5 and id = $1 for update) \
+             update messages m set status = 'sending', body = $2, segments = $3, claimed_by = $6, updated_at = now() \
              from old where m.user_id = $5 and m.id = $1 and m.direction = 'outbound' and (old.status = 'generated' \
-               or (old.status = 'sending' and old.updated_at < now() - make_interval(secs => $4))) \
+               or (old.status = 'sending' and (old.claimed_by = $6 \
+                   or old.updated_at < now() - make_interval(secs => $4)))) \
              returning old.status",
         )
         .bind(id)
@@ -292,6 +294,7 @@ impl SmsMessage {
         .bind(segments)
         .bind(stale_after.as_secs_f64())
         .bind(user)
+        .bind(holder)
         .fetch_optional(tx.conn())
         .await?;
         Ok(match before.as_deref() {

@@ -152,11 +152,16 @@ async fn drain(state: &AppState, user: UserId, holder: &str) -> Result<(), TurnJ
         let Some(message) = next_unanswered(state, user).await? else {
             return Ok(());
         };
-        answer(state, user, message).await?;
+        answer(state, user, message, holder).await?;
     }
 }
 
-async fn answer(state: &AppState, user: UserId, message: SmsMessage) -> Result<(), TurnJobError> {
+async fn answer(
+    state: &AppState,
+    user: UserId,
+    message: SmsMessage,
+    holder: &str,
+) -> Result<(), TurnJobError> {
     // How long the message waited for a worker: queueing, not thinking.
     let waited = (chrono::Utc::now() - message.created_at)
         .to_std()
@@ -191,7 +196,7 @@ async fn answer(state: &AppState, user: UserId, message: SmsMessage) -> Result<(
             apologise(state, user, message.id).await?
         }
     };
-    outbound::deliver(&state.outbound, user, reply_id).await?;
+    outbound::deliver_as(&state.outbound, user, reply_id, holder).await?;
     Ok(())
 }
 
@@ -222,7 +227,7 @@ async fn deliver_unsent(state: &AppState, user: UserId, holder: &str) -> Result<
         if !take_lease(state, user, holder).await? {
             return Ok(());
         }
-        outbound::deliver(&state.outbound, user, message.id).await?;
+        outbound::deliver_as(&state.outbound, user, message.id, holder).await?;
     }
     Ok(())
 }

@@ -23,8 +23,8 @@ impl Perform for DeliverSmsJob {
         options.delivery_concurrency
     }
 
-    async fn perform(self, state: &AppState, _task: &TaskId) -> Result<(), DeliveryError> {
-        run(state, &self).await.map(drop)
+    async fn perform(self, state: &AppState, task: &TaskId) -> Result<(), DeliveryError> {
+        run(state, &self, &task.to_string()).await.map(drop)
     }
 }
 
@@ -36,12 +36,16 @@ impl Perform for DeliverReminderJob {
         REMINDER_SENDERS
     }
 
-    async fn perform(self, state: &AppState, _task: &TaskId) -> Result<(), DeliveryError> {
-        run(state, &self.0).await.map(drop)
+    async fn perform(self, state: &AppState, task: &TaskId) -> Result<(), DeliveryError> {
+        run(state, &self.0, &task.to_string()).await.map(drop)
     }
 }
 
 #[tracing::instrument(name = "job.deliver_sms", skip_all, fields(message_id = %job.message_id))]
-pub async fn run(state: &AppState, job: &DeliverSmsJob) -> Result<Delivery, DeliveryError> {
-    outbound::deliver(&state.outbound, UserId(job.user_id), job.message_id).await
+pub async fn run(
+    state: &AppState,
+    job: &DeliverSmsJob,
+    holder: &str,
+) -> Result<Delivery, DeliveryError> {
+    outbound::deliver_as(&state.outbound, UserId(job.user_id), job.message_id, holder).await
 }
