@@ -18,14 +18,15 @@ pub async fn healthz() -> Json<Value> {
 
 #[tracing::instrument(name = "readyz", skip_all)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let postgres = tokio::time::timeout(
-        CHECK_TIMEOUT,
-        sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db),
-    )
-    .await;
-    let postgres_ok = matches!(postgres, Ok(Ok(1)));
+    let postgres = tokio::time::timeout(CHECK_TIMEOUT, crate::db::ping(&state.db)).await;
+    let postgres_ok = matches!(postgres, Ok(Ok(())));
     if !postgres_ok {
-        tracing::warn!(outcome = ?postgres.map(|r| r.map(|_| ())), "postgres readiness check failed");
+        let outcome = match &postgres {
+            Ok(Err(e)) => crate::db::redact(e).to_string(),
+            Ok(Ok(())) => "ok".into(),
+            Err(_) => "timed out".into(),
+        };
+        tracing::warn!(%outcome, "postgres readiness check failed");
     }
 
     let mut checks = serde_json::Map::new();

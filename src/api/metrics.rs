@@ -39,19 +39,13 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// Queue depth and the age of the oldest waiting job, per queue, read at
 /// scrape time (cheap: a partial index covers pending jobs).
 async fn record_queue_gauges(state: &AppState) {
-    let rows: Result<Vec<(String, i64, Option<f64>)>, _> = sqlx::query_as(
-        "select job_type, count(*), extract(epoch from now() - min(run_at))::float8 \
-         from apalis.jobs where status in ('Pending', 'Queued') and run_at <= now() group by job_type",
-    )
-    .fetch_all(&state.db)
-    .await;
-    match rows {
+    match crate::db::queue::backlog(&state.db).await {
         Ok(rows) => {
             for queue in crate::db::queue::QUEUES {
                 let (depth, age) = rows
                     .iter()
-                    .find(|(q, _, _)| q == queue)
-                    .map(|(_, d, a)| (*d as f64, a.unwrap_or(0.0).max(0.0)))
+                    .find(|b| b.queue == queue)
+                    .map(|b| (b.waiting as f64, b.oldest_secs.unwrap_or(0.0).max(0.0)))
                     .unwrap_or((0.0, 0.0));
                 metrics::gauge!("jobs_queue_depth", "queue" => queue).set(depth);
                 metrics::gauge!("jobs_oldest_age_seconds", "queue" => queue).set(age);

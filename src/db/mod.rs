@@ -60,3 +60,11 @@ pub async fn connect_pool(
         .connect_with(options)
         .await
 }
+
+/// One round trip: proves the pool can reach PostgreSQL (readiness).
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar::<_, i32>("select 1")
+        .fetch_one(pool)
+        .await?;
+    Ok(())
+}

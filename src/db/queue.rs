@@ -196,3 +196,38 @@ pub async fn enqueue<J: Job>(
             other => QueueError::Backend(other.to_string()),
         })
 }
+
+/// Moves a failed job's next run `delay` into the future (before apalis
+/// records the failure, so the retry comes after the backoff).
+pub async fn defer(
+    pool: &sqlx::PgPool,
+    task_id: &str,
+    delay: std::time::Duration,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update apalis.jobs set run_at = now() + make_interval(secs => $2) where id = $1")
+        .bind(task_id)
+        .bind(delay.as_secs_f64())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Jobs waiting in one queue, and the age of the oldest.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Backlog {
+    pub queue: String,
+    pub waiting: i64,
+    pub oldest_secs: Option<f64>,
+}
+
+/// The backlog of every queue that has one (cheap: a partial index covers
+/// pending jobs).
+pub async fn backlog(pool: &sqlx::PgPool) -> Result<Vec<Backlog>, sqlx::Error> {
+    sqlx::query_as(
+        "select job_type as queue, count(*) as waiting, \
+                extract(epoch from now() - min(run_at))::float8 as oldest_secs \
+         from apalis.jobs where status in ('Pending', 'Queued') and run_at <= now() group by job_type",
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -11,7 +11,7 @@ use super::carrier_errors;
 use super::webhook::{WebhookState, check_signature, form_params, param};
 use crate::db::UserTx;
 use crate::error::AppError;
-use crate::store::{MessageStatus, SmsMessage, UserId};
+use crate::store::{MessageStatus, SmsMessage, cross_user};
 
 #[tracing::instrument(name = "twilio.status", skip_all)]
 pub async fn status(
@@ -51,17 +51,13 @@ async fn apply_status(
     error_code: Option<&str>,
     to: Option<&str>,
 ) -> Result<(), AppError> {
-    let user: Option<uuid::Uuid> =
-        sqlx::query_scalar("select nudge_user_id_for_provider_message($1)")
-            .bind(sid)
-            .fetch_one(&state.db)
-            .await?;
+    let user = cross_user::user_id_for_provider_message(&state.db, sid).await?;
     let Some(user) = user else {
         // Not ours (or not stored yet): Twilio needs no retry.
         metrics::counter!("sms_status_callbacks_total", "outcome" => "unknown").increment(1);
         return Ok(());
     };
-    let mut tx = UserTx::begin(&state.db, UserId(user)).await?;
+    let mut tx = UserTx::begin(&state.db, user).await?;
     let applied = SmsMessage::apply_callback(&mut tx, sid, new_status, error_code).await?;
     // Acted on once: a repeated or late callback is not applied again.
     if applied && let Some(code) = error_code {

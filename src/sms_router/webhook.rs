@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::db::UserTx;
 use crate::db::queue::{self, AgentTurnJob, DeliverSmsJob, JobOptions, OnboardingSmsJob};
 use crate::error::AppError;
+use crate::store::cross_user;
 use crate::store::{
     Actor, MessageStatus, PhoneNumber, PhoneRecord, SmsMessage, User, UserId, UserStatus,
     record_audit, user_id_for_phone,
@@ -207,11 +208,9 @@ async fn unknown_keyword(
 ) -> Result<(&'static str, Response), AppError> {
     // Logged before Redis is asked, so that work run again after a lost
     // connection does not find its own answer already counted.
-    sqlx::query("select nudge_log_identification($1, null, 'unknown', $2)")
-        .bind(from.as_str())
-        .bind(sid)
-        .execute(&state.db)
-        .await?;
+    let mut conn = state.db.acquire().await?;
+    cross_user::log_identification(&mut conn, from, None, "unknown", sid).await?;
+    drop(conn);
     let may_answer = match &state.limiter {
         Some(limiter) => limiter
             .first_in_window(
@@ -261,13 +260,8 @@ async fn unknown_sender(
     sid: &str,
 ) -> Result<&'static str, AppError> {
     let mut tx = state.db.begin().await?;
-    let window_secs = state.config.twilio.onboarding_window.as_secs_f64();
-    let may_reply: bool =
-        sqlx::query_scalar("select nudge_log_unknown_sender($1, $2, make_interval(secs => $3))")
-            .bind(from.as_str())
-            .bind(sid)
-            .bind(window_secs)
-            .fetch_one(&mut *tx)
+    let may_reply =
+        cross_user::log_unknown_sender(&mut tx, from, sid, state.config.twilio.onboarding_window)
             .await?;
     if may_reply {
         queue::enqueue(
@@ -289,15 +283,8 @@ async fn log_identification(
     outcome: &str,
     sid: &str,
 ) -> Result<(), sqlx::Error> {
-    let user = tx.uuid();
-    sqlx::query("select nudge_log_identification($1, $2, $3, $4)")
-        .bind(from.as_str())
-        .bind(user)
-        .bind(outcome)
-        .bind(sid)
-        .execute(tx.conn())
-        .await?;
-    Ok(())
+    let user = UserId(tx.uuid());
+    cross_user::log_identification(tx.conn(), from, Some(user), outcome, sid).await
 }
 
 async fn known_sender(

@@ -4,6 +4,7 @@
 
 mod agent_steps;
 mod audit;
+pub mod cross_user;
 mod expenses;
 mod lists;
 mod llm_usage;
@@ -20,6 +21,7 @@ mod users;
 
 pub use agent_steps::{AgentStep, InboundContent, StepKind};
 pub use audit::{Actor, record_audit};
+pub use cross_user::user_id_for_phone;
 pub use expenses::{CategoryTotal, Expense};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
 pub use llm_usage::record_llm_usage;
@@ -27,7 +29,7 @@ pub use memories::Memory;
 pub use message_status::{Direction, MessageStatus, UnknownStatus};
 pub use messages::{Claim, ConversationSummary, SmsMessage, StoredMessage, record_sms_usage};
 pub use pending_actions::PendingAction;
-pub use phones::{PhoneError, PhoneNumber, PhoneRecord, user_id_for_phone};
+pub use phones::{PhoneError, PhoneNumber, PhoneRecord};
 pub use reminders::{NewReminder, Reminder, ReminderStatus};
 pub use tasks::{Goal, Task};
 pub use turn_leases::TurnLease;

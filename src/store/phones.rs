@@ -5,7 +5,6 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{StoreError, UserId, is_unique_violation};
@@ -151,19 +150,6 @@ impl PhoneRecord {
             Some((false,)) => Ok(()),
         }
     }
-}
-
-/// Which person owns this number: the one cross-user lookup of the SMS path,
-/// through a `SECURITY DEFINER` function that returns the id only.
-pub async fn user_id_for_phone(
-    pool: &PgPool,
-    phone: &PhoneNumber,
-) -> Result<Option<UserId>, sqlx::Error> {
-    let id: Option<Uuid> = sqlx::query_scalar("select nudge_user_id_for_phone($1)")
-        .bind(phone.as_str())
-        .fetch_one(pool)
-        .await?;
-    Ok(id.map(UserId))
 }
 
 impl PhoneRecord {

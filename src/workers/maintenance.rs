@@ -9,17 +9,12 @@ use apalis_cron::Tick;
 use sqlx::PgPool;
 
 use crate::app::AppState;
+use crate::store::cross_user;
 
 /// Seconds first (cron 0.17 syntax): at second 0 of every 10th minute.
 pub const SCHEDULE: &str = "0 */10 * * * *";
 
-/// Rows removed by one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
-pub struct Purged {
-    pub oauth_states: i64,
-    pub pending_actions: i64,
-    pub identification_logs: i64,
-}
+pub use crate::store::cross_user::Purged;
 
 /// One maintenance pass.
 #[tracing::instrument(name = "job.maintenance", skip_all)]
@@ -27,14 +22,7 @@ pub async fn purge_expired(
     pool: &PgPool,
     identification_retention: Duration,
 ) -> Result<Purged, sqlx::Error> {
-    let retention_secs = identification_retention.as_secs_f64();
-    let purged: Purged = sqlx::query_as(
-        "select oauth_states, pending_actions, identification_logs \
-         from nudge_purge_expired(make_interval(secs => $1))",
-    )
-    .bind(retention_secs)
-    .fetch_one(pool)
-    .await?;
+    let purged = cross_user::purge_expired(pool, identification_retention).await?;
     tracing::info!(
         oauth_states = purged.oauth_states,
         pending_actions = purged.pending_actions,

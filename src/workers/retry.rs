@@ -83,14 +83,7 @@ pub fn panic_text(panic: &(dyn Any + Send)) -> &'static str {
 /// Reschedules the job before its failure is recorded.
 pub async fn defer(pool: &PgPool, task_id: &TaskId, attempt: usize, hint: Option<Duration>) {
     let delay = backoff(attempt).max(hint.unwrap_or_default().min(MAX_RETRY_AFTER));
-    let result = sqlx::query(
-        "update apalis.jobs set run_at = now() + make_interval(secs => $2) where id = $1",
-    )
-    .bind(task_id.to_string())
-    .bind(delay.as_secs_f64())
-    .execute(pool)
-    .await;
-    if let Err(e) = result {
+    if let Err(e) = crate::db::queue::defer(pool, &task_id.to_string(), delay).await {
         tracing::warn!(error = %e, "could not defer a failed job; it will be retried at once");
     }
 }

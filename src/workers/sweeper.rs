@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use apalis::prelude::{BoxDynError, Data};
 use apalis_cron::Tick;
-use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::db::queue::{self, AgentTurnJob, JobOptions};
-use crate::store::StoreError;
+use crate::store::{StoreError, cross_user};
 
 pub const SCHEDULE: &str = "30 * * * * *";
 pub const STRANDED_AFTER: Duration = Duration::from_secs(5 * 60);
@@ -17,18 +16,17 @@ pub const STRANDED_AFTER: Duration = Duration::from_secs(5 * 60);
 /// One pass; returns how many messages were re-enqueued.
 #[tracing::instrument(name = "job.sweeper", skip_all)]
 pub async fn sweep(state: &AppState, older_than: Duration) -> Result<usize, StoreError> {
-    let stranded: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "select message_id, user_id from nudge_stranded_inbound(make_interval(secs => $1), 500)",
-    )
-    .bind(older_than.as_secs_f64())
-    .fetch_all(&state.db)
-    .await?;
-    for (message_id, user_id) in &stranded {
+    let stranded = cross_user::stranded_inbound(&state.db, older_than, 500).await?;
+    for cross_user::Stranded {
+        message_id,
+        user_id,
+    } in &stranded
+    {
         let mut tx = state.db.begin().await?;
         queue::enqueue(
             &mut tx,
             &AgentTurnJob {
-                user_id: *user_id,
+                user_id: user_id.0,
                 message_id: *message_id,
             },
             JobOptions::default(),
