@@ -120,6 +120,26 @@ impl DevPostgres {
         self.port
     }
 
+    /// Creates the development database unless it exists.
+    pub async fn create_database(&self) -> Result<(), sqlx::Error> {
+        let url: secrecy::SecretString = self.bootstrap_url().into();
+        let pool = super::connect_pool(super::connect_options(&url)?, 1).await?;
+        let exists: bool =
+            sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+                .bind(DEV_DATABASE)
+                .fetch_one(&pool)
+                .await?;
+        if !exists {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "create database {DEV_DATABASE}"
+            )))
+            .execute(&pool)
+            .await?;
+        }
+        pool.close().await;
+        Ok(())
+    }
+
     /// Owner-role URL on the maintenance database `postgres`.
     pub fn bootstrap_url(&self) -> String {
         format!(
