@@ -538,6 +538,45 @@ async fn opt_out_is_checked_at_send_time_and_21610_marks_the_number() {
     );
 }
 
+/// Twilio's webhooks come from a few Twilio addresses: a burst of people
+/// texting at once must not meet the per-IP edge limit (a 429 is not
+/// retried by Twilio, so the texts would be lost).
+#[tokio::test]
+async fn a_burst_of_webhooks_from_one_twilio_address_is_not_edge_limited() {
+    // A tiny edge burst, so that the limit would bite at the third request.
+    let h = SmsHarness::start_with(
+        |c| {
+            c.edge_requests_per_second = 1;
+            c.edge_burst = 2;
+        },
+        |_| {},
+        false,
+    )
+    .await;
+    common::create_user(&h.db, "Ana", ANA).await;
+    for i in 0..10 {
+        let r = h
+            .text(ANA, &format!("note {i}"), &format!("SMburst{i}"))
+            .await;
+        assert_eq!(r.status(), 200, "webhook {i}");
+    }
+    assert_eq!(
+        h.count("select count(*) from messages where direction = 'inbound'")
+            .await,
+        10
+    );
+    let health: Vec<u16> =
+        futures::future::join_all((0..5).map(|_| reqwest::get(format!("{}/healthz", h.base))))
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().status().as_u16())
+            .collect();
+    assert!(
+        health.contains(&429),
+        "the edge limit still guards the rest: {health:?}"
+    );
+}
+
 /// A delivery job killed between claiming a message and recording the
 /// provider's answer is re-queued under the same task id: its retry takes
 /// its own claim back and sends, instead of finding the message "busy" and
