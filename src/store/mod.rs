@@ -21,7 +21,7 @@ pub use agent_steps::{AgentStep, InboundContent, StepKind};
 pub use audit::{Actor, record_audit};
 pub use expenses::{CategoryTotal, Expense};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
-pub use llm_usage::record_llm_usage;
+pub use llm_usage::{ModelUsage, record_llm_usage};
 pub use memories::Memory;
 pub use messages::{
     Claim, ConversationSummary, Direction, SmsMessage, StoredMessage, record_sms_usage, status_rank,
