@@ -198,3 +198,30 @@ async fn yesterdays_spending_does_not_count() {
 
     assert_eq!(outcome.reply, "from the model");
 }
+
+#[tokio::test]
+async fn past_the_budget_the_conversation_summary_costs_nothing_either() {
+    let db = TestDb::new().await;
+    let user = common::create_user(&db, "Ana", "+15145550101").await;
+    spent_today(&db, user, "gemini-3.5-flash", 100_000, 10_000).await;
+    let scripted = Arc::new(ScriptedLlm::new(vec![]).with_model("gemini-3.5-flash", 1_000));
+    let agent = agent(&db, chain(&scripted), TurnBudget::default());
+
+    // 15 turns are 30 messages: a summary is due.
+    for i in 0..15 {
+        agent
+            .handle_text(user, &format!("message number {i}"))
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(scripted.calls(), 0);
+    let summary: String =
+        sqlx::query_scalar("select summary from conversation_summaries where user_id = $1")
+            .bind(user.0)
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    // Made from the person's own words, not by the model.
+    assert!(summary.contains("message number 0"), "{summary}");
+}

@@ -537,7 +537,16 @@ impl Agent {
         let tx = UserTx::begin(&self.pool, user_id).await?;
         let (outcome, summary_due) = self.finish(tx, inbound_id, turn).await?;
         if summary_due {
-            conversation::maybe_summarise(&self.pool, user_id, self.llm.as_ref(), &request).await;
+            // Past a daily budget the summary is made without a paid model
+            // too (the offline planner's answer means "keep their words").
+            let summariser = match spend.over(&self.budget) {
+                Some(_) => self
+                    .llm
+                    .spends_nothing()
+                    .unwrap_or_else(|| self.llm.clone()),
+                None => self.llm.clone(),
+            };
+            conversation::maybe_summarise(&self.pool, user_id, summariser.as_ref(), &request).await;
         }
         Ok(outcome)
     }
