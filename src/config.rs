@@ -152,6 +152,8 @@ pub struct LlmConfig {
     pub fallback_base_url: Option<String>,
     pub fallback_api_key: Option<SecretString>,
     pub fallback_model: Option<String>,
+    /// The longest answer asked of the fallback, in tokens.
+    pub fallback_max_tokens: u32,
     pub daily_token_budget: u64,
     /// Estimated spend per person per local day, in millionths of a US
     /// dollar (`LLM_DAILY_COST_BUDGET_USD`), from the price table.
@@ -171,6 +173,13 @@ pub struct LlmConfig {
 /// remote model hung, the offline planner still answers within the 5 s that
 /// 99 % of turns take.
 pub const DEFAULT_LLM_REMOTE_BUDGET: Duration = Duration::from_secs(4);
+
+/// The longest answer asked of the OpenAI-compatible fallback, in tokens
+/// (`LLM_FALLBACK_MAX_TOKENS`): an SMS reply of three segments is about 120
+/// tokens and a round of function calls a few hundred. Without a cap a
+/// local model may write until its context is full, which on a CPU takes
+/// minutes.
+pub const DEFAULT_LLM_FALLBACK_MAX_TOKENS: u32 = 512;
 
 /// $0.20 per person and local day: about 100 one-tool turns on the
 /// default model, so the token budget (about 50 such turns) binds first
@@ -383,6 +392,10 @@ impl Config {
             fallback_base_url: r.plain("LLM_FALLBACK_BASE_URL"),
             fallback_api_key: r.secret("LLM_FALLBACK_API_KEY"),
             fallback_model: r.plain("LLM_FALLBACK_MODEL"),
+            fallback_max_tokens: r
+                .parse::<u32>("LLM_FALLBACK_MAX_TOKENS")
+                .unwrap_or(DEFAULT_LLM_FALLBACK_MAX_TOKENS)
+                .max(1),
             daily_token_budget: r.parse("LLM_DAILY_TOKEN_BUDGET").unwrap_or(200_000),
             daily_cost_budget_micros: r
                 .dollars("LLM_DAILY_COST_BUDGET_USD")
@@ -643,6 +656,7 @@ impl fmt::Debug for LlmConfig {
             )
             .field("fallback_api_key", &self.fallback_api_key)
             .field("fallback_model", &self.fallback_model)
+            .field("fallback_max_tokens", &self.fallback_max_tokens)
             .field("daily_token_budget", &self.daily_token_budget)
             .field("daily_cost_budget_micros", &self.daily_cost_budget_micros)
             .field("remote_budget", &self.remote_budget)
