@@ -12,6 +12,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,8 +36,10 @@ struct Peer {
 /// did not start one.
 fn peer() -> Option<Peer> {
     let Ok(url) = std::env::var("NUDGE_LOCAL_MODEL_URL") else {
-        println!(
-            "skipped: NUDGE_LOCAL_MODEL_URL is not set (scripts/test-local-model starts the model and sets it)"
+        // Straight to stderr: libtest would swallow println! of a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
+            "local_model skipped: NUDGE_LOCAL_MODEL_URL is not set (scripts/test-local-model starts the model and sets it)"
         );
         return None;
     };

@@ -11,8 +11,8 @@
 //! down, so a hung primary still leaves the fallback a real try; its retries
 //! happen inside its window, and the chain cuts it at the window's end
 //! whatever it is doing. With Gemini and the fallback both hung, the offline
-//! planner therefore answers once the budget (4 s) is spent, not after two
-//! full request timeouts. Every call's timings go to an optional observer
+//! planner therefore answers within the budget (4 s), not after two full
+//! request timeouts. Every call's timings go to an optional observer
 //! ([`LlmChain::with_observer`]) and to `llm_chain_remote_seconds`.
 //!
 //! Stickiness: once a provider answered a turn's call, the turn's next
