@@ -141,8 +141,9 @@ impl TwilioConfig {
     }
 }
 
-/// Reserved for the agent issue.
-#[derive(Clone, Default)]
+/// The models, their deadlines and the daily budgets. No `Default`: a
+/// zero budget would silently switch the models off.
+#[derive(Clone)]
 pub struct LlmConfig {
     pub gemini_api_key: Option<SecretString>,
     pub gemini_base_url: String,
@@ -151,11 +152,39 @@ pub struct LlmConfig {
     pub fallback_base_url: Option<String>,
     pub fallback_api_key: Option<SecretString>,
     pub fallback_model: Option<String>,
+    /// The longest answer asked of the fallback, in tokens.
+    pub fallback_max_tokens: u32,
     pub daily_token_budget: u64,
-    /// The longest one remote provider may take for one call, retries
-    /// included, before the chain moves on (`None`: the chain's default).
-    pub provider_deadline: Option<std::time::Duration>,
+    /// Estimated spend per person per local day, in millionths of a US
+    /// dollar (`LLM_DAILY_COST_BUDGET_USD`), from the price table.
+    pub daily_cost_budget_micros: u64,
+    /// What all remote providers together may take for one model call,
+    /// retries included, before the offline planner answers.
+    pub remote_budget: Duration,
+    /// The most one remote provider may take within that budget (`None`:
+    /// what is left of the budget, less a reserve for the next provider).
+    pub provider_deadline: Option<Duration>,
 }
+
+/// What all remote models together may take for one call, retries
+/// included (`LLM_REMOTE_BUDGET_SECONDS`; shared out by
+/// `agent::llm::chain`). Flash-class Gemini models answer one call of an
+/// SMS turn in 1–2 s, so the primary's 3 s window is ample; with every
+/// remote model hung, the offline planner still answers within the 5 s that
+/// 99 % of turns take.
+pub const DEFAULT_LLM_REMOTE_BUDGET: Duration = Duration::from_secs(4);
+
+/// The longest answer asked of the OpenAI-compatible fallback, in tokens
+/// (`LLM_FALLBACK_MAX_TOKENS`): an SMS reply of three segments is about 120
+/// tokens and a round of function calls a few hundred. Without a cap a
+/// local model may write until its context is full, which on a CPU takes
+/// minutes.
+pub const DEFAULT_LLM_FALLBACK_MAX_TOKENS: u32 = 512;
+
+/// $0.20 per person and local day: about 100 one-tool turns on the
+/// default model, so the token budget (about 50 such turns) binds first
+/// there and this one on pricier models.
+pub const DEFAULT_DAILY_COST_BUDGET_MICROS: u64 = 200_000;
 
 /// Reserved for the integrations issues.
 #[derive(Debug, Clone, Default)]
@@ -363,12 +392,29 @@ impl Config {
             fallback_base_url: r.plain("LLM_FALLBACK_BASE_URL"),
             fallback_api_key: r.secret("LLM_FALLBACK_API_KEY"),
             fallback_model: r.plain("LLM_FALLBACK_MODEL"),
+            fallback_max_tokens: r
+                .parse::<u32>("LLM_FALLBACK_MAX_TOKENS")
+                .unwrap_or(DEFAULT_LLM_FALLBACK_MAX_TOKENS)
+                .max(1),
             daily_token_budget: r.parse("LLM_DAILY_TOKEN_BUDGET").unwrap_or(200_000),
-            provider_deadline: r
-                .parse::<u64>("LLM_PROVIDER_DEADLINE_SECONDS")
-                .filter(|&s| s > 0)
-                .map(std::time::Duration::from_secs),
+            daily_cost_budget_micros: r
+                .dollars("LLM_DAILY_COST_BUDGET_USD")
+                .unwrap_or(DEFAULT_DAILY_COST_BUDGET_MICROS),
+            remote_budget: r
+                .seconds("LLM_REMOTE_BUDGET_SECONDS")
+                .unwrap_or(DEFAULT_LLM_REMOTE_BUDGET),
+            provider_deadline: r.seconds("LLM_PROVIDER_DEADLINE_SECONDS"),
         };
+        if let Some(cap) = llm.provider_deadline
+            && cap > llm.remote_budget
+        {
+            r.problem(format!(
+                "LLM_PROVIDER_DEADLINE_SECONDS ({}) is more than LLM_REMOTE_BUDGET_SECONDS ({}), \
+                 the time all remote providers share for one call; raise that instead",
+                cap.as_secs_f64(),
+                llm.remote_budget.as_secs_f64()
+            ));
+        }
 
         let token_encryption_keys = r.secret("TOKEN_ENCRYPTION_KEYS");
 
@@ -474,6 +520,28 @@ impl Reader<'_> {
             },
             (None, None) => None,
         }
+    }
+
+    /// A positive number of seconds, fractions allowed (`2.5`).
+    fn seconds(&mut self, name: &str) -> Option<Duration> {
+        let value: f64 = self.parse(name)?;
+        match Duration::try_from_secs_f64(value) {
+            Ok(d) if !d.is_zero() => Some(d),
+            _ => {
+                self.problem(format!("{name} must be a positive number of seconds"));
+                None
+            }
+        }
+    }
+
+    /// An amount of US dollars (`0.25`), in millionths of a dollar.
+    fn dollars(&mut self, name: &str) -> Option<u64> {
+        let value: f64 = self.parse(name)?;
+        if !(0.0..=1_000_000.0).contains(&value) {
+            self.problem(format!("{name} must be an amount of US dollars, like 0.25"));
+            return None;
+        }
+        Some((value * 1_000_000.0).round() as u64)
     }
 
     fn parse<T>(&mut self, name: &str) -> Option<T>
@@ -588,7 +656,10 @@ impl fmt::Debug for LlmConfig {
             )
             .field("fallback_api_key", &self.fallback_api_key)
             .field("fallback_model", &self.fallback_model)
+            .field("fallback_max_tokens", &self.fallback_max_tokens)
             .field("daily_token_budget", &self.daily_token_budget)
+            .field("daily_cost_budget_micros", &self.daily_cost_budget_micros)
+            .field("remote_budget", &self.remote_budget)
             .field("provider_deadline", &self.provider_deadline)
             .finish_non_exhaustive()
     }
@@ -694,6 +765,50 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("REDIS_URL_FILE (/nonexistent/x) cannot be read")
+        );
+    }
+
+    #[test]
+    fn llm_budgets_in_seconds_and_dollars() {
+        let c = from(&[]).unwrap();
+        assert_eq!(c.llm.remote_budget, Duration::from_secs(4));
+        assert_eq!(c.llm.daily_cost_budget_micros, 200_000);
+        assert_eq!(c.llm.provider_deadline, None);
+
+        let c = from(&[
+            ("LLM_REMOTE_BUDGET_SECONDS", "2.5"),
+            ("LLM_PROVIDER_DEADLINE_SECONDS", "1.5"),
+            ("LLM_DAILY_COST_BUDGET_USD", "0.05"),
+        ])
+        .unwrap();
+        assert_eq!(c.llm.remote_budget, Duration::from_millis(2_500));
+        assert_eq!(c.llm.provider_deadline, Some(Duration::from_millis(1_500)));
+        assert_eq!(c.llm.daily_cost_budget_micros, 50_000);
+
+        let msg = from(&[
+            ("LLM_REMOTE_BUDGET_SECONDS", "0"),
+            ("LLM_DAILY_COST_BUDGET_USD", "-1"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("LLM_REMOTE_BUDGET_SECONDS must be a positive"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("LLM_DAILY_COST_BUDGET_USD must be an amount"),
+            "{msg}"
+        );
+
+        // A cap the shared budget can never grant is a mistake, said once.
+        let msg = from(&[("LLM_PROVIDER_DEADLINE_SECONDS", "8")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains(
+                "LLM_PROVIDER_DEADLINE_SECONDS (8) is more than LLM_REMOTE_BUDGET_SECONDS (4)"
+            ),
+            "{msg}"
         );
     }
 

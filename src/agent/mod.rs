@@ -37,9 +37,10 @@ pub fn llm_chain_from_config(
     if let Some(settings) = OpenAiSettings::from_config(&config.llm) {
         remote.push(Arc::new(OpenAiCompatibleClient::new(settings, http)?));
     }
-    let chain = LlmChain::new(remote, Arc::new(OfflinePlanner::new()), breakers);
+    let chain = LlmChain::new(remote, Arc::new(OfflinePlanner::new()), breakers)
+        .with_remote_budget(config.llm.remote_budget);
     Ok(match config.llm.provider_deadline {
-        Some(deadline) => chain.with_provider_deadline(deadline),
+        Some(cap) => chain.with_provider_cap(cap),
         None => chain,
     })
 }
@@ -49,6 +50,7 @@ pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent>
     let chain = llm_chain_from_config(config, reqwest::Client::new(), &BreakerSettings::default())?;
     let budget = TurnBudget {
         daily_tokens: config.llm.daily_token_budget,
+        daily_cost_micros: config.llm.daily_cost_budget_micros,
         ..TurnBudget::default()
     };
     Ok(Agent::new(

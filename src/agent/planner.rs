@@ -6,11 +6,14 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 
-use super::llm::{LlmRequest, Message, TurnContext};
+use super::llm::{LlmRequest, Message, TurnContext, prices};
 use super::tools::{Integration, ToolRegistry};
 use crate::db::UserTx;
-use crate::store::{Direction, Locale, Memory, StoreError, StoredMessage, User, UserRow};
+use crate::store::{
+    Direction, Locale, Memory, ModelUsage, StoreError, StoredMessage, User, UserRow,
+};
 
 /// How many recent messages travel verbatim with each turn.
 pub const RECENT_MESSAGES: i64 = 12;
@@ -24,6 +27,9 @@ pub struct TurnFacts {
     pub connected: HashSet<Integration>,
     /// Tokens spent since the start of the person's local day.
     pub tokens_today: u64,
+    /// Their estimated cost, in millionths of a dollar (unpriced models,
+    /// like the offline planner or a local one, count as free).
+    pub cost_today_micros: u64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -33,7 +39,7 @@ struct FactsRow {
     has_pending_action: bool,
     summary: Option<String>,
     integrations: Vec<String>,
-    tokens_today: i64,
+    usage_today: Json<Vec<ModelUsage>>,
 }
 
 impl TurnFacts {
@@ -53,8 +59,15 @@ impl TurnFacts {
                coalesce((select array_agg(provider) from oauth_integrations \
                  where user_id = u.id and status = 'connected'), \
                  '{}') as integrations, \
-               (select coalesce(sum(total_tokens), 0)::bigint from llm_usage where user_id = u.id and created_at >= \
-                 (date_trunc('day', $1 at time zone u.timezone) at time zone u.timezone)) as tokens_today \
+               (select coalesce(jsonb_agg(jsonb_build_object('model', m.model, \
+                   'input_tokens', m.input_tokens, 'output_tokens', m.output_tokens, \
+                   'total_tokens', m.total_tokens)), '[]'::jsonb) \
+                 from (select model, sum(input_tokens)::bigint as input_tokens, \
+                              sum(output_tokens)::bigint as output_tokens, \
+                              sum(total_tokens)::bigint as total_tokens \
+                         from llm_usage where user_id = u.id and created_at >= \
+                           (date_trunc('day', $1 at time zone u.timezone) at time zone u.timezone) \
+                        group by model) m) as usage_today \
              from users u where u.id = $2",
         )
         .bind(now)
@@ -62,6 +75,12 @@ impl TurnFacts {
         .fetch_optional(tx.conn())
         .await?;
         Ok(row.map(|r| TurnFacts {
+            tokens_today: r.usage_today.iter().map(|m| m.total_tokens).sum(),
+            cost_today_micros: r
+                .usage_today
+                .iter()
+                .filter_map(|m| prices::cost_micros_of(&m.model, m.input_tokens, m.output_tokens))
+                .sum(),
             user: r.user.into(),
             has_pending_action: r.has_pending_action,
             summary: r.summary,
@@ -75,7 +94,6 @@ impl TurnFacts {
                     _ => None,
                 })
                 .collect(),
-            tokens_today: r.tokens_today.max(0) as u64,
         }))
     }
 }

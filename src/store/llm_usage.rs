@@ -1,4 +1,8 @@
-//! Tokens spent per person, for the daily budget and for cost reports.
+//! Tokens spent per person, for the daily budgets (tokens and money) and
+//! for cost reports. Rows keep the model, so money is computed from the
+//! price table when it is needed, with the prices of the day.
+
+use serde::Deserialize;
 
 use super::StoreError;
 use crate::db::UserTx;
@@ -25,4 +29,14 @@ pub async fn record_llm_usage(
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// One model's tokens since a moment, summed (the turn facts read them for
+/// the daily budgets as a JSON array of these).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ModelUsage {
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
 }

@@ -24,7 +24,7 @@ pub use audit::{Actor, record_audit};
 pub use cross_user::user_id_for_phone;
 pub use expenses::{CategoryTotal, Expense};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
-pub use llm_usage::record_llm_usage;
+pub use llm_usage::{ModelUsage, record_llm_usage};
 pub use memories::Memory;
 pub use message_status::{Direction, MessageStatus, UnknownStatus};
 pub use messages::{Claim, ConversationSummary, SmsMessage, StoredMessage, record_sms_usage};

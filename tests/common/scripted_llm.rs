@@ -22,6 +22,9 @@ pub struct ScriptedLlm {
     fallback: fn() -> Step,
     pub requests: Mutex<Vec<LlmRequest>>,
     pub tokens_per_call: u32,
+    /// Reported with every answer ("script", which has no price, unless
+    /// set with [`ScriptedLlm::with_model`]).
+    model: &'static str,
 }
 
 impl ScriptedLlm {
@@ -31,7 +34,16 @@ impl ScriptedLlm {
             fallback: || Step::Text("ok".into()),
             requests: Mutex::new(Vec::new()),
             tokens_per_call: 10,
+            model: "script",
         }
+    }
+
+    /// Answers as `model` with `tokens_per_call` tokens, half in, half out
+    /// (a priced model name makes the answers cost money).
+    pub fn with_model(mut self, model: &'static str, tokens_per_call: u32) -> Self {
+        self.model = model;
+        self.tokens_per_call = tokens_per_call;
+        self
     }
 
     pub fn with_fallback(mut self, fallback: fn() -> Step) -> Self {
@@ -56,6 +68,10 @@ impl ScriptedLlm {
 impl LlmClient for ScriptedLlm {
     fn provider(&self) -> &str {
         "scripted"
+    }
+
+    fn model(&self) -> &str {
+        self.model
     }
 
     async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
@@ -103,7 +119,7 @@ impl LlmClient for ScriptedLlm {
                 total_tokens: self.tokens_per_call,
             },
             provider: "scripted".into(),
-            model: "script".into(),
+            model: self.model.into(),
         })
     }
 }

@@ -3,23 +3,29 @@
 //! number of calls): after repeated failures it is skipped without a call
 //! until a half-open probe succeeds. The last link never fails.
 //!
-//! Time: each remote provider gets a deadline cut from what is left of the
-//! turn — at most [`DEFAULT_PROVIDER_DEADLINE`] (configurable), and never
-//! more than an even share of the time left after a reserve for the last
-//! resort — and its retries happen inside it. A hung or slow provider
-//! therefore hands over within seconds, and the offline planner always has
-//! time to answer.
+//! Time: all remote providers together get one budget per call
+//! ([`DEFAULT_LLM_REMOTE_BUDGET`], `LLM_REMOTE_BUDGET_SECONDS`), never more
+//! than what the turn has left after a reserve for the last resort. Each
+//! provider's window is cut from what is left of that budget, minus a
+//! [`HANDOVER_RESERVE`] for every provider after it that is not known to be
+//! down, so a hung primary still leaves the fallback a real try; its retries
+//! happen inside its window, and the chain cuts it at the window's end
+//! whatever it is doing. With Gemini and the fallback both hung, the offline
+//! planner therefore answers within the budget (4 s), not after two full
+//! request timeouts. Every call's timings go to an optional observer
+//! ([`LlmChain::with_observer`]) and to `llm_chain_remote_seconds`.
 //!
 //! Stickiness: once a provider answered a turn's call, the turn's next
 //! calls start at that provider. A turn that fell back never returns to an
-//! earlier provider — which would cost its deadline again, and which (for
+//! earlier provider — which would cost its window again, and which (for
 //! Gemini 3) may refuse the other provider's function calls.
 
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
+use tokio::time::Instant;
 use tower::{Service, ServiceExt};
 use tower_resilience::circuitbreaker::{
     CircuitBreaker, CircuitBreakerError, CircuitBreakerLayer, CircuitState, SlidingWindowType,
@@ -28,22 +34,23 @@ use tower_resilience::circuitbreaker::{
 use super::models::{self, ModelCheck, ModelState, ModelStatus};
 use super::{CallScope, LlmClient, LlmError, LlmRequest, LlmResponse};
 
-/// The longest one remote provider may take for one call, retries
-/// included (`LLM_PROVIDER_DEADLINE_SECONDS`). Gemini Flash-class models
-/// answer a one-tool SMS turn in 1–3 s; 5 s leaves room for one retry and
-/// keeps "Gemini and the fallback both hung" under 11 s of a 20 s turn.
-pub const DEFAULT_PROVIDER_DEADLINE: Duration = Duration::from_secs(5);
+pub use crate::config::DEFAULT_LLM_REMOTE_BUDGET;
+
+/// Kept out of a provider's window for each remote provider after it that
+/// is not known to be down (breaker open), unless that would leave it less
+/// than an even share.
+pub const HANDOVER_RESERVE: Duration = Duration::from_secs(1);
 
 /// Kept back from the remote providers for the last resort, which answers
 /// in milliseconds.
 const LAST_RESORT_RESERVE: Duration = Duration::from_secs(1);
 
 /// Less than this is not worth a request.
-const MIN_SLICE: Duration = Duration::from_millis(250);
+const MIN_WINDOW: Duration = Duration::from_millis(250);
 
-/// How far past its deadline a provider's call is cut if it did not stop
-/// by itself (it should: its requests carry the deadline).
-const GRACE: Duration = Duration::from_millis(250);
+/// A provider is told its window ends this much earlier than the chain
+/// cuts it, so its own timeouts fire first and it reports why.
+const GRACE: Duration = Duration::from_millis(150);
 
 /// How quickly a failing provider is taken out of the chain and retried.
 #[derive(Debug, Clone)]
@@ -69,8 +76,51 @@ impl Default for BreakerSettings {
     }
 }
 
-/// One call as the breaker sees it: the request and the provider's deadline.
-type Call = (Arc<LlmRequest>, Option<Instant>);
+/// One call as the breaker sees it: the request and the provider's window.
+type Call = (Arc<LlmRequest>, Window);
+
+/// Where a remote provider's call must end.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// Told to the provider: its requests and retries stop here.
+    soft: std::time::Instant,
+    /// Where the chain cuts the call if it is still running.
+    hard: Instant,
+    length: Duration,
+}
+
+impl Window {
+    fn starting_now(length: Duration) -> Self {
+        let now = Instant::now();
+        Window {
+            soft: (now + length.saturating_sub(GRACE)).into_std(),
+            hard: now + length,
+            length,
+        }
+    }
+}
+
+/// `client`'s answer within `window`. The cut happens here, inside the
+/// breaker's call, so the breaker counts a hung provider as a failure.
+async fn within(
+    client: &dyn LlmClient,
+    request: &LlmRequest,
+    window: Window,
+) -> Result<LlmResponse, LlmError> {
+    let scope = CallScope {
+        deadline: Some(window.soft),
+        answered_by: None,
+    };
+    match tokio::time::timeout_at(window.hard, client.generate_scoped(request, scope)).await {
+        Ok(result) => result,
+        Err(_) => Err(LlmError::Unavailable {
+            provider: client.provider().to_owned(),
+            status: None,
+            message: format!("no answer within its {:?} window", window.length),
+            retry_after: None,
+        }),
+    }
+}
 
 /// Adapts an [`LlmClient`] to a tower service so the breaker can wrap it.
 #[derive(Clone)]
@@ -85,15 +135,9 @@ impl Service<Call> for ClientService {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, (request, deadline): Call) -> Self::Future {
+    fn call(&mut self, (request, window): Call) -> Self::Future {
         let client = self.0.clone();
-        Box::pin(async move {
-            let scope = CallScope {
-                deadline,
-                answered_by: None,
-            };
-            client.generate_scoped(&request, scope).await
-        })
+        Box::pin(async move { within(client.as_ref(), &request, window).await })
     }
 }
 
@@ -103,16 +147,86 @@ struct Link {
     provider: String,
     client: Arc<dyn LlmClient>,
     breaker: Option<Breaker>,
-    /// Remote providers get a slice of the turn; the last resort does not.
+    /// Remote providers get a window of the remote budget; the last resort
+    /// does not.
     remote: bool,
 }
+
+/// How one link of one call went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkOutcome {
+    Answered,
+    Failed,
+    /// Its breaker is open: not called.
+    Skipped,
+    /// Too little of the budget was left to be worth a request.
+    NoTime,
+}
+
+/// One link's part of one call, as the chain timed it.
+#[derive(Debug, Clone)]
+pub struct LinkTiming {
+    pub provider: String,
+    /// A remote provider (the last resort is not).
+    pub remote: bool,
+    /// When the chain reached it, from the start of the call.
+    pub reached_after: Duration,
+    /// The window it was given: `None` for the last resort, which has the
+    /// turn's own deadline, and for a provider left no time.
+    pub window: Option<Duration>,
+    /// From the chain reaching the link to its answer, error or cut.
+    pub elapsed: Duration,
+    pub outcome: LinkOutcome,
+}
+
+/// One call through the chain: every link it reached, in order.
+#[derive(Debug, Clone, Default)]
+pub struct ChainCall {
+    pub links: Vec<LinkTiming>,
+}
+
+impl ChainCall {
+    /// Time spent on remote providers before the last resort (or the
+    /// remote provider that answered) had its turn.
+    pub fn remote_elapsed(&self) -> Duration {
+        self.links
+            .iter()
+            .filter(|l| l.remote)
+            .map(|l| l.elapsed)
+            .sum()
+    }
+
+    /// When the last remote window closed, from the start of the call:
+    /// never past the remote budget, whatever the providers did.
+    pub fn remote_span(&self) -> Duration {
+        self.links
+            .iter()
+            .filter_map(|l| l.window.map(|w| l.reached_after + w))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The provider that answered, if one did.
+    pub fn answered_by(&self) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|l| l.outcome == LinkOutcome::Answered)
+            .map(|l| l.provider.as_str())
+    }
+}
+
+type Observer = Box<dyn Fn(&ChainCall) + Send + Sync>;
 
 /// Tries each provider in turn; see the module docs.
 pub struct LlmChain {
     links: Vec<Link>,
-    provider_deadline: Duration,
+    /// All remote providers together, per call.
+    remote_budget: Duration,
+    /// The most one remote provider may take, if tighter than its window.
+    provider_cap: Option<Duration>,
     /// The remote providers' model checks, as last run.
     status: RwLock<Vec<ModelStatus>>,
+    observer: Option<Observer>,
 }
 
 impl LlmChain {
@@ -154,15 +268,31 @@ impl LlmChain {
             .collect();
         LlmChain {
             links,
-            provider_deadline: DEFAULT_PROVIDER_DEADLINE,
+            remote_budget: DEFAULT_LLM_REMOTE_BUDGET,
+            provider_cap: None,
             status: RwLock::new(status),
+            observer: None,
         }
     }
 
-    /// Caps each remote provider's call at `deadline` instead of
-    /// [`DEFAULT_PROVIDER_DEADLINE`].
-    pub fn with_provider_deadline(mut self, deadline: Duration) -> Self {
-        self.provider_deadline = deadline;
+    /// Shares `budget` between the remote providers of each call instead
+    /// of [`DEFAULT_LLM_REMOTE_BUDGET`].
+    pub fn with_remote_budget(mut self, budget: Duration) -> Self {
+        self.remote_budget = budget;
+        self
+    }
+
+    /// Never gives one remote provider more than `cap`, whatever is left
+    /// of the remote budget.
+    pub fn with_provider_cap(mut self, cap: Duration) -> Self {
+        self.provider_cap = Some(cap);
+        self
+    }
+
+    /// Calls `observer` with every call's timings, once the call is over
+    /// (tests; a slow-provider report).
+    pub fn with_observer(mut self, observer: impl Fn(&ChainCall) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Box::new(observer));
         self
     }
 
@@ -172,19 +302,37 @@ impl LlmChain {
         self.links.iter().map(|l| l.client.clone()).collect()
     }
 
-    /// The deadline for a call to remote link `index`, `None` when the
-    /// turn has no time left for it.
-    fn slice_for(&self, index: usize, turn: Option<Duration>) -> Option<Duration> {
-        let remote_left = self.links[index..].iter().filter(|l| l.remote).count();
-        let share = match turn {
-            Some(left) => {
-                let usable = left.saturating_sub(LAST_RESORT_RESERVE);
-                usable / u32::try_from(remote_left.max(1)).unwrap_or(u32::MAX)
-            }
-            None => self.provider_deadline,
-        };
-        let slice = share.min(self.provider_deadline);
-        (slice >= MIN_SLICE).then_some(slice)
+    /// Remote link `index`'s window, `None` when too little is left.
+    /// `remote_end` is when the call's remote budget runs out.
+    fn window_for(&self, index: usize, remote_end: Instant) -> Option<Window> {
+        let left = remote_end.saturating_duration_since(Instant::now());
+        // Providers known to be down are skipped at once: nothing to keep.
+        let later = self.links[index + 1..]
+            .iter()
+            .filter(|l| l.remote && !l.breaker.as_ref().is_some_and(|b| b.is_open()))
+            .count();
+        let later = u32::try_from(later).unwrap_or(u32::MAX);
+        let even_share = left / later.saturating_add(1);
+        let reserve = (HANDOVER_RESERVE * later).min(left.saturating_sub(even_share));
+        let mut length = left.saturating_sub(reserve);
+        if let Some(cap) = self.provider_cap {
+            length = length.min(cap);
+        }
+        (length >= MIN_WINDOW).then(|| Window::starting_now(length))
+    }
+
+    /// When a call that began at `began` must be done with remote
+    /// providers: the remote budget later, but never eating the last
+    /// resort's reserve of the turn.
+    fn remote_end(&self, began: Instant, turn_deadline: Option<std::time::Instant>) -> Instant {
+        let mut end = began + self.remote_budget;
+        if let Some(deadline) = turn_deadline {
+            let turn_end = Instant::from_std(deadline)
+                .checked_sub(LAST_RESORT_RESERVE)
+                .unwrap_or_else(Instant::now);
+            end = end.min(turn_end);
+        }
+        end
     }
 
     /// A 404 from a provider that served the model at start-up: it was
@@ -210,20 +358,19 @@ impl LlmChain {
         *entry = models::report(&check);
     }
 
-    /// One remote link, within its slice.
+    /// One remote link, within its window.
     async fn call_remote(
         &self,
         link: &Link,
         request: &Arc<LlmRequest>,
-        slice: Duration,
+        window: Window,
     ) -> Result<LlmResponse, LlmError> {
-        let deadline = Instant::now() + slice;
         let call = async {
             match &link.breaker {
                 Some(breaker) => {
                     let mut svc = breaker.clone();
                     match svc.ready().await {
-                        Ok(ready) => ready.call((request.clone(), Some(deadline))).await,
+                        Ok(ready) => ready.call((request.clone(), window)).await,
                         Err(e) => Err(e),
                     }
                     .map_err(|e| match e {
@@ -233,21 +380,17 @@ impl LlmChain {
                         CircuitBreakerError::Inner(e) => e,
                     })
                 }
-                None => {
-                    let scope = CallScope {
-                        deadline: Some(deadline),
-                        answered_by: None,
-                    };
-                    link.client.generate_scoped(request, scope).await
-                }
+                None => within(link.client.as_ref(), request, window).await,
             }
         };
-        match tokio::time::timeout(slice + GRACE, call).await {
+        // `within` cuts the call itself; this only guards the breaker's
+        // own readiness, which should never wait.
+        match tokio::time::timeout_at(window.hard + GRACE, call).await {
             Ok(result) => result,
             Err(_) => Err(LlmError::Unavailable {
                 provider: link.provider.clone(),
                 status: None,
-                message: format!("no answer within its {slice:?} share of the turn"),
+                message: format!("no answer within its {:?} window", window.length),
                 retry_after: None,
             }),
         }
@@ -320,32 +463,59 @@ impl LlmClient for LlmChain {
             .answered_by
             .and_then(|p| self.links.iter().position(|l| l.provider == p))
             .unwrap_or(0);
+        let began = Instant::now();
+        let remote_end = self.remote_end(began, scope.deadline);
+        let mut timings = ChainCall::default();
         let mut last_error = None;
+        let mut answer = None;
         for (index, link) in self.links.iter().enumerate().skip(start) {
-            let result = if link.remote {
-                match self.slice_for(index, scope.remaining()) {
-                    Some(slice) => self.call_remote(link, &request, slice).await,
-                    None => Err(LlmError::Unavailable {
-                        provider: link.provider.clone(),
-                        status: None,
-                        message: "no time left in this turn".into(),
-                        retry_after: None,
-                    }),
+            let reached = Instant::now();
+            let (window, result) = if link.remote {
+                match self.window_for(index, remote_end) {
+                    Some(window) => (
+                        Some(window.length),
+                        self.call_remote(link, &request, window).await,
+                    ),
+                    None => (
+                        None,
+                        Err(LlmError::Unavailable {
+                            provider: link.provider.clone(),
+                            status: None,
+                            message: "no time left for it in this call".into(),
+                            retry_after: None,
+                        }),
+                    ),
                 }
             } else {
                 let scope = CallScope {
                     deadline: scope.deadline,
                     answered_by: None,
                 };
-                link.client.generate_scoped(&request, scope).await
+                (None, link.client.generate_scoped(&request, scope).await)
             };
+            let outcome = match &result {
+                Ok(_) => LinkOutcome::Answered,
+                Err(LlmError::CircuitOpen { .. }) => LinkOutcome::Skipped,
+                Err(_) if link.remote && window.is_none() => LinkOutcome::NoTime,
+                Err(_) => LinkOutcome::Failed,
+            };
+            timings.links.push(LinkTiming {
+                provider: link.provider.clone(),
+                remote: link.remote,
+                reached_after: reached.duration_since(began),
+                window,
+                elapsed: reached.elapsed(),
+                outcome,
+            });
             match result {
-                Ok(response) => return Ok(response),
+                Ok(response) => {
+                    answer = Some(response);
+                    break;
+                }
                 Err(e) => {
-                    let outcome = if matches!(e, LlmError::CircuitOpen { .. }) {
-                        "skipped"
-                    } else {
-                        "failed"
+                    let outcome = match outcome {
+                        LinkOutcome::Skipped => "skipped",
+                        _ => "failed",
                     };
                     metrics::counter!("llm_fallbacks_total", "provider" => link.provider.clone(), "outcome" => outcome)
                         .increment(1);
@@ -362,10 +532,18 @@ impl LlmClient for LlmChain {
                 }
             }
         }
-        Err(last_error.unwrap_or_else(|| LlmError::Malformed {
-            provider: "chain".into(),
-            message: "no provider configured".into(),
-        }))
+        metrics::histogram!("llm_chain_remote_seconds")
+            .record(timings.remote_elapsed().as_secs_f64());
+        if let Some(observer) = &self.observer {
+            observer(&timings);
+        }
+        match answer {
+            Some(response) => Ok(response),
+            None => Err(last_error.unwrap_or_else(|| LlmError::Malformed {
+                provider: "chain".into(),
+                message: "no provider configured".into(),
+            })),
+        }
     }
 
     /// Checks every remote provider's model at once; logs, sets
@@ -384,6 +562,14 @@ impl LlmClient for LlmChain {
         let status: Vec<ModelStatus> = checks.iter().map(models::report).collect();
         *self.status.write().unwrap_or_else(|e| e.into_inner()) = status;
         checks
+    }
+
+    /// The last resort, when it is not a remote provider.
+    fn spends_nothing(&self) -> Option<Arc<dyn LlmClient>> {
+        self.links
+            .last()
+            .filter(|l| !l.remote)
+            .map(|l| l.client.clone())
     }
 
     fn model_status(&self) -> Vec<ModelStatus> {

@@ -277,6 +277,13 @@ pub trait LlmClient: Send + Sync {
         self.generate(request).await
     }
 
+    /// What may still answer when the person's daily budget is spent: a
+    /// client that costs nothing (the chain's offline planner). `None`:
+    /// nothing, the turn says the budget is spent.
+    fn spends_nothing(&self) -> Option<std::sync::Arc<dyn LlmClient>> {
+        None
+    }
+
     /// Asks the provider whether it serves the configured model (the chain:
     /// every remote provider, recording the outcome). Nothing to check by
     /// default.

@@ -26,6 +26,8 @@ use crate::config::{ConfigError, LlmConfig};
 
 const PROVIDER: &str = "openai";
 
+pub use crate::config::DEFAULT_LLM_FALLBACK_MAX_TOKENS as DEFAULT_MAX_TOKENS;
+
 /// Everything an [`OpenAiCompatibleClient`] needs besides the HTTP client.
 #[derive(Debug, Clone)]
 pub struct OpenAiSettings {
@@ -35,6 +37,10 @@ pub struct OpenAiSettings {
     /// Sent as a bearer token; a local server may need none.
     pub api_key: Option<SecretString>,
     pub model: String,
+    /// Sent as `max_tokens`, which llama.cpp, vLLM, Ollama and OpenAI's
+    /// non-reasoning models all read (OpenAI's newer `max_completion_tokens`
+    /// is not understood by every local server).
+    pub max_tokens: u32,
     /// Per HTTP request, not per `generate` call.
     pub timeout: Duration,
     pub retry: RetryPolicy,
@@ -51,6 +57,7 @@ impl OpenAiSettings {
             base_url: base_url.into(),
             api_key,
             model: model.into(),
+            max_tokens: DEFAULT_MAX_TOKENS,
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
         }
@@ -59,11 +66,13 @@ impl OpenAiSettings {
     /// `None` unless both `LLM_FALLBACK_BASE_URL` and `LLM_FALLBACK_MODEL`
     /// are configured.
     pub fn from_config(config: &LlmConfig) -> Option<Self> {
-        Some(OpenAiSettings::new(
+        let mut settings = OpenAiSettings::new(
             config.fallback_base_url.clone()?,
             config.fallback_api_key.clone(),
             config.fallback_model.clone()?,
-        ))
+        );
+        settings.max_tokens = config.fallback_max_tokens;
+        Some(settings)
     }
 }
 
@@ -75,6 +84,7 @@ pub struct OpenAiCompatibleClient {
     /// `{base}/models`: the model check.
     models_url: String,
     model: String,
+    max_tokens: u32,
     headers: HeaderMap,
     api_key: Option<SecretString>,
     timeout: Duration,
@@ -116,6 +126,7 @@ impl OpenAiCompatibleClient {
             url,
             models_url,
             model: settings.model,
+            max_tokens: settings.max_tokens,
             headers,
             api_key: settings.api_key,
             timeout: settings.timeout,
@@ -133,7 +144,7 @@ impl OpenAiCompatibleClient {
         request: &LlmRequest,
         deadline: Option<Instant>,
     ) -> Result<LlmResponse, LlmError> {
-        let body = build_request(request, &self.model);
+        let body = build_request(request, &self.model, self.max_tokens);
         let body = serde_json::to_vec(&body).map_err(|e| http::malformed(PROVIDER, e))?;
         let text = JsonPost {
             provider: PROVIDER,
@@ -215,6 +226,7 @@ struct ChatRequest<'a> {
     tools: Vec<ChatTool<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_choice: Option<&'static str>,
+    max_tokens: u32,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -310,7 +322,7 @@ struct ChatUsage {
 
 // ---- Mapping ----
 
-fn build_request<'a>(request: &'a LlmRequest, model: &'a str) -> ChatRequest<'a> {
+fn build_request<'a>(request: &'a LlmRequest, model: &'a str, max_tokens: u32) -> ChatRequest<'a> {
     let tools: Vec<ChatTool<'a>> = request
         .tools
         .iter()
@@ -329,6 +341,7 @@ fn build_request<'a>(request: &'a LlmRequest, model: &'a str) -> ChatRequest<'a>
         messages: to_chat_messages(&request.system, &request.messages),
         tools,
         tool_choice,
+        max_tokens,
     }
 }
 
@@ -420,6 +433,17 @@ fn to_chat_messages(system: &str, messages: &[Message]) -> Vec<ChatMessage> {
     out
 }
 
+/// `text` up to the end of its last complete sentence, `None` without one.
+fn whole_sentences(text: &str) -> Option<String> {
+    let end = text
+        .char_indices()
+        .rev()
+        .find(|(_, c)| matches!(c, '.' | '!' | '?' | '…' | '\n'))
+        .map(|(i, c)| i + c.len_utf8())?;
+    let kept = text[..end].trim();
+    (!kept.is_empty()).then(|| kept.to_owned())
+}
+
 fn parse_response(body: &str) -> Result<(Message, Usage), LlmError> {
     let response: ChatResponse =
         serde_json::from_str(body).map_err(|e| http::malformed(PROVIDER, e))?;
@@ -435,7 +459,23 @@ fn parse_response(body: &str) -> Result<(Message, Usage), LlmError> {
         ));
     };
     let mut parts = Vec::new();
-    let text = content_text(&message.content);
+    let mut text = content_text(&message.content);
+    if finish == "length" {
+        // Cut at the token cap: calls may have lost arguments, and a
+        // sentence cut short can promise what was not done. Whole
+        // sentences of a text-only answer are kept; anything else is no
+        // answer, and the chain moves on.
+        let calls = message.tool_calls.as_ref().is_some_and(|c| !c.is_empty());
+        match whole_sentences(&text) {
+            Some(kept) if !calls => text = kept,
+            _ => {
+                return Err(http::malformed(
+                    PROVIDER,
+                    "the answer was cut at the token cap (finish_reason length)",
+                ));
+            }
+        }
+    }
     if !text.trim().is_empty() {
         parts.push(Part::Text {
             text,
@@ -577,6 +617,51 @@ mod tests {
             .map(|m| m.tool_call_id.as_deref().unwrap())
             .collect();
         assert_eq!(result_ids, ["call_2", "call_1", "call_3"]);
+    }
+
+    #[test]
+    fn an_answer_cut_at_the_token_cap_keeps_whole_sentences_only() {
+        let cut = |content: &str| {
+            json!({"choices": [{"message": {"role": "assistant", "content": content},
+                                "finish_reason": "length"}]})
+            .to_string()
+        };
+        let (message, _) = parse_response(&cut("Sure! I'll remind you to call the den")).unwrap();
+        assert_eq!(message.text(), "Sure!");
+        let (message, _) = parse_response(&cut("Added milk. Anything else? I can al")).unwrap();
+        assert_eq!(message.text(), "Added milk. Anything else?");
+        // No whole sentence, or calls whose arguments may be cut: no answer.
+        for body in [
+            cut("I'll remind you to call the den"),
+            json!({"choices": [{"message": {"role": "assistant", "content": "Done.",
+                "tool_calls": [{"id": "call_1", "type": "function",
+                    "function": {"name": "create_reminder", "arguments": "{\"text\": \"call the d"}}]},
+                "finish_reason": "length"}]})
+            .to_string(),
+        ] {
+            match parse_response(&body) {
+                Err(LlmError::Malformed { message, .. }) => {
+                    assert!(message.contains("token cap"), "{message}")
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn requests_carry_the_token_cap() {
+        let request = LlmRequest {
+            system: "sys".into(),
+            messages: vec![Message::user_text("hi")],
+            tools: Vec::new(),
+            context: crate::agent::llm::TurnContext {
+                now: chrono::Utc::now(),
+                timezone: chrono_tz::UTC,
+                locale: crate::store::Locale::En,
+            },
+        };
+        let body = serde_json::to_value(build_request(&request, "m", 77)).unwrap();
+        assert_eq!(body["max_tokens"], 77);
     }
 
     #[test]

@@ -71,10 +71,19 @@ fn is_family_suffix(rest: &str) -> bool {
 
 /// Estimated cost in millionths of a dollar, `None` for an unpriced model.
 pub fn cost_micros(model: &str, usage: Usage) -> Option<u64> {
+    cost_micros_of(
+        model,
+        u64::from(usage.input_tokens),
+        u64::from(usage.output_tokens),
+    )
+}
+
+/// [`cost_micros`] of token counts summed over many calls (a day's usage).
+pub fn cost_micros_of(model: &str, input_tokens: u64, output_tokens: u64) -> Option<u64> {
     let price = price_of(model)?;
     // USD per million tokens is exactly micro-dollars per token.
-    let micros = f64::from(usage.input_tokens) * price.input_per_million
-        + f64::from(usage.output_tokens) * price.output_per_million;
+    let micros = input_tokens as f64 * price.input_per_million
+        + output_tokens as f64 * price.output_per_million;
     Some(micros.round() as u64)
 }
 

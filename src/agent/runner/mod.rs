@@ -12,9 +12,12 @@
 //! The parts: this file runs the loop; `execute` runs one tool call;
 //! `journal` records and replays a turn's steps so a crash never repeats
 //! a tool; `confirm` decides which calls wait for a "yes", holds them and
-//! runs them once confirmed; `replies` answers what needs no model.
+//! runs them once confirmed; `replies` answers what needs no model;
+//! `daily_budget` hands the turn to the free offline planner once the
+//! person's daily tokens or money are spent.
 
 mod confirm;
+mod daily_budget;
 mod execute;
 mod journal;
 mod replies;
@@ -42,6 +45,7 @@ use crate::store::{
     UserStatus, record_llm_usage,
 };
 use confirm::{HeldAt, HeldCall, Plan};
+use daily_budget::{DailySpend, Spent};
 use execute::{Call, CallSite, ToolRun};
 use journal::Journal;
 
@@ -54,6 +58,9 @@ pub struct TurnBudget {
     pub tool_timeout: Duration,
     /// Tokens per person per local day, checked before every LLM call.
     pub daily_tokens: u64,
+    /// Estimated spend per person per local day, in millionths of a
+    /// dollar, checked with the tokens.
+    pub daily_cost_micros: u64,
 }
 
 impl Default for TurnBudget {
@@ -64,6 +71,7 @@ impl Default for TurnBudget {
             wall_time: Duration::from_secs(20),
             tool_timeout: Duration::from_secs(5),
             daily_tokens: 200_000,
+            daily_cost_micros: crate::config::DEFAULT_DAILY_COST_BUDGET_MICROS,
         }
     }
 }
@@ -120,8 +128,11 @@ pub enum TurnEnd {
     Declined,
     /// The turn's call, tool or time budget ran out.
     BudgetExhausted,
-    /// The person's daily token budget is spent.
+    /// The person's daily token budget is spent and nothing free could
+    /// answer (with the offline planner in the chain, it answers instead).
     TokenBudgetExhausted,
+    /// The same for the daily budget in money.
+    CostBudgetExhausted,
     /// Every provider failed.
     ProvidersFailed,
     /// "done"/"snooze" acted on the reminder just delivered.
@@ -327,7 +338,9 @@ impl Agent {
         tx.commit().await?;
 
         let mut turn = Turn::short(String::new(), TurnEnd::Answered);
-        let mut tokens_today = facts.tokens_today;
+        let mut spend = DailySpend::new(facts.tokens_today, facts.cost_today_micros);
+        // Set once a daily budget ran out and the free planner took over.
+        let mut spent: Option<Spent> = None;
         let mut removed = 0u32;
         let mut confirmations: Vec<String> = Vec::new();
         let deadline = started + self.budget.wall_time;
@@ -339,15 +352,19 @@ impl Agent {
                     TurnEnd::BudgetExhausted,
                 );
             }
-            if tokens_today >= self.budget.daily_tokens {
-                break (
-                    say.pick(
-                        "I've hit today's thinking limit for your account. Your message is saved; I'll be able to help again tomorrow.",
-                        "J'ai atteint ma limite de réflexion pour aujourd'hui. Ton message est enregistré ; je pourrai t'aider à nouveau demain.",
-                    ),
-                    TurnEnd::TokenBudgetExhausted,
-                );
-            }
+            let llm = match spend.over(&self.budget) {
+                None => self.llm.clone(),
+                Some(limit) => match self.llm.spends_nothing() {
+                    Some(free) => {
+                        spent.get_or_insert(limit);
+                        free
+                    }
+                    None => {
+                        limit.count();
+                        break (daily_budget::spent_reply(say), limit.turn_end());
+                    }
+                },
+            };
             let round = turn.llm_calls;
             turn.llm_calls += 1;
             let response = match journal.replayed_response(round) {
@@ -362,7 +379,7 @@ impl Agent {
                         deadline: Some(deadline),
                         answered_by: turn.providers.last().map(String::as_str),
                     };
-                    let generate = self.llm.generate_scoped(&request, scope);
+                    let generate = llm.generate_scoped(&request, scope);
                     match tokio::time::timeout(remaining, generate).await {
                         Ok(Ok(r)) => {
                             journal.remember_response(round, &r);
@@ -385,7 +402,7 @@ impl Agent {
                 }
             };
             turn.providers.push(response.provider.clone());
-            tokens_today += u64::from(response.usage.total_tokens);
+            spend.add(&response);
             turn.usages.push((
                 response.provider.clone(),
                 response.model.clone(),
@@ -508,13 +525,28 @@ impl Agent {
             });
         };
 
-        turn.reply = reply;
+        turn.reply = match spent {
+            Some(limit) => {
+                limit.count();
+                format!("{reply} {}", daily_budget::simple_mode_note(say))
+            }
+            None => reply,
+        };
         turn.end = end;
         turn.forget_steps = journal.touched();
         let tx = UserTx::begin(&self.pool, user_id).await?;
         let (outcome, summary_due) = self.finish(tx, inbound_id, turn).await?;
         if summary_due {
-            conversation::maybe_summarise(&self.pool, user_id, self.llm.as_ref(), &request).await;
+            // Past a daily budget the summary is made without a paid model
+            // too (the offline planner's answer means "keep their words").
+            let summariser = match spend.over(&self.budget) {
+                Some(_) => self
+                    .llm
+                    .spends_nothing()
+                    .unwrap_or_else(|| self.llm.clone()),
+                None => self.llm.clone(),
+            };
+            conversation::maybe_summarise(&self.pool, user_id, summariser.as_ref(), &request).await;
         }
         Ok(outcome)
     }
