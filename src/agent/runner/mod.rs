@@ -9,10 +9,13 @@
 //! whatever the model or a tool's output says, and judged by effect (see
 //! `confirm`).
 //!
-//! The parts: this file runs the loop; `execute` runs one tool call;
+//! The parts: this file runs the turn and the model loop; `round` answers
+//! one round of tool calls; `execute` runs one tool call;
 //! `journal` records and replays a turn's steps so a crash never repeats
 //! a tool; `confirm` decides which calls wait for a "yes", holds them and
-//! runs them once confirmed; `replies` answers what needs no model;
+//! runs them once confirmed; `replies` answers what needs no model
+//! (a pending action's "yes", a reminder's "done", canned replies); `turn`
+//! holds the turn's types;
 //! `daily_budget` hands the turn to the free offline planner once the
 //! person's daily tokens or money are spent.
 
@@ -21,154 +24,31 @@ mod daily_budget;
 mod execute;
 mod journal;
 mod replies;
+mod round;
+mod turn;
 
 pub use confirm::{MAX_UNCONFIRMED_REMOVALS, is_no, is_yes};
+pub use turn::{AgentError, CONFIRMATION_WINDOW, TurnBudget, TurnEnd, TurnOutcome};
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::conversation;
-use super::llm::{
-    CallScope, FunctionCall, FunctionResponse, LlmClient, Message, Part, Role, Usage,
-};
+use super::llm::{CallScope, FunctionCall, LlmClient, Message, Role};
 use super::planner::{self, TurnFacts};
-use super::reminder_replies;
 use super::tools::{ToolRegistry, Wording};
 use crate::db::UserTx;
 use crate::store::{
-    AgentStep, InboundContent, PendingAction, Reminder, StoreError, StoredMessage, UserId,
-    UserStatus, record_llm_usage,
+    AgentStep, InboundContent, StoredMessage, UserId, UserStatus, record_llm_usage,
 };
-use confirm::{HeldAt, HeldCall, Plan};
 use daily_budget::{DailySpend, Spent};
-use execute::{Call, CallSite, ToolRun};
 use journal::Journal;
-
-/// Limits of one turn.
-#[derive(Debug, Clone)]
-pub struct TurnBudget {
-    pub max_llm_calls: u32,
-    pub max_tool_calls: u32,
-    pub wall_time: Duration,
-    pub tool_timeout: Duration,
-    /// Tokens per person per local day, checked before every LLM call.
-    pub daily_tokens: u64,
-    /// Estimated spend per person per local day, in millionths of a
-    /// dollar, checked with the tokens.
-    pub daily_cost_micros: u64,
-}
-
-impl Default for TurnBudget {
-    fn default() -> Self {
-        TurnBudget {
-            max_llm_calls: 4,
-            max_tool_calls: 8,
-            wall_time: Duration::from_secs(20),
-            tool_timeout: Duration::from_secs(5),
-            daily_tokens: 200_000,
-            daily_cost_micros: crate::config::DEFAULT_DAILY_COST_BUDGET_MICROS,
-        }
-    }
-}
-
-/// How long a pending action waits for its "yes".
-pub const CONFIRMATION_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
-
-/// What a message to answer is: new console text, or one the SMS path stored.
-enum Inbound<'a> {
-    New(&'a str),
-    Stored {
-        id: Uuid,
-        text: &'a str,
-        at: DateTime<Utc>,
-    },
-}
-
-/// What a turn produced, before it is stored.
-struct Turn {
-    reply: String,
-    end: TurnEnd,
-    llm_calls: u32,
-    tool_calls: u32,
-    providers: Vec<String>,
-    usages: Vec<(String, String, Usage)>,
-    /// The turn has journal steps to forget once its reply is stored.
-    forget_steps: bool,
-}
-
-impl Turn {
-    fn short(reply: String, end: TurnEnd) -> Self {
-        Turn {
-            reply,
-            end,
-            llm_calls: 0,
-            tool_calls: 0,
-            providers: Vec::new(),
-            usages: Vec::new(),
-            forget_steps: false,
-        }
-    }
-}
-
-/// Why a turn ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TurnEnd {
-    /// The model gave its final text.
-    Answered,
-    /// A side effect waits for the person's confirmation.
-    AwaitingConfirmation,
-    /// A pending action was confirmed and ran.
-    Confirmed,
-    /// A pending action was declined.
-    Declined,
-    /// The turn's call, tool or time budget ran out.
-    BudgetExhausted,
-    /// The person's daily token budget is spent and nothing free could
-    /// answer (with the offline planner in the chain, it answers instead).
-    TokenBudgetExhausted,
-    /// The same for the daily budget in money.
-    CostBudgetExhausted,
-    /// Every provider failed.
-    ProvidersFailed,
-    /// "done"/"snooze" acted on the reminder just delivered.
-    ReminderReply,
-    /// The input cannot be taken as it is (pictures only, over a limit);
-    /// the reply says what would work.
-    InputRefused,
-}
-
-#[derive(Debug, Clone)]
-pub struct TurnOutcome {
-    pub reply: String,
-    pub reply_message_id: Uuid,
-    pub inbound_message_id: Uuid,
-    pub end: TurnEnd,
-    pub llm_calls: u32,
-    pub tool_calls: u32,
-    /// The providers that answered, in order.
-    pub providers: Vec<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AgentError {
-    #[error("user not found")]
-    UnknownUser,
-    #[error("user is disabled")]
-    DisabledUser,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for AgentError {
-    fn from(e: sqlx::Error) -> Self {
-        AgentError::Store(StoreError::Database(e))
-    }
-}
+use round::{Round, RoundEnd};
+use turn::{Inbound, Turn};
 
 /// The agent: everything a turn needs, cheap to clone.
 #[derive(Clone)]
@@ -291,44 +171,12 @@ impl Agent {
         }
 
         let mut journal = Journal::load(&mut tx, inbound_id, stored.is_some()).await?;
-        // A retried turn that already asked its question must not take
-        // that question for an earlier one and cancel it.
-        let pending = match facts.has_pending_action && !journal.asked() {
-            true => PendingAction::awaiting(&mut tx, now).await?,
-            false => None,
-        };
-        if let Some(pending) = pending {
-            if is_yes(text) || text.trim().eq_ignore_ascii_case(&pending.short_code) {
-                PendingAction::resolve(&mut tx, pending.id, true).await?;
-                let reply = self
-                    .run_confirmed(&mut tx, user, &pending, &facts.connected, now, say)
-                    .await?;
-                return self
-                    .finish(tx, inbound_id, Turn::short(reply, TurnEnd::Confirmed))
-                    .await
-                    .map(|(outcome, _)| outcome);
-            }
-            PendingAction::resolve(&mut tx, pending.id, false).await?;
-            if is_no(text) {
-                let reply = say.pick(
-                    "OK, cancelled. Nothing was changed.",
-                    "D'accord, annulé. Rien n'a changé.",
-                );
-                return self
-                    .finish(tx, inbound_id, Turn::short(reply, TurnEnd::Declined))
-                    .await
-                    .map(|(outcome, _)| outcome);
-            }
-        }
-
-        if let Some(reply) = reminder_replies::parse(text)
-            && let Some(reminder) =
-                Reminder::delivered_since(&mut tx, now - reminder_replies::REPLY_WINDOW).await?
+        if let Some(quick) = self
+            .answer_without_model(&mut tx, &facts, &journal, text, now, say)
+            .await?
         {
-            let answer =
-                replies::act_on_reminder(&mut tx, &reminder, reply, now, user, say).await?;
             return self
-                .finish(tx, inbound_id, Turn::short(answer, TurnEnd::ReminderReply))
+                .finish(tx, inbound_id, quick)
                 .await
                 .map(|(outcome, _)| outcome);
         }
@@ -429,96 +277,27 @@ impl Agent {
                 };
             }
 
-            let planned = self.plan_round(&calls, &facts.connected, &mut turn, &mut removed);
-            let mut responses = Vec::with_capacity(calls.len());
-            let mut held = Vec::new();
-            let mut held_at = Vec::new();
-            let mut asked = None;
-            let mut refused = false;
-            for (index, (call, plan)) in (0u32..).zip(calls.iter().zip(planned)) {
-                let result = match plan {
-                    Plan::Error(result) => result,
-                    Plan::Hold => {
-                        if let Some(q) =
-                            journal
-                                .replayed_result(round, index, &call.name)
-                                .and_then(|r| {
-                                    r.get("question")
-                                        .and_then(Value::as_str)
-                                        .map(str::to_string)
-                                })
-                        {
-                            asked = Some(q);
-                        }
-                        held.push(HeldCall {
-                            name: call.name.clone(),
-                            args: call.args.clone(),
-                        });
-                        held_at.push(index);
-                        confirm::held_result()
-                    }
-                    Plan::Run(tool) => {
-                        let run = self
-                            .run_tool(
-                                user_id,
-                                user,
-                                Call {
-                                    name: &call.name,
-                                    tool,
-                                    args: &call.args,
-                                },
-                                now,
-                                say,
-                                CallSite {
-                                    journal: &mut journal,
-                                    round,
-                                    index,
-                                },
-                            )
-                            .await?;
-                        if let ToolRun::Refused { reply, .. } = &run {
-                            confirmations.push(reply.clone());
-                            refused = true;
-                        }
-                        let result = run.into_result();
-                        if let Some(c) = result.get("confirmation").and_then(Value::as_str) {
-                            confirmations.push(c.to_string());
-                        }
-                        result
-                    }
-                };
-                responses.push(Part::FunctionResponse(FunctionResponse {
-                    id: call.id.clone(),
-                    name: call.name.clone(),
-                    response: result,
-                }));
-            }
-            if !held.is_empty() {
-                let question = match asked {
-                    Some(question) => question,
-                    None => {
-                        self.ask_confirmation(
-                            user,
-                            &held,
-                            now,
-                            say,
-                            HeldAt {
-                                journal: &mut journal,
-                                round,
-                                indices: held_at,
-                            },
-                        )
-                        .await?
-                    }
-                };
-                confirmations.push(question);
-                break (confirmations.join(" "), TurnEnd::AwaitingConfirmation);
-            }
-            if refused {
-                // The person's input is over a limit: they get the short
-                // question, not a model's paraphrase of an error.
-                break (confirmations.join(" "), TurnEnd::InputRefused);
-            }
+            let round = Round {
+                user_id,
+                facts: &facts,
+                now,
+                say,
+                index: round,
+            };
+            let responses = match self
+                .run_round(
+                    round,
+                    &calls,
+                    &mut turn,
+                    &mut journal,
+                    &mut removed,
+                    &mut confirmations,
+                )
+                .await?
+            {
+                RoundEnd::Continue(responses) => responses,
+                RoundEnd::Stop(reply, end) => break (reply, end),
+            };
             request.messages.push(Message {
                 role: Role::User,
                 parts: responses,

@@ -1,15 +1,67 @@
-//! The replies a turn makes without the model: input it cannot read, a
-//! "done"/"snooze" after a reminder, and the apologies when the budget or
-//! every provider ran out.
+//! The replies a turn makes without the model: the "yes"/"no" to a pending
+//! action, a "done"/"snooze" after a reminder, input it cannot read, and
+//! the apologies when the budget or every provider ran out.
 
 use chrono::{DateTime, Utc};
 
-use super::AgentError;
+use super::journal::Journal;
+use super::turn::{Turn, TurnEnd};
+use super::{Agent, AgentError, is_no, is_yes};
+use crate::agent::planner::TurnFacts;
+use crate::agent::reminder_replies;
 use crate::agent::reminder_replies::ReminderReply;
 use crate::agent::tools::Wording;
 use crate::agent::tools::limits::{MAX_MESSAGE_CHARS, message_too_long};
 use crate::db::UserTx;
-use crate::store::{InboundContent, NewReminder, Reminder, User};
+use crate::store::{InboundContent, NewReminder, PendingAction, Reminder, User};
+
+impl Agent {
+    /// A turn the model is not asked for: the answer to a pending action's
+    /// question (run it once on "yes" or its short code; anything else
+    /// cancels it), or a "done"/"snooze" right after a reminder.
+    pub(super) async fn answer_without_model(
+        &self,
+        tx: &mut UserTx,
+        facts: &TurnFacts,
+        journal: &Journal,
+        text: &str,
+        now: DateTime<Utc>,
+        say: Wording,
+    ) -> Result<Option<Turn>, AgentError> {
+        let user = &facts.user;
+        // A retried turn that already asked its question must not take
+        // that question for an earlier one and cancel it.
+        let pending = match facts.has_pending_action && !journal.asked() {
+            true => PendingAction::awaiting(tx, now).await?,
+            false => None,
+        };
+        if let Some(pending) = pending {
+            if is_yes(text) || text.trim().eq_ignore_ascii_case(&pending.short_code) {
+                PendingAction::resolve(tx, pending.id, true).await?;
+                let reply = self
+                    .run_confirmed(tx, user, &pending, &facts.connected, now, say)
+                    .await?;
+                return Ok(Some(Turn::short(reply, TurnEnd::Confirmed)));
+            }
+            PendingAction::resolve(tx, pending.id, false).await?;
+            if is_no(text) {
+                let reply = say.pick(
+                    "OK, cancelled. Nothing was changed.",
+                    "D'accord, annulé. Rien n'a changé.",
+                );
+                return Ok(Some(Turn::short(reply, TurnEnd::Declined)));
+            }
+        }
+        if let Some(reply) = reminder_replies::parse(text)
+            && let Some(reminder) =
+                Reminder::delivered_since(tx, now - reminder_replies::REPLY_WINDOW).await?
+        {
+            let answer = act_on_reminder(tx, &reminder, reply, now, user, say).await?;
+            return Ok(Some(Turn::short(answer, TurnEnd::ReminderReply)));
+        }
+        Ok(None)
+    }
+}
 
 /// The answer to a message the agent cannot take as it is: pictures with
 /// no text (no capabilities menu: the person did say something), or more
