@@ -14,6 +14,7 @@ mod jobs;
 mod llm;
 mod output;
 mod phones;
+mod privacy;
 mod reminders;
 mod sms;
 mod users;

@@ -34,6 +34,20 @@ pub enum UserCommand {
     Disable { user: String },
     /// Serve a disabled person again.
     Enable { user: String },
+    /// Everything the person stored, as one JSON document (secrets withheld).
+    Export {
+        user: String,
+        /// Write it here instead of printing it.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Erase the person and everything that mentions them, for good.
+    Delete {
+        user: String,
+        /// Required: there is no undo.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub async fn execute(op: &Operator, command: UserCommand) -> Result<Rendered, AdminError> {
@@ -48,6 +62,10 @@ pub async fn execute(op: &Operator, command: UserCommand) -> Result<Rendered, Ad
         UserCommand::Show { user } => show(op, &user).await,
         UserCommand::Disable { user } => set_status(op, &user, UserStatus::Disabled).await,
         UserCommand::Enable { user } => set_status(op, &user, UserStatus::Active).await,
+        UserCommand::Export { user, out } => {
+            super::privacy::export(op, &user, out.as_deref()).await
+        }
+        UserCommand::Delete { user, yes } => super::privacy::delete(op, &user, yes).await,
     }
 }
 

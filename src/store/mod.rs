@@ -12,6 +12,7 @@ mod memories;
 mod message_status;
 mod messages;
 mod pending_actions;
+pub mod person_data;
 mod phones;
 pub mod recurrence;
 mod reminders;
