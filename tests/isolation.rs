@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::person_rows::{FIXTURES, owner_column, seed, user_tables};
+use common::person_rows::{APPEND_ONLY, FIXTURES, owner_column, seed, user_tables};
 
 use std::collections::BTreeSet;
 
@@ -180,6 +180,29 @@ async fn scoped_statements_without_where_touch_only_the_scoped_user() {
                 "{table}: select saw another user"
             );
 
+            if APPEND_ONLY.contains(table) {
+                // No update or delete at all, the person's own rows included.
+                for statement in [
+                    format!("update {table} set {col} = {col}"),
+                    format!("delete from {table}"),
+                ] {
+                    let mut tx = UserTx::begin(&db.app, a).await.unwrap();
+                    let refused = sqlx::query(AssertSqlSafe(statement.clone()))
+                        .execute(tx.conn())
+                        .await
+                        .unwrap_err();
+                    assert_eq!(
+                        refused
+                            .as_database_error()
+                            .and_then(|e| e.code())
+                            .as_deref(),
+                        Some("42501"),
+                        "{statement}"
+                    );
+                }
+                tx.rollback().await.unwrap();
+                continue;
+            }
             let updated = sqlx::query(AssertSqlSafe(format!("update {table} set {col} = {col}")))
                 .execute(tx.conn())
                 .await
@@ -228,10 +251,15 @@ async fn without_a_user_every_table_reads_empty() {
         assert_eq!(n, 0, "{table} visible without a user");
         let changed = sqlx::query(AssertSqlSafe(format!("delete from {table}")))
             .execute(&pool)
-            .await
-            .unwrap()
-            .rows_affected();
-        assert_eq!(changed, 0, "{table} deletable without a user");
+            .await;
+        match APPEND_ONLY.contains(table) {
+            true => assert!(changed.is_err(), "{table} deletable by the application"),
+            false => assert_eq!(
+                changed.unwrap().rows_affected(),
+                0,
+                "{table} deletable without a user"
+            ),
+        }
     }
 }
 

@@ -154,3 +154,59 @@ async fn export_holds_every_table_and_delete_leaves_nothing() {
     .unwrap();
     assert_eq!(erased, 1);
 }
+
+/// The audit log is append-only for the application role: it can add an
+/// entry, never change or remove one, not even its own person's.
+#[tokio::test]
+async fn the_application_cannot_rewrite_the_audit_log() {
+    let db = TestDb::new().await;
+    let ana = seed(&db, 1).await[0];
+    for statement in [
+        "update audit_log set action = 'rewritten' where user_id = $1",
+        "delete from audit_log where user_id = $1",
+    ] {
+        let mut tx = nudge::db::UserTx::begin(&db.app, ana).await.unwrap();
+        let refused = sqlx::query(statement)
+            .bind(ana.0)
+            .execute(tx.conn())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused
+                .as_database_error()
+                .and_then(|e| e.code())
+                .as_deref(),
+            Some("42501"),
+            "{statement}"
+        );
+    }
+    let mut tx = nudge::db::UserTx::begin(&db.app, ana).await.unwrap();
+    sqlx::query("insert into audit_log (user_id, actor, action) values ($1, 'system', 'ok')")
+        .bind(ana.0)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let out = admin(
+        &db,
+        &[
+            "audit",
+            "--user",
+            &ana.to_string(),
+            "--action",
+            "ok",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entries: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+    let bad = admin(&db, &["audit", "--since", "yesterday"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
+}

@@ -9,6 +9,7 @@
 //! across people (the list of people, missed reminders, dead jobs) read on
 //! the owner role, and each such read is itself audited.
 
+mod audit;
 mod chat;
 mod jobs;
 mod llm;
@@ -62,6 +63,8 @@ pub enum AdminSubcommand {
     /// Language models: check each configured provider with a real request.
     #[command(subcommand)]
     Llm(llm::LlmCommand),
+    /// The audit log, newest first (filter by person, time, action).
+    Audit(audit::AuditCommand),
 }
 
 /// Why an admin command did not do what was asked.
@@ -243,6 +246,7 @@ pub async fn execute(
         AdminSubcommand::Phone(c) => phones::execute(operator, c).await,
         AdminSubcommand::Jobs(c) => jobs::execute(operator, c).await,
         AdminSubcommand::Reminders(c) => reminders::execute(operator, c).await,
+        AdminSubcommand::Audit(c) => audit::execute(operator, c).await,
         AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) | AdminSubcommand::Llm(_) => Err(
             AdminError::Refused("this command runs through `nudge admin`".into()),
         ),

@@ -155,6 +155,8 @@ async fn grant(admin: &PgPool, role: &str) -> Result<(), MigrateError> {
         format!("grant usage on schema public to {r}"),
         format!("grant select, insert, update, delete on all tables in schema public to {r}"),
         format!("revoke all on public._sqlx_migrations from {r}"),
+        // The audit log is append-only for the application.
+        format!("revoke update, delete, truncate on audit_log from {r}"),
         format!("grant usage, select on all sequences in schema public to {r}"),
         format!("grant execute on function nudge_user_id_for_phone(text) to {r}"),
         format!("grant execute on function nudge_due_reminders(timestamptz, integer) to {r}"),

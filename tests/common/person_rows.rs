@@ -9,6 +9,9 @@ use sqlx::PgPool;
 
 use super::{TestDb, create_user};
 
+/// Tables the application may add to but never change or empty.
+pub const APPEND_ONLY: &[&str] = &["audit_log"];
+
 /// One row per user-owned table, `$1` = the user's id. A table missing here
 /// fails `fixtures_cover_every_user_table`, so new tables get tested too.
 pub const FIXTURES: &[(&str, &str)] = &[
