@@ -296,6 +296,12 @@ async fn known_sender(
     media: &serde_json::Value,
     SenderLimits { limited, slow_down }: SenderLimits,
 ) -> Result<&'static str, AppError> {
+    let received = Received {
+        from,
+        sid,
+        text,
+        media,
+    };
     let mut tx = UserTx::begin(&state.db, user_id).await?;
     let user = User::current(&mut tx).await?;
     if user.status == UserStatus::Disabled {
@@ -321,15 +327,7 @@ async fn known_sender(
     }
 
     if let Some(kw) = keywords::keyword(text, opted_out, &state.config.twilio) {
-        let stored = SmsMessage::insert_inbound(
-            &mut tx,
-            text,
-            from.as_str(),
-            sid,
-            media,
-            MessageStatus::Keyword,
-        )
-        .await?;
+        let stored = received.store(&mut tx, MessageStatus::Keyword).await?;
         if stored.is_none() {
             return Ok("duplicate");
         }
@@ -381,15 +379,7 @@ async fn known_sender(
 
     if opted_out {
         // Kept, never answered: nothing goes to an opted-out number.
-        let stored = SmsMessage::insert_inbound(
-            &mut tx,
-            text,
-            from.as_str(),
-            sid,
-            media,
-            MessageStatus::OptedOut,
-        )
-        .await?;
+        let stored = received.store(&mut tx, MessageStatus::OptedOut).await?;
         if stored.is_some() {
             log_identification(&mut tx, from, "opted_out", sid).await?;
         }
@@ -402,9 +392,7 @@ async fn known_sender(
     } else {
         MessageStatus::Received
     };
-    let Some(message) =
-        SmsMessage::insert_inbound(&mut tx, text, from.as_str(), sid, media, status).await?
-    else {
+    let Some(message) = received.store(&mut tx, status).await? else {
         return Ok("duplicate");
     };
     log_identification(&mut tx, from, "matched", sid).await?;
@@ -431,6 +419,34 @@ async fn known_sender(
     } else {
         "accepted"
     })
+}
+
+/// The text being received, as the webhook read it.
+struct Received<'a> {
+    from: &'a PhoneNumber,
+    sid: &'a str,
+    text: &'a str,
+    media: &'a serde_json::Value,
+}
+
+impl Received<'_> {
+    /// Stores it with `status`; `None` when its `MessageSid` is already
+    /// stored (a retried webhook).
+    async fn store(
+        &self,
+        tx: &mut UserTx,
+        status: MessageStatus,
+    ) -> Result<Option<SmsMessage>, crate::store::StoreError> {
+        SmsMessage::insert_inbound(
+            tx,
+            self.text,
+            self.from.as_str(),
+            self.sid,
+            self.media,
+            status,
+        )
+        .await
+    }
 }
 
 /// Stores a fixed reply and its delivery job in the caller's transaction.
