@@ -16,9 +16,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("db", &["config"]),
     ("store", &["config", "db"]),
     ("error", &["db", "store"]),
+    ("oauth", &["config", "db", "store", "http_client", "cache"]),
     (
         "agent",
-        &["config", "db", "store", "http_client", "cache", "telemetry"],
+        &[
+            "config",
+            "db",
+            "store",
+            "http_client",
+            "cache",
+            "telemetry",
+            "oauth",
+        ],
     ),
     (
         "sms_router",
@@ -34,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sms_router",
             "app",
             "cache",
+            "oauth",
         ],
     ),
     (
@@ -46,9 +56,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sms_router",
             "error",
             "app",
+            "oauth",
         ],
     ),
-    ("admin", &["config", "db", "store", "agent", "sms_router"]),
+    (
+        "admin",
+        &["config", "db", "store", "agent", "sms_router", "oauth"],
+    ),
 ];
 
 /// Every `.rs` file under `dir`.
