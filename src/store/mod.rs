@@ -5,6 +5,7 @@
 mod agent_steps;
 mod audit;
 mod expenses;
+pub mod integrations;
 mod lists;
 mod llm_usage;
 mod memories;
