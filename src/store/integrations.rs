@@ -274,6 +274,14 @@ pub struct TakenState {
     pub scopes: Vec<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    pkce_verifier_ciphertext: Vec<u8>,
+    pkce_verifier_nonce: Vec<u8>,
+    key_id: i32,
+    scopes: Vec<String>,
+}
+
 /// Spends a state: returned exactly once, for this person, provider and
 /// browser, before it expires. A second callback with it gets `None`.
 pub async fn take_state(
@@ -282,7 +290,7 @@ pub async fn take_state(
     provider: &str,
     browser_hash: &str,
 ) -> Result<Option<TakenState>, StoreError> {
-    let row: Option<(Vec<u8>, Vec<u8>, i32, Vec<String>)> = sqlx::query_as(
+    let row: Option<StateRow> = sqlx::query_as(
         "update oauth_states set used_at = now() \
          where user_id = $1 and state_hash = $2 and provider = $3 and browser_hash = $4 \
            and used_at is null and expires_at > now() \
@@ -294,9 +302,12 @@ pub async fn take_state(
     .bind(browser_hash)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.map(|(ciphertext, nonce, key_id, scopes)| TakenState {
-        verifier: SealedBytes { nonce, ciphertext },
-        key_id,
-        scopes,
+    Ok(row.map(|r| TakenState {
+        verifier: SealedBytes {
+            nonce: r.pkce_verifier_nonce,
+            ciphertext: r.pkce_verifier_ciphertext,
+        },
+        key_id: r.key_id,
+        scopes: r.scopes,
     }))
 }
