@@ -3,9 +3,11 @@
 //! accident.
 
 mod client_ip;
+mod connect;
 mod health;
 mod metrics;
 mod middleware;
+mod pages;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -15,6 +17,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use client_ip::TrustedProxyIp;
+pub use connect::ConnectState;
 
 use crate::app::AppState;
 use crate::sms_router::webhook;
@@ -33,6 +36,11 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route(
+            "/connect/{token}",
+            get(connect::consent).post(connect::begin),
+        )
+        .route("/oauth/{provider}/callback", get(connect::callback))
         .merge(twilio);
     let routes = with_edge_limit(routes, &state);
     middleware::apply(routes).with_state(state)

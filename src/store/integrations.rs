@@ -216,6 +216,21 @@ pub async fn record_link(
     Ok(())
 }
 
+/// True when a connect link is recorded for this person and provider and
+/// is neither spent nor expired (showing its page does not spend it: link
+/// previews in messaging apps open links too).
+pub async fn link_usable(tx: &mut UserTx, jti: Uuid, provider: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from oauth_connect_links where user_id = $1 and jti = $2 \
+             and provider = $3 and used_at is null and expires_at > now())",
+    )
+    .bind(tx.uuid())
+    .bind(jti)
+    .bind(provider)
+    .fetch_one(tx.conn())
+    .await?)
+}
+
 /// Spends a connect link: true exactly once, for an unexpired link of this
 /// person and provider.
 pub async fn use_link(tx: &mut UserTx, jti: Uuid, provider: &str) -> Result<bool, StoreError> {
