@@ -81,7 +81,9 @@ impl ConnectLinks {
             user,
             provider,
             jti: Uuid::new_v4(),
-            expires_at: now + LINK_LIFETIME,
+            // Whole seconds, as the token carries it.
+            expires_at: DateTime::from_timestamp((now + LINK_LIFETIME).timestamp(), 0)
+                .expect("now + 15 minutes is a representable time"),
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(kid.clone());
