@@ -55,3 +55,21 @@ alter table oauth_connect_links force row level security;
 create policy user_isolation on oauth_connect_links
     using (user_id = nullif(current_setting('app.user_id', true), '')::uuid)
     with check (user_id = nullif(current_setting('app.user_id', true), '')::uuid);
+
+-- The refresh scheduler's cross-user entry point: which connected tokens
+-- expire within p_within (ids and the provider name only; no token).
+create function nudge_expiring_tokens(p_within interval, p_limit integer)
+returns table (user_id uuid, provider text)
+language sql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select t.user_id, t.provider
+      from public.oauth_tokens t
+      join public.oauth_integrations i on i.id = t.integration_id and i.user_id = t.user_id
+     where i.status = 'connected' and t.refresh_token_ciphertext is not null
+       and t.expires_at <= now() + p_within
+       and (t.refresh_lease_until is null or t.refresh_lease_until < now())
+     order by t.expires_at
+     limit greatest(p_limit, 0)
+$$;
+revoke all on function nudge_expiring_tokens(interval, integer) from public;

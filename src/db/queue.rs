@@ -31,7 +31,8 @@ macro_rules! every_job {
             $crate::db::queue::DeliverSmsJob,
             $crate::db::queue::DeliverReminderJob,
             $crate::db::queue::OnboardingSmsJob,
-            $crate::db::queue::ReminderDueJob
+            $crate::db::queue::ReminderDueJob,
+            $crate::db::queue::RefreshTokenJob
         )
     };
 }
@@ -44,7 +45,7 @@ macro_rules! queue_names {
 }
 
 /// Every queue's name, in [`every_job!`] order.
-pub const QUEUES: [&str; 5] = every_job!(queue_names);
+pub const QUEUES: [&str; 6] = every_job!(queue_names);
 
 /// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +98,18 @@ pub struct ReminderDueJob {
 
 impl Job for ReminderDueJob {
     const QUEUE: &'static str = "reminder_due";
+}
+
+/// Refresh one person's token for one provider if it expires soon (single
+/// flight: see `oauth::refresh`). `provider` is `google`, `microsoft` or `notion`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshTokenJob {
+    pub user_id: Uuid,
+    pub provider: String,
+}
+
+impl Job for RefreshTokenJob {
+    const QUEUE: &'static str = "refresh_token";
 }
 
 /// Schedules a reminder's delivery at `due` in the caller's transaction.

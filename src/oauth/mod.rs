@@ -10,6 +10,7 @@ pub mod flow;
 pub mod links;
 pub mod pkce;
 pub mod providers;
+pub mod refresh;
 pub mod vault;
 
 use std::sync::Arc;

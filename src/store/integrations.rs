@@ -326,3 +326,179 @@ pub async fn take_state(
         scopes: r.scopes,
     }))
 }
+
+/// What a caller needs to decide whether to refresh: the sealed tokens,
+/// their version (`updated_at`) and the integration's status.
+#[derive(Debug)]
+pub struct TokenState {
+    pub tokens: SealedTokens,
+    pub version: DateTime<Utc>,
+    pub status: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenStateRow {
+    #[sqlx(flatten)]
+    tokens: TokenRow,
+    updated_at: DateTime<Utc>,
+    status: String,
+}
+
+/// The tokens of this person's integration with `provider`, whatever its
+/// status (`None`: never connected, or disconnected).
+pub async fn token_state(
+    tx: &mut UserTx,
+    provider: &str,
+) -> Result<Option<TokenState>, StoreError> {
+    let row: Option<TokenStateRow> = sqlx::query_as(
+        "select t.key_id, t.access_token_ciphertext, t.access_token_nonce, \
+             t.refresh_token_ciphertext, t.refresh_token_nonce, t.expires_at, t.updated_at, i.status \
+         from oauth_tokens t join oauth_integrations i on i.id = t.integration_id \
+         where t.user_id = $1 and i.user_id = $1 and t.provider = $2",
+    )
+    .bind(tx.uuid())
+    .bind(provider)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|r| TokenState {
+        tokens: r.tokens.into(),
+        version: r.updated_at,
+        status: r.status,
+    }))
+}
+
+/// Takes the refresh lease of a token row still at `version`, unless
+/// someone else holds a live one: true for exactly one caller at a time,
+/// across every process. The lease is a row, not a lock held over the
+/// provider call, so no connection waits on the network.
+pub async fn take_refresh_lease(
+    tx: &mut UserTx,
+    provider: &str,
+    holder: &str,
+    version: DateTime<Utc>,
+    lease_seconds: f64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "update oauth_tokens set refresh_holder = $3, \
+             refresh_lease_until = now() + make_interval(secs => $5) \
+         where user_id = $1 and provider = $2 and updated_at = $4 \
+           and (refresh_lease_until is null or refresh_lease_until < now()) \
+           and exists (select 1 from oauth_integrations i where i.id = integration_id \
+                       and i.user_id = $1 and i.status = 'connected')",
+    )
+    .bind(tx.uuid())
+    .bind(provider)
+    .bind(holder)
+    .bind(version)
+    .bind(lease_seconds)
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Stores refreshed tokens if `holder` still holds the lease; releases it.
+pub async fn save_refreshed(
+    tx: &mut UserTx,
+    provider: &str,
+    holder: &str,
+    tokens: &SealedTokens,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let user = tx.uuid();
+    let version: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "update oauth_tokens set key_id = $4, access_token_ciphertext = $5, access_token_nonce = $6, \
+             refresh_token_ciphertext = $7, refresh_token_nonce = $8, expires_at = $9, \
+             updated_at = clock_timestamp(), refresh_holder = null, refresh_lease_until = null \
+         where user_id = $1 and provider = $2 and refresh_holder = $3 \
+         returning updated_at",
+    )
+    .bind(user)
+    .bind(provider)
+    .bind(holder)
+    .bind(tokens.key_id)
+    .bind(&tokens.access.ciphertext)
+    .bind(&tokens.access.nonce)
+    .bind(tokens.refresh.as_ref().map(|r| &r.ciphertext))
+    .bind(tokens.refresh.as_ref().map(|r| &r.nonce))
+    .bind(tokens.expires_at)
+    .fetch_optional(tx.conn())
+    .await?;
+    if version.is_some() {
+        sqlx::query(
+            "update oauth_integrations set last_refresh_at = now(), last_error = null, updated_at = now() \
+             where user_id = $1 and provider = $2",
+        )
+        .bind(user)
+        .bind(provider)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(version)
+}
+
+/// Gives the lease back after a failed refresh and records why (a short
+/// code such as `invalid_request` or `unavailable`, never a body).
+pub async fn release_refresh_lease(
+    tx: &mut UserTx,
+    provider: &str,
+    holder: &str,
+    error: &str,
+) -> Result<(), StoreError> {
+    let user = tx.uuid();
+    sqlx::query(
+        "update oauth_tokens set refresh_holder = null, refresh_lease_until = null \
+         where user_id = $1 and provider = $2 and refresh_holder = $3",
+    )
+    .bind(user)
+    .bind(provider)
+    .bind(holder)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "update oauth_integrations set last_error = left($3, 300), updated_at = now() \
+         where user_id = $1 and provider = $2",
+    )
+    .bind(user)
+    .bind(provider)
+    .bind(error)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Marks the integration `needs_reauth` (its refresh token is dead) and
+/// claims the one reconnect text: true only the first time since the last
+/// connection.
+pub async fn mark_needs_reauth(
+    tx: &mut UserTx,
+    provider: &str,
+    holder: &str,
+    error: &str,
+) -> Result<bool, StoreError> {
+    let user = tx.uuid();
+    // A new version too: a caller that read the row before this commit
+    // cannot take a lease on it and call the provider again.
+    sqlx::query(
+        "update oauth_tokens set refresh_holder = null, refresh_lease_until = null, \
+             updated_at = clock_timestamp() \
+         where user_id = $1 and provider = $2 and refresh_holder = $3",
+    )
+    .bind(user)
+    .bind(provider)
+    .bind(holder)
+    .execute(tx.conn())
+    .await?;
+    let first: Option<Uuid> = sqlx::query_scalar(
+        "update oauth_integrations set status = 'needs_reauth', last_error = left($3, 300), \
+             updated_at = now(), reauth_notified_at = coalesce(reauth_notified_at, now()) \
+         where user_id = $1 and provider = $2 and status in ('connected', 'needs_reauth') \
+         returning case when reauth_notified_at = now() then id end",
+    )
+    .bind(user)
+    .bind(provider)
+    .bind(error)
+    .fetch_optional(tx.conn())
+    .await?
+    .flatten();
+    Ok(first.is_some())
+}
