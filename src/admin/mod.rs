@@ -10,6 +10,7 @@
 //! the owner role, and each such read is itself audited.
 
 mod chat;
+mod integrations;
 mod jobs;
 mod llm;
 mod output;
@@ -61,6 +62,12 @@ pub enum AdminSubcommand {
     /// Language models: check each configured provider with a real request.
     #[command(subcommand)]
     Llm(llm::LlmCommand),
+    /// Connected accounts (OAuth): list, disconnect.
+    #[command(subcommand)]
+    Integrations(integrations::IntegrationsCommand),
+    /// Token encryption keys: rotate.
+    #[command(subcommand)]
+    Keys(integrations::KeysCommand),
 }
 
 /// Why an admin command did not do what was asked.
@@ -147,7 +154,12 @@ pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
         pool: pool.clone(),
         app_role: app_role(&config),
     };
-    let result = execute(&operator, cmd.command).await;
+    let result = match cmd.command {
+        // These need the OAuth settings too.
+        AdminSubcommand::Integrations(c) => integrations::execute(&operator, &config, c).await,
+        AdminSubcommand::Keys(c) => integrations::keys(&operator, &config, c).await,
+        other => execute(&operator, other).await,
+    };
     pool.close().await;
     match result {
         Ok(rendered) => {
@@ -242,9 +254,13 @@ pub async fn execute(
         AdminSubcommand::Phone(c) => phones::execute(operator, c).await,
         AdminSubcommand::Jobs(c) => jobs::execute(operator, c).await,
         AdminSubcommand::Reminders(c) => reminders::execute(operator, c).await,
-        AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) | AdminSubcommand::Llm(_) => Err(
-            AdminError::Refused("this command runs through `nudge admin`".into()),
-        ),
+        AdminSubcommand::Chat(_)
+        | AdminSubcommand::Sms(_)
+        | AdminSubcommand::Llm(_)
+        | AdminSubcommand::Integrations(_)
+        | AdminSubcommand::Keys(_) => Err(AdminError::Refused(
+            "this command runs through `nudge admin`".into(),
+        )),
     }
 }
 

@@ -11,6 +11,8 @@ pub mod links;
 pub mod pkce;
 pub mod providers;
 pub mod refresh;
+pub mod revoke;
+pub mod rotate;
 pub mod vault;
 
 use std::sync::Arc;
