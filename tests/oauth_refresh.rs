@@ -310,4 +310,30 @@ async fn the_scheduler_refreshes_tokens_before_they_expire() {
     let token = oauth(&h).access_token(ann, Provider::Notion).await.unwrap();
     assert_eq!(token.secret.expose_secret(), "scheduled-access");
     assert_eq!(tokens.received_requests().await.unwrap().len(), 1);
+
+    // A dump of the whole database holds ciphertext only: none of the
+    // tokens this test handled appears, in any table (audit log included).
+    let dump = std::process::Command::new("pg_dump")
+        .arg("--data-only")
+        .arg(h.db.owner_url())
+        .output()
+        .expect("pg_dump runs (postgresql-client)");
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump.contains("oauth_tokens"),
+        "the dump has the tokens table"
+    );
+    for canary in [
+        "scheduled-access",
+        "scheduled-refresh",
+        "old-access",
+        "refresh-1",
+    ] {
+        assert!(!dump.contains(canary), "{canary} in pg_dump");
+    }
 }
