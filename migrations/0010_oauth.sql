@@ -16,9 +16,6 @@ alter table oauth_integrations
     add column reauth_notified_at timestamptz;
 
 alter table oauth_tokens
-    add constraint oauth_tokens_access_nonce_len check (length(access_token_nonce) = 12),
-    add constraint oauth_tokens_refresh_nonce_len
-        check (refresh_token_nonce is null or length(refresh_token_nonce) = 12),
     add constraint oauth_tokens_refresh_pair
         check ((refresh_token_ciphertext is null) = (refresh_token_nonce is null)),
     add constraint oauth_tokens_provider_check check (provider in ('google', 'microsoft', 'notion')),
@@ -31,7 +28,6 @@ create index oauth_tokens_key_idx on oauth_tokens (key_id);
 
 alter table oauth_states
     add constraint oauth_states_provider_check check (provider in ('google', 'microsoft', 'notion')),
-    add constraint oauth_states_nonce_len check (length(pkce_verifier_nonce) = 12),
     add column scopes       text[] not null default '{}',
     -- sha-256 of the random value in the cookie set on the browser that
     -- pressed "Connect": a callback from any other browser is refused
