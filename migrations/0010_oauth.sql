@@ -69,3 +69,28 @@ as $$
      limit greatest(p_limit, 0)
 $$;
 revoke all on function nudge_expiring_tokens(interval, integer) from public;
+
+-- Maintenance also forgets connect links once they have expired (spent or
+-- not: either way they can no longer be used). Same signature and result
+-- as in 0001, so its grant and callers stay as they are.
+create or replace function nudge_purge_expired(p_identification_retention interval)
+returns table (oauth_states bigint, pending_actions bigint, identification_logs bigint)
+language plpgsql volatile security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    n_states bigint;
+    n_actions bigint;
+    n_logs bigint;
+begin
+    delete from public.oauth_states where expires_at < now();
+    get diagnostics n_states = row_count;
+    delete from public.oauth_connect_links where expires_at < now();
+    delete from public.pending_actions where expires_at < now();
+    get diagnostics n_actions = row_count;
+    delete from public.user_identification_logs
+     where created_at < now() - p_identification_retention;
+    get diagnostics n_logs = row_count;
+    return query select n_states, n_actions, n_logs;
+end
+$$;

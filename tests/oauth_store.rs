@@ -189,3 +189,26 @@ async fn tokens_belong_to_their_owner_and_disconnect_deletes_them() {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn maintenance_forgets_expired_connect_links() {
+    let db = TestDb::new().await;
+    let ann = create_user(&db, "Ann", "+15145550121").await;
+    let (old, fresh) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut tx = UserTx::begin(&db.app, ann).await.unwrap();
+    integrations::record_link(&mut tx, old, "google", Utc::now() - Duration::seconds(1))
+        .await
+        .unwrap();
+    integrations::record_link(&mut tx, fresh, "google", Utc::now() + Duration::minutes(15))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    nudge::workers::maintenance::purge_expired(&db.app, std::time::Duration::from_secs(86_400))
+        .await
+        .unwrap();
+    let left: Vec<Uuid> = sqlx::query_scalar("select jti from oauth_connect_links")
+        .fetch_all(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(left, vec![fresh]);
+}
