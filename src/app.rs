@@ -8,8 +8,10 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
 use crate::agent::Agent;
+use crate::api::ConnectState;
 use crate::cache::Redis;
 use crate::config::Config;
+use crate::oauth::OAuthService;
 use crate::sms_router::outbound::Outbound;
 use crate::sms_router::rate_limit::RedisLimiter;
 use crate::sms_router::webhook::WebhookState;
@@ -31,6 +33,17 @@ pub struct AppState {
     pub outbound: Outbound,
     /// Runs conversation turns (workers only; serve never waits on a model).
     pub agent: Agent,
+    /// Per-person OAuth (connect flow, vault); `None` when its keys are not set.
+    pub oauth: Option<OAuthService>,
+}
+
+/// The OAuth pages take only the OAuth service.
+impl FromRef<AppState> for ConnectState {
+    fn from_ref(state: &AppState) -> Self {
+        ConnectState {
+            oauth: state.oauth.clone(),
+        }
+    }
 }
 
 /// The webhooks take only what they need.

@@ -186,15 +186,118 @@ pub const DEFAULT_LLM_FALLBACK_MAX_TOKENS: u32 = 512;
 /// there and this one on pricier models.
 pub const DEFAULT_DAILY_COST_BUDGET_MICROS: u64 = 200_000;
 
-/// Reserved for the integrations issues.
+/// Per-person OAuth (issue 9): the connect links, and each provider's app
+/// registration and endpoints. Every endpoint is a setting so tests (and
+/// sovereign clouds) can point it elsewhere. `Debug` shows no secret.
 #[derive(Debug, Clone, Default)]
 pub struct OAuthConfig {
-    pub google_client_id: Option<String>,
-    pub google_client_secret: Option<SecretString>,
-    pub microsoft_client_id: Option<String>,
-    pub microsoft_client_secret: Option<SecretString>,
-    pub notion_client_id: Option<String>,
-    pub notion_client_secret: Option<SecretString>,
+    /// `CONNECT_LINK_KEYS`: HMAC keys for the texted connect links,
+    /// `kid:secret[,kid:secret…]`; the last listed signs, every listed one
+    /// verifies (rotation: append a new key, drop the old one 15 minutes later).
+    pub connect_link_keys: Option<SecretString>,
+    pub google: ProviderApp,
+    pub microsoft: ProviderApp,
+    pub notion: ProviderApp,
+    /// `MICROSOFT_TENANT` (default `common`), used in the default endpoints.
+    pub microsoft_tenant: String,
+    /// `NOTION_VERSION`: the `Notion-Version` header sent with every call.
+    pub notion_version: String,
+}
+
+/// One provider's registration and endpoints.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderApp {
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub revoke_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    /// The `iss` an authorization response must carry when it carries one
+    /// (RFC 9207); `None`: the provider sends none.
+    pub issuer: Option<String>,
+}
+
+impl ProviderApp {
+    /// True when this provider can be connected (an app is registered).
+    pub fn is_configured(&self) -> bool {
+        self.client_id.is_some() && self.client_secret.is_some()
+    }
+}
+
+/// One AES-256 key of `TOKEN_ENCRYPTION_KEYS`.
+pub struct TokenKey {
+    pub id: u32,
+    pub bytes: secrecy::SecretBox<[u8; 32]>,
+}
+
+/// Parses `TOKEN_ENCRYPTION_KEYS` (`id:base64key,…`, each key 32 bytes,
+/// ids unique). The error names the item by position, never its bytes.
+pub fn parse_token_keys(raw: &str) -> Result<Vec<TokenKey>, String> {
+    use base64::Engine as _;
+    let mut keys: Vec<TokenKey> = Vec::new();
+    for (n, item) in raw.split(',').map(str::trim).enumerate() {
+        if item.is_empty() {
+            continue;
+        }
+        let (id, key) = item
+            .split_once(':')
+            .ok_or_else(|| format!("item {} is not id:base64key", n + 1))?;
+        let id: u32 = id
+            .trim()
+            .parse()
+            .map_err(|_| format!("item {} has a key id that is not a number", n + 1))?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .map_err(|_| format!("key {id} is not valid base64"))?;
+        let bytes: [u8; 32] = decoded
+            .try_into()
+            .map_err(|_| format!("key {id} is not 32 bytes (AES-256)"))?;
+        if keys.iter().any(|k| k.id == id) {
+            return Err(format!("key id {id} is listed twice"));
+        }
+        keys.push(TokenKey {
+            id,
+            bytes: secrecy::SecretBox::new(Box::new(bytes)),
+        });
+    }
+    if keys.is_empty() {
+        return Err("no key listed".into());
+    }
+    Ok(keys)
+}
+
+/// Parses `CONNECT_LINK_KEYS` (`kid:secret,…`, secrets at least 32
+/// characters); the last listed signs.
+pub fn parse_link_keys(raw: &str) -> Result<Vec<(String, SecretString)>, String> {
+    let mut keys: Vec<(String, SecretString)> = Vec::new();
+    for (n, item) in raw.split(',').map(str::trim).enumerate() {
+        if item.is_empty() {
+            continue;
+        }
+        let (kid, secret) = item
+            .split_once(':')
+            .ok_or_else(|| format!("item {} is not kid:secret", n + 1))?;
+        let kid = kid.trim();
+        if kid.is_empty()
+            || !kid
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!("item {} has an empty or unusual kid", n + 1));
+        }
+        if secret.trim().len() < 32 {
+            return Err(format!("key {kid} is shorter than 32 characters"));
+        }
+        if keys.iter().any(|(k, _)| k == kid) {
+            return Err(format!("kid {kid} is listed twice"));
+        }
+        keys.push((kid.to_owned(), SecretString::from(secret.trim().to_owned())));
+    }
+    if keys.is_empty() {
+        return Err("no key listed".into());
+    }
+    Ok(keys)
 }
 
 /// Every problem found while reading the configuration, reported at once.
@@ -417,15 +520,23 @@ impl Config {
         }
 
         let token_encryption_keys = r.secret("TOKEN_ENCRYPTION_KEYS");
-
-        let oauth = OAuthConfig {
-            google_client_id: r.plain("GOOGLE_CLIENT_ID"),
-            google_client_secret: r.secret("GOOGLE_CLIENT_SECRET"),
-            microsoft_client_id: r.plain("MICROSOFT_CLIENT_ID"),
-            microsoft_client_secret: r.secret("MICROSOFT_CLIENT_SECRET"),
-            notion_client_id: r.plain("NOTION_CLIENT_ID"),
-            notion_client_secret: r.secret("NOTION_CLIENT_SECRET"),
-        };
+        if let Some(raw) = &token_encryption_keys
+            && let Err(why) = parse_token_keys(raw.expose_secret())
+        {
+            r.problem(format!("TOKEN_ENCRYPTION_KEYS: {why}"));
+        }
+        let oauth = read_oauth(&mut r);
+        let any_provider = [&oauth.google, &oauth.microsoft, &oauth.notion]
+            .iter()
+            .any(|app| app.client_id.is_some());
+        if strict && any_provider {
+            if token_encryption_keys.is_none() {
+                r.problem("TOKEN_ENCRYPTION_KEYS is required once a provider is configured".into());
+            }
+            if oauth.connect_link_keys.is_none() {
+                r.problem("CONNECT_LINK_KEYS is required once a provider is configured".into());
+            }
+        }
 
         if !r.problems.is_empty() {
             return Err(ConfigError {
@@ -459,6 +570,99 @@ impl Config {
     /// A configuration for development and tests: every default, no secrets.
     pub fn development() -> Self {
         Self::from_lookup(|_| None).expect("defaults are valid in development")
+    }
+}
+
+pub const DEFAULT_NOTION_VERSION: &str = "2025-09-03";
+
+/// The OAuth section: each provider's app and endpoints, with the
+/// providers' public endpoints as defaults.
+fn read_oauth(r: &mut Reader<'_>) -> OAuthConfig {
+    let connect_link_keys = r.secret("CONNECT_LINK_KEYS");
+    if let Some(raw) = &connect_link_keys
+        && let Err(why) = parse_link_keys(raw.expose_secret())
+    {
+        r.problem(format!("CONNECT_LINK_KEYS: {why}"));
+    }
+    let microsoft_tenant = r
+        .plain("MICROSOFT_TENANT")
+        .unwrap_or_else(|| "common".into());
+    let ms_base = format!("https://login.microsoftonline.com/{microsoft_tenant}/oauth2/v2.0");
+    let google = read_app(
+        r,
+        "GOOGLE",
+        "https://accounts.google.com/o/oauth2/v2/auth".into(),
+        "https://oauth2.googleapis.com/token".into(),
+        Some("https://oauth2.googleapis.com/revoke"),
+        Some("https://openidconnect.googleapis.com/v1/userinfo"),
+        Some("https://accounts.google.com"),
+    );
+    let microsoft = read_app(
+        r,
+        "MICROSOFT",
+        format!("{ms_base}/authorize"),
+        format!("{ms_base}/token"),
+        None,
+        Some("https://graph.microsoft.com/oidc/userinfo"),
+        None,
+    );
+    let notion = read_app(
+        r,
+        "NOTION",
+        "https://api.notion.com/v1/oauth/authorize".into(),
+        "https://api.notion.com/v1/oauth/token".into(),
+        Some("https://api.notion.com/v1/oauth/revoke"),
+        None,
+        None,
+    );
+    OAuthConfig {
+        connect_link_keys,
+        google,
+        microsoft,
+        notion,
+        microsoft_tenant,
+        notion_version: r
+            .plain("NOTION_VERSION")
+            .unwrap_or_else(|| DEFAULT_NOTION_VERSION.into()),
+    }
+}
+
+/// `PREFIX_CLIENT_ID`, `PREFIX_CLIENT_SECRET` and `PREFIX_*_URL`, with defaults.
+fn read_app(
+    r: &mut Reader<'_>,
+    prefix: &str,
+    authorize: String,
+    token: String,
+    revoke: Option<&str>,
+    userinfo: Option<&str>,
+    issuer: Option<&str>,
+) -> ProviderApp {
+    let mut url = |suffix: &str, default: Option<String>| {
+        let name = format!("{prefix}_{suffix}");
+        match r.plain(&name) {
+            Some(v) => match validate_base_url(&v) {
+                Ok(v) => Some(v),
+                Err(why) => {
+                    r.problem(format!("{name} {why}"));
+                    None
+                }
+            },
+            None => default,
+        }
+    };
+    let authorize_url = url("AUTHORIZE_URL", Some(authorize)).unwrap_or_default();
+    let token_url = url("TOKEN_URL", Some(token)).unwrap_or_default();
+    let revoke_url = url("REVOKE_URL", revoke.map(str::to_owned));
+    let userinfo_url = url("USERINFO_URL", userinfo.map(str::to_owned));
+    let issuer = url("ISSUER", issuer.map(str::to_owned));
+    ProviderApp {
+        client_id: r.plain(&format!("{prefix}_CLIENT_ID")),
+        client_secret: r.secret(&format!("{prefix}_CLIENT_SECRET")),
+        authorize_url,
+        token_url,
+        revoke_url,
+        userinfo_url,
+        issuer,
     }
 }
 
@@ -882,6 +1086,43 @@ mod tests {
         assert!(from(&[]).unwrap().trusted_proxies.is_empty());
         let err = from(&[("TRUSTED_PROXIES", "10.0.0.0/8,nginx")]).unwrap_err();
         assert!(err.to_string().contains("'nginx'"), "{err}");
+    }
+
+    #[test]
+    fn oauth_keys_are_checked_and_required_once_a_provider_is_set() {
+        let err = from(&[("TOKEN_ENCRYPTION_KEYS", "1:c2hvcnQ=")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("TOKEN_ENCRYPTION_KEYS: key 1 is not 32 bytes"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("c2hvcnQ"), "{err}");
+        let err = from(&[("CONNECT_LINK_KEYS", "a:short")]).unwrap_err();
+        assert!(err.to_string().contains("CONNECT_LINK_KEYS"), "{err}");
+        let err = from(&[("NUDGE_ENV", "production"), ("GOOGLE_CLIENT_ID", "id")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("TOKEN_ENCRYPTION_KEYS is required"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("CONNECT_LINK_KEYS is required"),
+            "{err}"
+        );
+        let c = from(&[
+            ("MICROSOFT_TENANT", "contoso"),
+            ("GOOGLE_TOKEN_URL", "http://127.0.0.1:9/token"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.oauth.microsoft.authorize_url,
+            "https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize"
+        );
+        assert_eq!(c.oauth.google.token_url, "http://127.0.0.1:9/token");
+        assert_eq!(
+            c.oauth.notion.revoke_url.as_deref(),
+            Some("https://api.notion.com/v1/oauth/revoke")
+        );
     }
 
     #[test]

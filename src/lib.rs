@@ -22,6 +22,7 @@
 //! agent/           runner, planner, conversation summary, reminder replies
 //!   llm/           LlmClient; gemini, openai-compatible, offline rules, chain with breakers
 //!   tools/         Tool trait, registry, built-in tools
+//! oauth/           per-person OAuth: token vault, providers, connect flow, refresh
 //! sms_router/      Twilio webhook, signature, keywords, senders, segments, limits, pacing
 //! workers/         apalis wiring and one file per job
 //! api/             axum routers, middleware, health, metrics
@@ -44,6 +45,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http_client;
+pub mod oauth;
 pub mod reminders;
 pub mod sms_router;
 pub mod startup;

@@ -156,7 +156,10 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         max_segments: config.twilio.max_segments,
         max_mps: config.twilio.max_mps,
     };
+    let oauth = crate::oauth::OAuthService::from_config(&config, pool.clone(), http.clone())
+        .map_err(|why| anyhow::anyhow!("OAuth is misconfigured: {why}"))?;
     let state = AppState {
+        oauth,
         config: Arc::new(config),
         db: pool,
         redis,

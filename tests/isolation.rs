@@ -95,9 +95,9 @@ async fn catalog_is_isolated() {
     let db = TestDb::new().await;
     let violations = catalog_violations(&db.owner).await;
     assert!(violations.is_empty(), "{violations:#?}");
-    // The 18 tables named by the issue, the turn leases and the agent's
-    // journal, all user-owned.
-    assert_eq!(user_tables(&db.owner).await.len(), 20);
+    // The 18 tables named by the issue, the turn leases, the agent's
+    // journal and the OAuth connect links, all user-owned.
+    assert_eq!(user_tables(&db.owner).await.len(), 21);
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("store", &["config", "db"]),
     ("error", &["db", "store"]),
     ("reminders", &["config", "db", "store"]),
+    ("oauth", &["config", "db", "store", "http_client", "cache"]),
     (
         "agent",
         &[
@@ -27,6 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "http_client",
             "cache",
             "telemetry",
+            "oauth",
         ],
     ),
     (
@@ -44,6 +46,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sms_router",
             "app",
             "cache",
+            "oauth",
         ],
     ),
     (
@@ -56,9 +59,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sms_router",
             "error",
             "app",
+            "oauth",
         ],
     ),
-    ("admin", &["config", "db", "store", "agent", "sms_router"]),
+    (
+        "admin",
+        &["config", "db", "store", "agent", "sms_router", "oauth"],
+    ),
 ];
 
 /// Every `.rs` file under `dir`.

@@ -11,6 +11,7 @@
 
 mod audit;
 mod chat;
+mod integrations;
 mod jobs;
 mod llm;
 mod output;
@@ -65,6 +66,12 @@ pub enum AdminSubcommand {
     Llm(llm::LlmCommand),
     /// The audit log, newest first (filter by person, time, action).
     Audit(audit::AuditCommand),
+    /// Connected accounts (OAuth): list, disconnect.
+    #[command(subcommand)]
+    Integrations(integrations::IntegrationsCommand),
+    /// Token encryption keys: rotate.
+    #[command(subcommand)]
+    Keys(integrations::KeysCommand),
 }
 
 /// Why an admin command did not do what was asked.
@@ -151,7 +158,12 @@ pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
         pool: pool.clone(),
         app_role: app_role(&config),
     };
-    let result = execute(&operator, cmd.command).await;
+    let result = match cmd.command {
+        // These need the OAuth settings too.
+        AdminSubcommand::Integrations(c) => integrations::execute(&operator, &config, c).await,
+        AdminSubcommand::Keys(c) => integrations::keys(&operator, &config, c).await,
+        other => execute(&operator, other).await,
+    };
     pool.close().await;
     match result {
         Ok(rendered) => {
@@ -247,9 +259,13 @@ pub async fn execute(
         AdminSubcommand::Jobs(c) => jobs::execute(operator, c).await,
         AdminSubcommand::Reminders(c) => reminders::execute(operator, c).await,
         AdminSubcommand::Audit(c) => audit::execute(operator, c).await,
-        AdminSubcommand::Chat(_) | AdminSubcommand::Sms(_) | AdminSubcommand::Llm(_) => Err(
-            AdminError::Refused("this command runs through `nudge admin`".into()),
-        ),
+        AdminSubcommand::Chat(_)
+        | AdminSubcommand::Sms(_)
+        | AdminSubcommand::Llm(_)
+        | AdminSubcommand::Integrations(_)
+        | AdminSubcommand::Keys(_) => Err(AdminError::Refused(
+            "this command runs through `nudge admin`".into(),
+        )),
     }
 }
 

@@ -53,10 +53,15 @@ pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent>
         daily_cost_micros: config.llm.daily_cost_budget_micros,
         ..TurnBudget::default()
     };
+    // The connect/disconnect tools need the OAuth service; without its keys
+    // they answer that connecting is not set up here.
+    let oauth =
+        crate::oauth::OAuthService::from_config(config, pool.clone(), reqwest::Client::new())
+            .map_err(|why| anyhow::anyhow!("OAuth is misconfigured: {why}"))?;
     Ok(Agent::new(
         pool,
         Arc::new(chain),
-        Arc::new(tools::ToolRegistry::builtin()),
+        Arc::new(tools::ToolRegistry::with_integrations(oauth)),
         budget,
     ))
 }

@@ -3,9 +3,11 @@
 //! accident.
 
 mod client_ip;
+mod connect;
 mod health;
 mod metrics;
 mod middleware;
+mod pages;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -15,6 +17,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use client_ip::TrustedProxyIp;
+pub use connect::ConnectState;
 
 use crate::app::AppState;
 use crate::sms_router::{status_callback, webhook};
@@ -32,7 +35,12 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable());
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .route(
+            "/connect/{token}",
+            get(connect::consent).post(connect::begin),
+        )
+        .route("/oauth/{provider}/callback", get(connect::callback));
     // Twilio's webhooks are outside the per-IP limit: they arrive from a
     // few Twilio addresses, so a burst of people texting at once (500 in a
     // second, in bench/faults.sh) would be refused with 429, which Twilio

@@ -31,7 +31,9 @@ macro_rules! every_job {
             $crate::db::queue::DeliverSmsJob,
             $crate::db::queue::DeliverReminderJob,
             $crate::db::queue::OnboardingSmsJob,
-            $crate::db::queue::ReminderDueJob
+            $crate::db::queue::ReminderDueJob,
+            $crate::db::queue::RefreshTokenJob,
+            $crate::db::queue::RevokeTokenJob
         )
     };
 }
@@ -44,7 +46,7 @@ macro_rules! queue_names {
 }
 
 /// Every queue's name, in [`every_job!`] order.
-pub const QUEUES: [&str; 5] = every_job!(queue_names);
+pub const QUEUES: [&str; 7] = every_job!(queue_names);
 
 /// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +99,46 @@ pub struct ReminderDueJob {
 
 impl Job for ReminderDueJob {
     const QUEUE: &'static str = "reminder_due";
+}
+
+/// Refresh one person's token for one provider if it expires soon (single
+/// flight: see `oauth::refresh`). `provider` is `google`, `microsoft` or `notion`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshTokenJob {
+    pub user_id: Uuid,
+    pub provider: String,
+}
+
+impl Job for RefreshTokenJob {
+    const QUEUE: &'static str = "refresh_token";
+}
+
+/// Revoke a disconnected token at its provider. The token travels sealed
+/// (AES-GCM, bound to this person and provider): the tokens row is deleted
+/// in the transaction that enqueues this, and no transaction is held over
+/// the provider call.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeTokenJob {
+    pub user_id: Uuid,
+    pub provider: String,
+    pub key_id: i32,
+    /// True: the refresh token (revokes the whole grant); false: the access token.
+    pub refresh: bool,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for RevokeTokenJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevokeTokenJob")
+            .field("user_id", &self.user_id)
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Job for RevokeTokenJob {
+    const QUEUE: &'static str = "revoke_token";
 }
 
 /// Schedules a reminder's delivery at `due` in the caller's transaction.

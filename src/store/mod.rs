@@ -6,6 +6,7 @@ mod agent_steps;
 mod audit;
 pub mod cross_user;
 mod expenses;
+pub mod integrations;
 mod lists;
 mod llm_usage;
 mod memories;

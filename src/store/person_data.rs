@@ -29,6 +29,7 @@ pub const PERSON_TABLES: &[&str] = &[
     "oauth_integrations",
     "oauth_tokens",
     "oauth_states",
+    "oauth_connect_links",
     "sms_usage_logs",
     "llm_usage",
     "user_identification_logs",

@@ -1,6 +1,7 @@
 //! Every 10 minutes: delete expired OAuth states and pending actions, and
-//! identification logs past their retention. Cross-user by nature, so it
-//! calls one narrow `SECURITY DEFINER` function.
+//! identification logs past their retention; schedule the refresh of OAuth
+//! tokens that expire within 15 minutes. Cross-user by nature, so each
+//! step calls one narrow `SECURITY DEFINER` function.
 
 use std::time::Duration;
 
@@ -41,5 +42,7 @@ pub async fn purge_expired(
 /// The apalis-cron handler.
 pub async fn on_tick(_tick: Tick, state: Data<AppState>) -> Result<(), BoxDynError> {
     purge_expired(&state.db, state.config.identification_log_retention).await?;
+    // Tokens expiring within 15 minutes are refreshed before anyone needs them.
+    crate::oauth::refresh::schedule_refreshes(&state.db).await?;
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod deliver_sms;
 pub mod maintenance;
 pub mod onboarding_sms;
 mod perform;
+pub mod refresh_tokens;
 pub mod reminder_due;
 mod retry;
 pub mod sweeper;

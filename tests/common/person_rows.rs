@@ -64,12 +64,17 @@ pub const FIXTURES: &[(&str, &str)] = &[
     (
         "oauth_tokens",
         "insert into oauth_tokens (user_id, integration_id, provider, key_id, access_token_ciphertext, access_token_nonce) \
-         select $1, id, 'google', 1, '\\x00', '\\x00' from oauth_integrations where user_id = $1",
+         select $1, id, 'google', 1, '\\x00', '\\x000000000000000000000000' from oauth_integrations where user_id = $1",
     ),
     (
         "oauth_states",
         "insert into oauth_states (state_hash, user_id, provider, pkce_verifier_ciphertext, pkce_verifier_nonce, key_id, expires_at) \
-         values (gen_random_uuid()::text, $1, 'google', '\\x00', '\\x00', 1, now() + interval '10 minutes')",
+         values (gen_random_uuid()::text, $1, 'google', '\\x00', '\\x000000000000000000000000', 1, now() + interval '10 minutes')",
+    ),
+    (
+        "oauth_connect_links",
+        "insert into oauth_connect_links (jti, user_id, provider, expires_at) \
+         values (gen_random_uuid(), $1, 'notion', now() + interval '15 minutes')",
     ),
     (
         "pending_actions",

@@ -8,6 +8,7 @@
 
 mod builtin;
 mod expenses;
+mod integrations;
 pub mod limits;
 mod lists;
 mod memory;

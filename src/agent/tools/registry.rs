@@ -56,6 +56,20 @@ impl ToolRegistry {
         Self::new(tools)
     }
 
+    /// The built-in tools and, with OAuth set up, `connect_integration`
+    /// and `disconnect_integration`.
+    pub fn with_integrations(oauth: Option<crate::oauth::OAuthService>) -> Self {
+        let mut registry = Self::builtin();
+        for tool in super::integrations::tools(oauth) {
+            if let Ok(validator) = jsonschema::validator_for(&tool.parameters()) {
+                registry
+                    .tools
+                    .insert(tool.name(), Entry { tool, validator });
+            }
+        }
+        registry
+    }
+
     pub fn len(&self) -> usize {
         self.tools.len()
     }

@@ -1,0 +1,211 @@
+//! Connect links: `PUBLIC_BASE_URL/connect/<token>`, texted only to the
+//! person's verified number, so opening one proves who they are.
+//!
+//! The token is a JWT (HS256) with the signing key's id in its `kid`
+//! header: `sub` is the person, `prv` the provider, `jti` a row in
+//! `oauth_connect_links` that is spent once, and it expires after 15
+//! minutes. Keys come from `CONNECT_LINK_KEYS`; the last listed signs and
+//! every listed one verifies, so keys rotate without breaking live links.
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Provider;
+use crate::config::parse_link_keys;
+
+/// How long a texted link works.
+pub const LINK_LIFETIME: Duration = Duration::minutes(15);
+const AUDIENCE: &str = "nudge-connect";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    prv: String,
+    jti: Uuid,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// What a valid link says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkClaims {
+    pub user: Uuid,
+    pub provider: Provider,
+    pub jti: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a link is refused; none of them says more than the page needs.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LinkError {
+    #[error("link expired")]
+    Expired,
+    #[error("link is not valid")]
+    Invalid,
+}
+
+/// Signs and verifies connect links.
+#[derive(Clone)]
+pub struct ConnectLinks {
+    /// `(kid, key)`, the signing key last.
+    keys: Vec<(String, SecretString)>,
+}
+
+impl std::fmt::Debug for ConnectLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<&str> = self.keys.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("ConnectLinks").field("kids", &kids).finish()
+    }
+}
+
+impl ConnectLinks {
+    /// From `CONNECT_LINK_KEYS`.
+    pub fn from_config(raw: &SecretString) -> Result<Self, String> {
+        Ok(Self {
+            keys: parse_link_keys(raw.expose_secret())?,
+        })
+    }
+
+    /// A new signed token for this person and provider; the caller records
+    /// its `jti` (`store::integrations::record_link`).
+    pub fn sign(&self, user: Uuid, provider: Provider, now: DateTime<Utc>) -> (String, LinkClaims) {
+        let (kid, key) = self
+            .keys
+            .last()
+            .expect("parse_link_keys refuses an empty list");
+        let claims = LinkClaims {
+            user,
+            provider,
+            jti: Uuid::new_v4(),
+            // Whole seconds, as the token carries it.
+            expires_at: DateTime::from_timestamp((now + LINK_LIFETIME).timestamp(), 0)
+                .expect("now + 15 minutes is a representable time"),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.clone());
+        let body = Claims {
+            sub: user,
+            prv: provider.as_str().into(),
+            jti: claims.jti,
+            aud: AUDIENCE.into(),
+            iat: now.timestamp(),
+            exp: claims.expires_at.timestamp(),
+        };
+        let token = jsonwebtoken::encode(
+            &header,
+            &body,
+            &EncodingKey::from_secret(key.expose_secret().as_bytes()),
+        )
+        .expect("HS256 over a serialisable struct does not fail");
+        (token, claims)
+    }
+
+    /// Checks signature (by `kid`), audience and expiry at `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<LinkClaims, LinkError> {
+        if token.len() > 2048 {
+            return Err(LinkError::Invalid);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| LinkError::Invalid)?;
+        if header.alg != Algorithm::HS256 {
+            return Err(LinkError::Invalid);
+        }
+        let kid = header.kid.ok_or(LinkError::Invalid)?;
+        let (_, key) = self
+            .keys
+            .iter()
+            .find(|(k, _)| *k == kid)
+            .ok_or(LinkError::Invalid)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        // Expiry is checked below against `now`, so tests can move time.
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["exp", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(key.expose_secret().as_bytes()),
+            &validation,
+        )
+        .map_err(|_| LinkError::Invalid)?;
+        let c = data.claims;
+        let provider = c.prv.parse().map_err(|_| LinkError::Invalid)?;
+        let expires_at = DateTime::from_timestamp(c.exp, 0).ok_or(LinkError::Invalid)?;
+        if expires_at <= now {
+            return Err(LinkError::Expired);
+        }
+        Ok(LinkClaims {
+            user: c.sub,
+            provider,
+            jti: c.jti,
+            expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links(spec: &str) -> ConnectLinks {
+        ConnectLinks::from_config(&SecretString::from(spec.to_owned())).unwrap()
+    }
+
+    const K1: &str = "k1:0123456789abcdef0123456789abcdef";
+    const K2: &str = "k2:fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn signs_verifies_and_expires() {
+        let l = links(K1);
+        let now = Utc::now();
+        let user = Uuid::new_v4();
+        let (token, claims) = l.sign(user, Provider::Notion, now);
+        assert_eq!(
+            jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(),
+            Some("k1")
+        );
+        assert_eq!(l.verify(&token, now).unwrap(), claims);
+        assert_eq!(claims.user, user);
+        assert_eq!(
+            l.verify(&token, now + LINK_LIFETIME),
+            Err(LinkError::Expired)
+        );
+    }
+
+    #[test]
+    fn rotation_keeps_old_links_and_drops_retired_keys() {
+        let old = links(K1);
+        let both = links(&format!("{K1},{K2}"));
+        let new_only = links(K2);
+        let now = Utc::now();
+        let (old_token, _) = old.sign(Uuid::new_v4(), Provider::Google, now);
+        let (new_token, _) = both.sign(Uuid::new_v4(), Provider::Google, now);
+        assert_eq!(
+            jsonwebtoken::decode_header(&new_token)
+                .unwrap()
+                .kid
+                .as_deref(),
+            Some("k2")
+        );
+        assert!(both.verify(&old_token, now).is_ok());
+        assert_eq!(new_only.verify(&old_token, now), Err(LinkError::Invalid));
+    }
+
+    #[test]
+    fn tampered_or_foreign_tokens_are_invalid() {
+        let l = links(K1);
+        let now = Utc::now();
+        let (token, _) = l.sign(Uuid::new_v4(), Provider::Google, now);
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[2] = parts[2].chars().rev().collect();
+        assert_eq!(l.verify(&parts.join("."), now), Err(LinkError::Invalid));
+        // Same claims, signed by a key we do not hold but with our kid.
+        let forged = links("k1:another-secret-that-is-32-chars-long");
+        let (forged, _) = forged.sign(Uuid::new_v4(), Provider::Google, now);
+        assert_eq!(l.verify(&forged, now), Err(LinkError::Invalid));
+        assert_eq!(l.verify("not.a.jwt", now), Err(LinkError::Invalid));
+        assert_eq!(l.verify("", now), Err(LinkError::Invalid));
+    }
+}
