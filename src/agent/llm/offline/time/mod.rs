@@ -32,14 +32,13 @@ use chrono::{NaiveDateTime, Weekday};
 use regex::{Captures, Regex};
 use serde_json::{Value, json};
 
+use super::text::Input;
 use clock::clock;
 use dates::{dates, day_parts};
 use recurring::{recurrence, relative};
 
 pub(super) use resolve::resolve;
 pub(super) use words::{duration_minutes, month_of};
-
-use super::text::Input;
 
 /// Longest relative delay accepted: a year of 365 days, the reminder
 /// tool's `in_minutes` maximum (525,600); a longer one would be refused.
