@@ -1,6 +1,9 @@
 //! The layering check: arrows point one way (DESIGN.md §4). Each module may
 //! name (`crate::…`, in code, not in comments) only the modules listed for
 //! it below; a new arrow upwards fails here with the file and line.
+//!
+//! Also the size check (issue 8): no file of production code under `src/`
+//! over [`MAX_PRODUCTION_LINES`], tests and tables of data excepted.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -138,4 +141,68 @@ fn modules_only_use_the_layers_below_them() {
 fn the_check_sees_an_arrow_up() {
     let uses = named_modules("use crate::app::AppState;\n// crate::workers in a comment\n");
     assert_eq!(uses, vec![(1, "app".to_string())]);
+}
+
+/// The most lines of production code a file under `src/` may have.
+const MAX_PRODUCTION_LINES: usize = 500;
+
+/// Files allowed over [`MAX_PRODUCTION_LINES`], by path under `src/`. Each
+/// says why; a table of data says its lines of code vs data.
+const OVER_THE_LIMIT: &[&str] = &[
+    // Tests, not production code: the offline planner's cases in one file.
+    "agent/llm/offline/tests.rs",
+    // being split
+    "agent/runner/mod.rs",
+    // being split
+    "config.rs",
+];
+
+/// Lines of production code: those before the file's top-level
+/// `#[cfg(test)]` (its test module), or all of them without one.
+fn production_lines(text: &str) -> usize {
+    text.lines()
+        .take_while(|line| !line.starts_with("#[cfg(test)]"))
+        .count()
+}
+
+#[test]
+fn no_production_file_is_over_500_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut too_long = Vec::new();
+    for file in files {
+        let name = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if OVER_THE_LIMIT.contains(&name.as_str()) {
+            continue;
+        }
+        let lines = production_lines(&std::fs::read_to_string(&file).unwrap());
+        if lines > MAX_PRODUCTION_LINES {
+            too_long.push(format!("{name}: {lines} lines"));
+        }
+    }
+    // An exception for a file that is gone would hide the next one by that name.
+    for name in OVER_THE_LIMIT {
+        if !src.join(name).is_file() {
+            too_long.push(format!("{name}: listed in OVER_THE_LIMIT but not found"));
+        }
+    }
+    too_long.sort();
+    assert!(
+        too_long.is_empty(),
+        "over {MAX_PRODUCTION_LINES} lines of production code (split by job, or list a \
+         table of data in OVER_THE_LIMIT with why):\n{}",
+        too_long.join("\n")
+    );
+}
+
+#[test]
+fn the_size_check_stops_at_the_test_module() {
+    let text = "//! doc\nfn a() {}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() {}\n}\n";
+    assert_eq!(production_lines(text), 3);
+    assert_eq!(production_lines("fn a() {}\nfn b() {}\n"), 2);
 }

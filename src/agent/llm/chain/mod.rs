@@ -20,128 +20,25 @@
 //! earlier provider — which would cost its window again, and which (for
 //! Gemini 3) may refuse the other provider's function calls.
 
+mod breaker;
+mod budget;
+mod report;
+
 use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use tokio::time::Instant;
 use tower::{Service, ServiceExt};
-use tower_resilience::circuitbreaker::{
-    CircuitBreaker, CircuitBreakerError, CircuitBreakerLayer, CircuitState, SlidingWindowType,
-};
+use tower_resilience::circuitbreaker::CircuitBreakerError;
 
 use super::models::{self, ModelCheck, ModelState, ModelStatus};
 use super::{CallScope, LlmClient, LlmError, LlmRequest, LlmResponse};
+use breaker::{Breaker, ClientService, breaker_for};
+use budget::{GRACE, LAST_RESORT_RESERVE, MIN_WINDOW, Window, within};
 
-pub use crate::config::DEFAULT_LLM_REMOTE_BUDGET;
-
-/// Kept out of a provider's window for each remote provider after it that
-/// is not known to be down (breaker open), unless that would leave it less
-/// than an even share.
-pub const HANDOVER_RESERVE: Duration = Duration::from_secs(1);
-
-/// Kept back from the remote providers for the last resort, which answers
-/// in milliseconds.
-const LAST_RESORT_RESERVE: Duration = Duration::from_secs(1);
-
-/// Less than this is not worth a request.
-const MIN_WINDOW: Duration = Duration::from_millis(250);
-
-/// A provider is told its window ends this much earlier than the chain
-/// cuts it, so its own timeouts fire first and it reports why.
-const GRACE: Duration = Duration::from_millis(150);
-
-/// How quickly a failing provider is taken out of the chain and retried.
-#[derive(Debug, Clone)]
-pub struct BreakerSettings {
-    /// Failures are counted over this window.
-    pub window: Duration,
-    /// No decision before this many calls in the window.
-    pub minimum_calls: usize,
-    /// Open when this share of calls failed.
-    pub failure_rate: f64,
-    /// Stay open this long before letting one probe through.
-    pub open_for: Duration,
-}
-
-impl Default for BreakerSettings {
-    fn default() -> Self {
-        BreakerSettings {
-            window: Duration::from_secs(60),
-            minimum_calls: 3,
-            failure_rate: 0.5,
-            open_for: Duration::from_secs(30),
-        }
-    }
-}
-
-/// One call as the breaker sees it: the request and the provider's window.
-type Call = (Arc<LlmRequest>, Window);
-
-/// Where a remote provider's call must end.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    /// Told to the provider: its requests and retries stop here.
-    soft: std::time::Instant,
-    /// Where the chain cuts the call if it is still running.
-    hard: Instant,
-    length: Duration,
-}
-
-impl Window {
-    fn starting_now(length: Duration) -> Self {
-        let now = Instant::now();
-        Window {
-            soft: (now + length.saturating_sub(GRACE)).into_std(),
-            hard: now + length,
-            length,
-        }
-    }
-}
-
-/// `client`'s answer within `window`. The cut happens here, inside the
-/// breaker's call, so the breaker counts a hung provider as a failure.
-async fn within(
-    client: &dyn LlmClient,
-    request: &LlmRequest,
-    window: Window,
-) -> Result<LlmResponse, LlmError> {
-    let scope = CallScope {
-        deadline: Some(window.soft),
-        answered_by: None,
-    };
-    match tokio::time::timeout_at(window.hard, client.generate_scoped(request, scope)).await {
-        Ok(result) => result,
-        Err(_) => Err(LlmError::Unavailable {
-            provider: client.provider().to_owned(),
-            status: None,
-            message: format!("no answer within its {:?} window", window.length),
-            retry_after: None,
-        }),
-    }
-}
-
-/// Adapts an [`LlmClient`] to a tower service so the breaker can wrap it.
-#[derive(Clone)]
-struct ClientService(Arc<dyn LlmClient>);
-
-impl Service<Call> for ClientService {
-    type Response = LlmResponse;
-    type Error = LlmError;
-    type Future = BoxFuture<'static, Result<LlmResponse, LlmError>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), LlmError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, (request, window): Call) -> Self::Future {
-        let client = self.0.clone();
-        Box::pin(async move { within(client.as_ref(), &request, window).await })
-    }
-}
-
-type Breaker = CircuitBreaker<ClientService, tower_resilience::circuitbreaker::DefaultClassifier>;
+pub use breaker::BreakerSettings;
+pub use budget::{DEFAULT_LLM_REMOTE_BUDGET, HANDOVER_RESERVE};
+pub use report::{ChainCall, LinkOutcome, LinkTiming};
 
 struct Link {
     provider: String,
@@ -150,69 +47,6 @@ struct Link {
     /// Remote providers get a window of the remote budget; the last resort
     /// does not.
     remote: bool,
-}
-
-/// How one link of one call went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkOutcome {
-    Answered,
-    Failed,
-    /// Its breaker is open: not called.
-    Skipped,
-    /// Too little of the budget was left to be worth a request.
-    NoTime,
-}
-
-/// One link's part of one call, as the chain timed it.
-#[derive(Debug, Clone)]
-pub struct LinkTiming {
-    pub provider: String,
-    /// A remote provider (the last resort is not).
-    pub remote: bool,
-    /// When the chain reached it, from the start of the call.
-    pub reached_after: Duration,
-    /// The window it was given: `None` for the last resort, which has the
-    /// turn's own deadline, and for a provider left no time.
-    pub window: Option<Duration>,
-    /// From the chain reaching the link to its answer, error or cut.
-    pub elapsed: Duration,
-    pub outcome: LinkOutcome,
-}
-
-/// One call through the chain: every link it reached, in order.
-#[derive(Debug, Clone, Default)]
-pub struct ChainCall {
-    pub links: Vec<LinkTiming>,
-}
-
-impl ChainCall {
-    /// Time spent on remote providers before the last resort (or the
-    /// remote provider that answered) had its turn.
-    pub fn remote_elapsed(&self) -> Duration {
-        self.links
-            .iter()
-            .filter(|l| l.remote)
-            .map(|l| l.elapsed)
-            .sum()
-    }
-
-    /// When the last remote window closed, from the start of the call:
-    /// never past the remote budget, whatever the providers did.
-    pub fn remote_span(&self) -> Duration {
-        self.links
-            .iter()
-            .filter_map(|l| l.window.map(|w| l.reached_after + w))
-            .max()
-            .unwrap_or_default()
-    }
-
-    /// The provider that answered, if one did.
-    pub fn answered_by(&self) -> Option<&str> {
-        self.links
-            .iter()
-            .find(|l| l.outcome == LinkOutcome::Answered)
-            .map(|l| l.provider.as_str())
-    }
 }
 
 type Observer = Box<dyn Fn(&ChainCall) + Send + Sync>;
@@ -408,37 +242,6 @@ impl LlmChain {
             .find(|l| l.provider == provider)
             .and_then(|l| l.breaker.as_ref())
             .is_some_and(|b| b.is_open())
-    }
-}
-
-fn breaker_for(provider: &str, s: &BreakerSettings) -> Option<CircuitBreakerLayer> {
-    let name = provider.to_string();
-    metrics::gauge!("llm_circuit_breaker_state", "provider" => name.clone()).set(0.0);
-    let built = CircuitBreakerLayer::builder()
-        .name(name.clone())
-        .sliding_window_type(SlidingWindowType::TimeBased)
-        .sliding_window_duration(s.window)
-        .minimum_number_of_calls(s.minimum_calls)
-        .failure_rate_threshold(s.failure_rate)
-        .wait_duration_in_open(s.open_for)
-        .permitted_calls_in_half_open(1)
-        .on_state_transition(move |from, to| {
-            let value = match to {
-                CircuitState::Closed => 0.0,
-                CircuitState::Open => 1.0,
-                CircuitState::HalfOpen => 2.0,
-            };
-            metrics::gauge!("llm_circuit_breaker_state", "provider" => name.clone()).set(value);
-            tracing::warn!(provider = %name, ?from, ?to, "LLM circuit breaker changed state");
-        })
-        .build();
-    match built {
-        Ok(layer) => Some(layer),
-        Err(e) => {
-            // Settings are ours, not the caller's; run unprotected rather than not at all.
-            tracing::error!(provider, error = %e, "circuit breaker settings rejected; provider runs without one");
-            None
-        }
     }
 }
 

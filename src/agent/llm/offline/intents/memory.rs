@@ -1,0 +1,84 @@
+//! Memory: a fact to remember, and a question about what was remembered.
+
+use serde_json::json;
+
+use super::said;
+use crate::agent::llm::offline::text::Input;
+use crate::agent::llm::offline::{Ctx, Plan};
+
+pub(in crate::agent::llm::offline) fn remember(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+    let n = inp.norm();
+    // French first: "note que …" must not keep "que" as part of the fact.
+    let c = rx!(
+        r"^(?:souviens[- ]toi|rappelle[- ]toi|retiens|note|n'oublie\s+pas|memorise|enregistre)(?:\s+(?:que\b|qu')|\s*:)\s*(.+)$"
+    )
+    .captures(n)
+    .or_else(|| {
+        rx!(
+            r"^(?:remember|note|keep\s+in\s+mind|memorize|save|don't\s+forget|dont\s+forget)\b(?:\s+that\b|\s*:)?\s*(.+)$"
+        )
+        .captures(n)
+    })?;
+    let fact = inp.group(&c, 1)?;
+    // "remember to call mom" asks for a reminder, not a fact.
+    if rx!(r"^(?:to|de|d')\b").is_match(fact.norm()) {
+        return None;
+    }
+    let fact = said(&fact);
+    (!fact.is_empty()).then(|| Plan::call("remember", json!({ "fact": fact })))
+}
+
+pub(in crate::agent::llm::offline) fn recall(inp: &Input, ctx: &Ctx) -> Option<Plan> {
+    const STOP: &[&str] = &[
+        // English
+        "my", "the", "a", "an", "is", "are", "was", "were", "did", "do", "does", "i", "me", "of",
+        "your", "you", "about", "again", "remember", "tell", "what", "what's", "whats", "where",
+        "when", "who", "which", "it", "that", "this", "please", "to", "for", "s",
+        // French
+        "le", "la", "les", "de", "du", "des", "mon", "ma", "mes", "un", "une", "est", "sont",
+        "c'est", "quoi", "quel", "quelle", "quels", "quelles", "ou", "j'ai", "je", "ai", "a", "au",
+        "aux", "en", "que", "ce", "cette", "ton", "ta", "tes", "notre", "nos", "votre", "vos",
+        "moi", "tu", "te", "deja", "encore", "again", "does", "did", "how", "much", "many",
+        "quand", "qui", "me", "suis", "je", "where's", "when's", "who's", "wear", "know", "still",
+        "already",
+    ];
+    let n = inp.norm();
+    let question = rx!(
+        r"^(?:what(?:'s|s|\s+is|\s+was|\s+are|\s+were)|where(?:'s|s|\s+is|\s+are|\s+was|\s+did|\s+do)|when(?:'s|s|\s+is|\s+was|\s+did)|who(?:'s|s|\s+is|\s+was)|which|do\s+you\s+remember|do\s+you\s+know|what\s+did\s+i\s+(?:say|tell\s+you)\s+about|recall|remind\s+me\s+(?:what|where|when|who))\s+(.+)$"
+    )
+    .captures(n)
+    .or_else(|| {
+        rx!(
+            r"^(?:quel(?:le)?s?\s+(?:est|sont|etait)|c'est\s+quoi|c'est\s+quand|c'est\s+ou|c'est\s+qui|qu'est-ce\s+que|ou\s+(?:est|sont|ai-je|j'ai|se\s+trouve)|quand\s+(?:est|a\s+lieu)|qui\s+est|tu\s+te\s+souviens\s+(?:de|d'|du|des)|te\s+souviens-tu\s+(?:de|d'|du|des)|rappelle-moi\s+(?:quel|quelle|ou|quand|qui))\s*(.+)$"
+        )
+        .captures(n)
+    })
+    // "what size shoes does emma wear", "where did i park", "je me suis
+    // garé où", "gate code?": any other question about a thing.
+    .or_else(|| rx!(r"^(?:what|where|when|who|which|how|quel|quelle|ou|quand|qui)\s+(.+)$").captures(n))
+    .or_else(|| rx!(r"^(.+?)\s+(?:ou|quand)$").captures(n));
+    let c = match question {
+        Some(c) => c,
+        None if ctx.question && n.split_whitespace().count() <= 5 => rx!(r"^(.+)$").captures(n)?,
+        None => return None,
+    };
+    let rest = inp.group(&c, 1)?;
+    let words: Vec<String> = rest
+        .orig()
+        .split_whitespace()
+        .filter_map(|w| {
+            let w = said(&Input::new(w));
+            let folded = Input::new(&w);
+            // French elision: "l'adresse" → "adresse".
+            let f = folded.norm();
+            let cut = ["l'", "d'", "j'", "m'", "t'", "s'", "n'", "c'", "qu'"]
+                .iter()
+                .find(|p| f.starts_with(**p) && f.len() > p.len())
+                .map_or(0, |p| p.len());
+            let word = folded.sub(cut..f.len());
+            let key = word.norm().to_string();
+            (!key.is_empty() && !STOP.contains(&key.as_str())).then(|| word.orig().to_lowercase())
+        })
+        .collect();
+    (!words.is_empty()).then(|| Plan::call("recall", json!({ "query": words.join(" ") })))
+}

@@ -1,0 +1,38 @@
+//! Rules for everything but reminders: tasks, goals, lists, expenses,
+//! memory, and the person's settings (timezone, name, quiet hours).
+//! Each rule matches the whole (folded) message, English then French.
+//!
+//! One file per family of intents; each rule is a `fn(&Input, &Ctx) ->
+//! Option<Plan>` that [`super::plan_text`] tries in its fixed order.
+
+mod agenda;
+mod cities;
+mod expenses;
+mod lists;
+mod memory;
+mod settings;
+mod small_talk;
+mod statements;
+mod tasks;
+
+use regex::Captures;
+
+use super::text::{self, Input};
+
+pub(super) use agenda::agenda;
+pub(super) use expenses::expenses;
+pub(super) use lists::lists;
+pub(super) use memory::{recall, remember};
+pub(super) use settings::{display_name, quiet_hours, timezone};
+pub(super) use small_talk::{ack, small_talk};
+pub(super) use statements::{done_statement, statement};
+pub(super) use tasks::{goals, need_to, tasks};
+
+/// The first capture group that matched, as said.
+fn first_group(inp: &Input, c: &Captures<'_>) -> Option<Input> {
+    (1..c.len()).find_map(|i| inp.group(c, i))
+}
+
+fn said(inp: &Input) -> String {
+    text::trim_punct(inp).orig().to_string()
+}
