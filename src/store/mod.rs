@@ -12,6 +12,7 @@ mod llm_usage;
 mod memories;
 mod message_status;
 mod messages;
+mod oauth_states;
 mod pending_actions;
 pub mod person_data;
 mod phones;

@@ -13,6 +13,17 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+mod llm;
+mod oauth;
+mod reader;
+mod twilio;
+
+pub use llm::*;
+use oauth::read_oauth;
+pub use oauth::*;
+use reader::Reader;
+pub use twilio::*;
+
 /// Where this process runs; decides which settings are mandatory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -96,210 +107,6 @@ pub struct Config {
     pub oauth: OAuthConfig,
 }
 
-/// Reserved for the SMS issue.
-#[derive(Clone, Default)]
-pub struct TwilioConfig {
-    pub account_sid: Option<String>,
-    pub auth_token: Option<SecretString>,
-    pub from_number: Option<String>,
-    pub messaging_service_sid: Option<String>,
-    pub api_base: String,
-    pub max_mps: f64,
-    /// Only honoured in development.
-    pub skip_signature_validation: bool,
-    /// Longer replies are cut at a sentence boundary to fit.
-    pub max_segments: u32,
-    /// At most one onboarding reply per unknown number per window.
-    pub onboarding_window: Duration,
-    /// Inbound messages per person (and per number) per minute before "slow down".
-    pub inbound_per_minute: u32,
-    /// Words added in Twilio's Advanced Opt-Out, mirrored here
-    /// (`SMS_EXTRA_OPT_OUT_KEYWORDS`, `_OPT_IN_`, `_HELP_`; comma-separated).
-    pub extra_opt_out_keywords: Vec<String>,
-    pub extra_opt_in_keywords: Vec<String>,
-    pub extra_help_keywords: Vec<String>,
-    /// The name the HELP and opt-out texts start with (`SMS_SERVICE_NAME`).
-    pub service_name: String,
-    /// How a person reaches a human, quoted in the HELP text (`SMS_HELP_CONTACT`).
-    pub help_contact: Option<String>,
-    /// "Msg & data rates may apply" in the HELP text (`SMS_RATES_NOTICE`,
-    /// on by default: US and Canadian carriers expect it).
-    pub rates_notice: bool,
-}
-
-impl TwilioConfig {
-    /// The token webhooks are signed with: the configured one, or in
-    /// development a fixed one (see [`DEVELOPMENT_TWILIO_AUTH_TOKEN`]).
-    pub fn signing_token(&self, env: Environment) -> Option<SecretString> {
-        match (&self.auth_token, env) {
-            (Some(t), _) => Some(t.clone()),
-            (None, Environment::Development) => {
-                Some(SecretString::from(DEVELOPMENT_TWILIO_AUTH_TOKEN))
-            }
-            (None, _) => None,
-        }
-    }
-}
-
-/// The models, their deadlines and the daily budgets. No `Default`: a
-/// zero budget would silently switch the models off.
-#[derive(Clone)]
-pub struct LlmConfig {
-    pub gemini_api_key: Option<SecretString>,
-    pub gemini_base_url: String,
-    pub gemini_model: String,
-    pub gemini_thinking_level: String,
-    pub fallback_base_url: Option<String>,
-    pub fallback_api_key: Option<SecretString>,
-    pub fallback_model: Option<String>,
-    /// The longest answer asked of the fallback, in tokens.
-    pub fallback_max_tokens: u32,
-    pub daily_token_budget: u64,
-    /// Estimated spend per person per local day, in millionths of a US
-    /// dollar (`LLM_DAILY_COST_BUDGET_USD`), from the price table.
-    pub daily_cost_budget_micros: u64,
-    /// What all remote providers together may take for one model call,
-    /// retries included, before the offline planner answers.
-    pub remote_budget: Duration,
-    /// The most one remote provider may take within that budget (`None`:
-    /// what is left of the budget, less a reserve for the next provider).
-    pub provider_deadline: Option<Duration>,
-}
-
-/// What all remote models together may take for one call, retries
-/// included (`LLM_REMOTE_BUDGET_SECONDS`; shared out by
-/// `agent::llm::chain`). Flash-class Gemini models answer one call of an
-/// SMS turn in 1–2 s, so the primary's 3 s window is ample; with every
-/// remote model hung, the offline planner still answers within the 5 s that
-/// 99 % of turns take.
-pub const DEFAULT_LLM_REMOTE_BUDGET: Duration = Duration::from_secs(4);
-
-/// The longest answer asked of the OpenAI-compatible fallback, in tokens
-/// (`LLM_FALLBACK_MAX_TOKENS`): an SMS reply of three segments is about 120
-/// tokens and a round of function calls a few hundred. Without a cap a
-/// local model may write until its context is full, which on a CPU takes
-/// minutes.
-pub const DEFAULT_LLM_FALLBACK_MAX_TOKENS: u32 = 512;
-
-/// $0.20 per person and local day: about 100 one-tool turns on the
-/// default model, so the token budget (about 50 such turns) binds first
-/// there and this one on pricier models.
-pub const DEFAULT_DAILY_COST_BUDGET_MICROS: u64 = 200_000;
-
-/// Per-person OAuth (issue 9): the connect links, and each provider's app
-/// registration and endpoints. Every endpoint is a setting so tests (and
-/// sovereign clouds) can point it elsewhere. `Debug` shows no secret.
-#[derive(Debug, Clone, Default)]
-pub struct OAuthConfig {
-    /// `CONNECT_LINK_KEYS`: HMAC keys for the texted connect links,
-    /// `kid:secret[,kid:secret…]`; the last listed signs, every listed one
-    /// verifies (rotation: append a new key, drop the old one 15 minutes later).
-    pub connect_link_keys: Option<SecretString>,
-    pub google: ProviderApp,
-    pub microsoft: ProviderApp,
-    pub notion: ProviderApp,
-    /// `MICROSOFT_TENANT` (default `common`), used in the default endpoints.
-    pub microsoft_tenant: String,
-    /// `NOTION_VERSION`: the `Notion-Version` header sent with every call.
-    pub notion_version: String,
-}
-
-/// One provider's registration and endpoints.
-#[derive(Debug, Clone, Default)]
-pub struct ProviderApp {
-    pub client_id: Option<String>,
-    pub client_secret: Option<SecretString>,
-    pub authorize_url: String,
-    pub token_url: String,
-    pub revoke_url: Option<String>,
-    pub userinfo_url: Option<String>,
-    /// The `iss` an authorization response must carry when it carries one
-    /// (RFC 9207); `None`: the provider sends none.
-    pub issuer: Option<String>,
-}
-
-impl ProviderApp {
-    /// True when this provider can be connected (an app is registered).
-    pub fn is_configured(&self) -> bool {
-        self.client_id.is_some() && self.client_secret.is_some()
-    }
-}
-
-/// One AES-256 key of `TOKEN_ENCRYPTION_KEYS`.
-pub struct TokenKey {
-    pub id: u32,
-    pub bytes: secrecy::SecretBox<[u8; 32]>,
-}
-
-/// Parses `TOKEN_ENCRYPTION_KEYS` (`id:base64key,…`, each key 32 bytes,
-/// ids unique). The error names the item by position, never its bytes.
-pub fn parse_token_keys(raw: &str) -> Result<Vec<TokenKey>, String> {
-    use base64::Engine as _;
-    let mut keys: Vec<TokenKey> = Vec::new();
-    for (n, item) in raw.split(',').map(str::trim).enumerate() {
-        if item.is_empty() {
-            continue;
-        }
-        let (id, key) = item
-            .split_once(':')
-            .ok_or_else(|| format!("item {} is not id:base64key", n + 1))?;
-        let id: u32 = id
-            .trim()
-            .parse()
-            .map_err(|_| format!("item {} has a key id that is not a number", n + 1))?;
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(key.trim())
-            .map_err(|_| format!("key {id} is not valid base64"))?;
-        let bytes: [u8; 32] = decoded
-            .try_into()
-            .map_err(|_| format!("key {id} is not 32 bytes (AES-256)"))?;
-        if keys.iter().any(|k| k.id == id) {
-            return Err(format!("key id {id} is listed twice"));
-        }
-        keys.push(TokenKey {
-            id,
-            bytes: secrecy::SecretBox::new(Box::new(bytes)),
-        });
-    }
-    if keys.is_empty() {
-        return Err("no key listed".into());
-    }
-    Ok(keys)
-}
-
-/// Parses `CONNECT_LINK_KEYS` (`kid:secret,…`, secrets at least 32
-/// characters); the last listed signs.
-pub fn parse_link_keys(raw: &str) -> Result<Vec<(String, SecretString)>, String> {
-    let mut keys: Vec<(String, SecretString)> = Vec::new();
-    for (n, item) in raw.split(',').map(str::trim).enumerate() {
-        if item.is_empty() {
-            continue;
-        }
-        let (kid, secret) = item
-            .split_once(':')
-            .ok_or_else(|| format!("item {} is not kid:secret", n + 1))?;
-        let kid = kid.trim();
-        if kid.is_empty()
-            || !kid
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(format!("item {} has an empty or unusual kid", n + 1));
-        }
-        if secret.trim().len() < 32 {
-            return Err(format!("key {kid} is shorter than 32 characters"));
-        }
-        if keys.iter().any(|(k, _)| k == kid) {
-            return Err(format!("kid {kid} is listed twice"));
-        }
-        keys.push((kid.to_owned(), SecretString::from(secret.trim().to_owned())));
-    }
-    if keys.is_empty() {
-        return Err("no key listed".into());
-    }
-    Ok(keys)
-}
-
 /// Every problem found while reading the configuration, reported at once.
 #[derive(Debug, thiserror::Error)]
 pub struct ConfigError {
@@ -317,16 +124,6 @@ impl fmt::Display for ConfigError {
         )
     }
 }
-
-pub const DEFAULT_GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
-/// Gemini 3.5 Flash-Lite: stable, no shutdown date announced (late 2026),
-/// the fastest and cheapest current Gemini with function calling; see the
-/// README's model table.
-pub const DEFAULT_GEMINI_MODEL: &str = "gemini-3.5-flash-lite";
-pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
-/// The auth token development uses when none is configured, so webhooks can
-/// be signed (by `nudge admin sms simulate`) and checked as in production.
-pub const DEVELOPMENT_TWILIO_AUTH_TOKEN: &str = "nudge-development-token";
 
 impl Config {
     /// Reads the process environment (and `NAME_FILE` files).
@@ -573,197 +370,6 @@ impl Config {
     }
 }
 
-pub const DEFAULT_NOTION_VERSION: &str = "2025-09-03";
-
-/// The OAuth section: each provider's app and endpoints, with the
-/// providers' public endpoints as defaults.
-fn read_oauth(r: &mut Reader<'_>) -> OAuthConfig {
-    let connect_link_keys = r.secret("CONNECT_LINK_KEYS");
-    if let Some(raw) = &connect_link_keys
-        && let Err(why) = parse_link_keys(raw.expose_secret())
-    {
-        r.problem(format!("CONNECT_LINK_KEYS: {why}"));
-    }
-    let microsoft_tenant = r
-        .plain("MICROSOFT_TENANT")
-        .unwrap_or_else(|| "common".into());
-    let ms_base = format!("https://login.microsoftonline.com/{microsoft_tenant}/oauth2/v2.0");
-    let google = read_app(
-        r,
-        "GOOGLE",
-        "https://accounts.google.com/o/oauth2/v2/auth".into(),
-        "https://oauth2.googleapis.com/token".into(),
-        Some("https://oauth2.googleapis.com/revoke"),
-        Some("https://openidconnect.googleapis.com/v1/userinfo"),
-        Some("https://accounts.google.com"),
-    );
-    let microsoft = read_app(
-        r,
-        "MICROSOFT",
-        format!("{ms_base}/authorize"),
-        format!("{ms_base}/token"),
-        None,
-        Some("https://graph.microsoft.com/oidc/userinfo"),
-        None,
-    );
-    let notion = read_app(
-        r,
-        "NOTION",
-        "https://api.notion.com/v1/oauth/authorize".into(),
-        "https://api.notion.com/v1/oauth/token".into(),
-        Some("https://api.notion.com/v1/oauth/revoke"),
-        None,
-        None,
-    );
-    OAuthConfig {
-        connect_link_keys,
-        google,
-        microsoft,
-        notion,
-        microsoft_tenant,
-        notion_version: r
-            .plain("NOTION_VERSION")
-            .unwrap_or_else(|| DEFAULT_NOTION_VERSION.into()),
-    }
-}
-
-/// `PREFIX_CLIENT_ID`, `PREFIX_CLIENT_SECRET` and `PREFIX_*_URL`, with defaults.
-fn read_app(
-    r: &mut Reader<'_>,
-    prefix: &str,
-    authorize: String,
-    token: String,
-    revoke: Option<&str>,
-    userinfo: Option<&str>,
-    issuer: Option<&str>,
-) -> ProviderApp {
-    let mut url = |suffix: &str, default: Option<String>| {
-        let name = format!("{prefix}_{suffix}");
-        match r.plain(&name) {
-            Some(v) => match validate_base_url(&v) {
-                Ok(v) => Some(v),
-                Err(why) => {
-                    r.problem(format!("{name} {why}"));
-                    None
-                }
-            },
-            None => default,
-        }
-    };
-    let authorize_url = url("AUTHORIZE_URL", Some(authorize)).unwrap_or_default();
-    let token_url = url("TOKEN_URL", Some(token)).unwrap_or_default();
-    let revoke_url = url("REVOKE_URL", revoke.map(str::to_owned));
-    let userinfo_url = url("USERINFO_URL", userinfo.map(str::to_owned));
-    let issuer = url("ISSUER", issuer.map(str::to_owned));
-    ProviderApp {
-        client_id: r.plain(&format!("{prefix}_CLIENT_ID")),
-        client_secret: r.secret(&format!("{prefix}_CLIENT_SECRET")),
-        authorize_url,
-        token_url,
-        revoke_url,
-        userinfo_url,
-        issuer,
-    }
-}
-
-/// Collects problems while reading variables, so all are reported together.
-struct Reader<'a> {
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-    problems: Vec<String>,
-}
-
-impl Reader<'_> {
-    fn problem(&mut self, p: String) {
-        self.problems.push(p);
-    }
-
-    /// A non-secret value; empty counts as unset.
-    fn plain(&mut self, name: &str) -> Option<String> {
-        (self.lookup)(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    }
-
-    /// A comma-separated list; blank items are dropped.
-    fn list(&mut self, name: &str) -> Vec<String> {
-        self.plain(name)
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|w| !w.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// A secret from `NAME`, or from the file named by `NAME_FILE`.
-    fn secret(&mut self, name: &str) -> Option<SecretString> {
-        let direct = (self.lookup)(name).filter(|v| !v.trim().is_empty());
-        let file = (self.lookup)(&format!("{name}_FILE")).filter(|v| !v.trim().is_empty());
-        match (direct, file) {
-            (Some(_), Some(_)) => {
-                self.problem(format!("{name} and {name}_FILE are both set; keep one"));
-                None
-            }
-            (Some(v), None) => Some(SecretString::from(v.trim().to_string())),
-            (None, Some(path)) => match std::fs::read_to_string(path.trim()) {
-                Ok(v) if !v.trim().is_empty() => Some(SecretString::from(v.trim().to_string())),
-                Ok(_) => {
-                    self.problem(format!("{name}_FILE ({}) is empty", path.trim()));
-                    None
-                }
-                Err(e) => {
-                    self.problem(format!(
-                        "{name}_FILE ({}) cannot be read: {}",
-                        path.trim(),
-                        e.kind()
-                    ));
-                    None
-                }
-            },
-            (None, None) => None,
-        }
-    }
-
-    /// A positive number of seconds, fractions allowed (`2.5`).
-    fn seconds(&mut self, name: &str) -> Option<Duration> {
-        let value: f64 = self.parse(name)?;
-        match Duration::try_from_secs_f64(value) {
-            Ok(d) if !d.is_zero() => Some(d),
-            _ => {
-                self.problem(format!("{name} must be a positive number of seconds"));
-                None
-            }
-        }
-    }
-
-    /// An amount of US dollars (`0.25`), in millionths of a dollar.
-    fn dollars(&mut self, name: &str) -> Option<u64> {
-        let value: f64 = self.parse(name)?;
-        if !(0.0..=1_000_000.0).contains(&value) {
-            self.problem(format!("{name} must be an amount of US dollars, like 0.25"));
-            return None;
-        }
-        Some((value * 1_000_000.0).round() as u64)
-    }
-
-    fn parse<T>(&mut self, name: &str) -> Option<T>
-    where
-        T: FromStr,
-        T::Err: fmt::Display,
-    {
-        let raw = self.plain(name)?;
-        match raw.parse::<T>() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.problem(format!("{name}: {e}"));
-                None
-            }
-        }
-    }
-}
-
 /// `10.0.0.0/8, 127.0.0.1, ::1/128` → networks; a bare address is one host.
 fn parse_cidrs(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
     raw.split(',')
@@ -825,46 +431,6 @@ impl fmt::Debug for Config {
             .field("llm", &self.llm)
             .field("token_encryption_keys", &self.token_encryption_keys)
             .field("oauth", &self.oauth)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for TwilioConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TwilioConfig")
-            .field("account_sid", &self.account_sid)
-            .field("auth_token", &self.auth_token)
-            .field("from_number", &self.from_number)
-            .field("messaging_service_sid", &self.messaging_service_sid)
-            .field("api_base", &redact_url(&self.api_base))
-            .field("max_mps", &self.max_mps)
-            .field("skip_signature_validation", &self.skip_signature_validation)
-            .field("max_segments", &self.max_segments)
-            .field("onboarding_window", &self.onboarding_window)
-            .field("inbound_per_minute", &self.inbound_per_minute)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Fields added later are left out (`..`) rather than printed unredacted.
-impl fmt::Debug for LlmConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LlmConfig")
-            .field("gemini_api_key", &self.gemini_api_key)
-            .field("gemini_base_url", &redact_url(&self.gemini_base_url))
-            .field("gemini_model", &self.gemini_model)
-            .field("gemini_thinking_level", &self.gemini_thinking_level)
-            .field(
-                "fallback_base_url",
-                &redact_opt_url(&self.fallback_base_url),
-            )
-            .field("fallback_api_key", &self.fallback_api_key)
-            .field("fallback_model", &self.fallback_model)
-            .field("fallback_max_tokens", &self.fallback_max_tokens)
-            .field("daily_token_budget", &self.daily_token_budget)
-            .field("daily_cost_budget_micros", &self.daily_cost_budget_micros)
-            .field("remote_budget", &self.remote_budget)
-            .field("provider_deadline", &self.provider_deadline)
             .finish_non_exhaustive()
     }
 }
@@ -1023,7 +589,7 @@ mod tests {
             seen.borrow_mut().insert(k.to_string());
             None
         });
-        let example = include_str!("../.env.example");
+        let example = include_str!("../../.env.example");
         let missing: Vec<_> = seen
             .borrow()
             .iter()
