@@ -13,4 +13,4 @@ export NUDGE_TEST_DATABASE_URL="${NUDGE_TEST_DATABASE_URL:-postgres://postgres@1
 export NUDGE_TEST_REDIS_URL="${NUDGE_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 NUDGE_FAULTS_PEOPLE=${1:-500} NUDGE_FAULTS_OUTAGE_SECONDS=${2:-600} NUDGE_FAULTS_WEBHOOKS=${3:-1000} \
     cargo test --release --test faults -- --nocapture --test-threads=1 2>&1 \
-    | grep -E "^FAULTS|burst:|test result|panicked"
+    | grep -E "FAULTS|burst:|test result|panicked|left:|right:"
