@@ -3,25 +3,11 @@
 
 mod common;
 
+use common::admin;
+
 use std::process::Output;
 
 use common::TestDb;
-
-fn admin(db: &TestDb, args: &[&str]) -> Output {
-    let cwd = tempfile::tempdir().unwrap();
-    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
-        .arg("admin")
-        .args(args)
-        .current_dir(cwd.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("NUDGE_ENV", "development")
-        .env("DATABASE_ADMIN_URL", db.owner_url())
-        // Names the application role whose rights per-person commands take.
-        .env("DATABASE_URL", db.app_url())
-        .output()
-        .unwrap()
-}
 
 fn admin_with(db: &TestDb, app_url: Option<&str>, args: &[&str]) -> Output {
     let cwd = tempfile::tempdir().unwrap();

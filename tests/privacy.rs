@@ -7,27 +7,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Output;
 
-use common::TestDb;
 use common::person_rows::{seed, user_tables};
+use common::{TestDb, admin};
 use nudge::db::queue::{self, JobOptions, OnboardingSmsJob, ReminderDueJob};
 use nudge::store::person_data::PERSON_TABLES;
-
-fn admin(db: &TestDb, args: &[&str]) -> Output {
-    let cwd = tempfile::tempdir().unwrap();
-    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
-        .arg("admin")
-        .args(args)
-        .current_dir(cwd.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("NUDGE_ENV", "development")
-        .env("DATABASE_ADMIN_URL", db.owner_url())
-        .env("DATABASE_URL", db.app_url())
-        .output()
-        .unwrap()
-}
 
 /// Rows anywhere (every table of `public` and `apalis`, whole rows as
 /// text, job payloads decoded) that mention `needle`.

@@ -276,3 +276,21 @@ async fn exec(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
         .await
         .map(|_| ())
 }
+
+/// Runs `nudge admin <args>` against `db` as an operator would: the owner
+/// URL, and the application role named by `DATABASE_URL`.
+pub fn admin(db: &TestDb, args: &[&str]) -> std::process::Output {
+    let cwd = tempfile::tempdir().unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .arg("admin")
+        .args(args)
+        .current_dir(cwd.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NUDGE_ENV", "development")
+        .env("DATABASE_ADMIN_URL", db.owner_url())
+        // Names the application role whose rights per-person commands take.
+        .env("DATABASE_URL", db.app_url())
+        .output()
+        .unwrap()
+}
