@@ -85,3 +85,35 @@ async fn a_delay_of_a_leap_year_fits_the_reminder_tool() {
     assert_eq!(calls[0].name, "create_reminder");
     assert_eq!(calls[0].args["in_minutes"], 525_600);
 }
+
+/// `offline_time` found texts on which trimming trailing words never ended:
+/// cutting a word maps back to the original text, which is normalised
+/// again, and a rewritten word came back whole. Each must be answered;
+/// run on a thread of its own, so that a loop shows as a failed test
+/// (after a bound far above the milliseconds an answer takes), not a hung
+/// suite.
+#[test]
+fn texts_that_looped_in_the_trimming_are_answered() {
+    let cases = [
+        (
+            "remind me to call mom N m#\u{fffd}\u{0}m\u{fffd}\u{fffd}%\u{0}emaindemest\u{fffd}\u{fffd}c",
+            Locale::Fr,
+        ),
+        ("remind me to call mom eler maamn \u{0}c", Locale::En),
+        (
+            "rappelle-moi d'appeler maman \u{0}\u{4}\u{0}\u{0}\u{0}$\u{0}\u{0}MM\u{0}\u{0}\u{0}c",
+            Locale::En,
+        ),
+    ];
+    for (text, locale) in cases {
+        let (done, answered) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let message = futures::executor::block_on(answer(text, locale));
+            let _ = done.send(message);
+        });
+        let message = answered
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{text:?} is still being planned after 30 s"));
+        assert_runner_accepts(text, &message);
+    }
+}

@@ -66,6 +66,12 @@ pub(in crate::agent::llm::offline) fn strip_lead(
         if !repeat {
             return next;
         }
+        // Cutting maps back to the original text, which is normalised
+        // again: a rewritten word can come back whole. Stop unless the
+        // text shrank, or a message can loop forever (found by fuzzing).
+        if next.norm().len() >= n.len() {
+            return cur;
+        }
         cur = next;
     }
 }
@@ -83,7 +89,12 @@ pub(in crate::agent::llm::offline) fn strip_trail(inp: &Input, words: &[&str]) -
                     .is_some_and(|c| !c.is_alphanumeric())
         });
         let Some(w) = hit else { return cur };
-        cur = trim_punct(&cur.sub(0..n.len() - w.len()));
+        let next = trim_punct(&cur.sub(0..n.len() - w.len()));
+        // As in `strip_lead`: stop unless the text shrank.
+        if next.norm().len() >= n.len() {
+            return cur;
+        }
+        cur = next;
     }
 }
 
