@@ -18,17 +18,17 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use common::TestDb;
+use nudge::agent::llm::LlmClient;
 use nudge::agent::llm::chain::{
     BreakerSettings, ChainCall, DEFAULT_LLM_REMOTE_BUDGET, HANDOVER_RESERVE, LinkOutcome, LlmChain,
 };
 use nudge::agent::llm::gemini::{GeminiClient, GeminiSettings};
 use nudge::agent::llm::offline::OfflinePlanner;
 use nudge::agent::llm::openai::{OpenAiCompatibleClient, OpenAiSettings};
-use nudge::agent::llm::LlmClient;
 use nudge::agent::tools::ToolRegistry;
 use nudge::agent::{Agent, TurnBudget, TurnEnd};
 
-use common::gemini::{GENERATE, MODEL, agent, chain, now};
+use common::gemini::{GENERATE, MODEL, agent, chain, now, overloaded};
 
 /// Gemini's answers in order: a function call (with a thought signature),
 /// then the final text.
@@ -153,13 +153,7 @@ async fn a_503_storm_opens_the_breaker_and_the_offline_planner_answers() {
     let user = common::create_user(&db, "Ana", "+15145550101").await;
 
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({
-            "error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}
-        })))
-        .mount(&server)
-        .await;
+    overloaded(&server).await;
     let llm = chain(&server);
     let agent = agent(&db, llm.clone());
 

@@ -6,12 +6,10 @@
 
 mod common;
 
-use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 use common::TestDb;
-use common::gemini::{GENERATE, agent, chain};
+use common::gemini::{agent, chain, overloaded};
 
 #[tokio::test]
 async fn an_open_gemini_breaker_shows_as_1_on_the_metrics_endpoint() {
@@ -24,13 +22,7 @@ async fn an_open_gemini_breaker_shows_as_1_on_the_metrics_endpoint() {
     tokio::spawn(app.run_until(std::future::pending()));
 
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(GENERATE))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({
-            "error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}
-        })))
-        .mount(&server)
-        .await;
+    overloaded(&server).await;
     let llm = chain(&server);
     let agent = agent(&db, llm.clone());
     let gauge = || async {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use wiremock::MockServer;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::TestDb;
 use nudge::agent::llm::chain::{BreakerSettings, LlmChain};
@@ -54,4 +56,15 @@ pub fn agent(db: &TestDb, llm: Arc<LlmChain>) -> Agent {
         TurnBudget::default(),
     )
     .with_clock(now)
+}
+
+/// Gemini answering every call with its documented 503 "overloaded" error.
+pub async fn overloaded(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(GENERATE))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({
+            "error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}
+        })))
+        .mount(server)
+        .await;
 }
