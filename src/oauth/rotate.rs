@@ -4,8 +4,8 @@
 //! a whole, so the rotation can be killed at any point and run again: rows
 //! already on the current key are skipped, none is wrapped twice, none lost.
 //!
-//! Cross-person by nature, it runs on the owner connection (operators only)
-//! and every statement still names the row's person.
+//! Cross-person by nature, it runs on the owner connection (operators only);
+//! its statements (`store::resealing`) still name each row's person.
 
 use sqlx::PgPool;
 use uuid::Uuid;
