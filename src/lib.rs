@@ -9,16 +9,18 @@
 //!
 //! ```text
 //! main.rs          thin: parse the CLI, call `cli::run`
-//! cli.rs           the subcommands and what each one starts
-//! config.rs        typed config from env; every secret also from NAME_FILE
+//! cli/             the subcommands and what each one starts
+//! config/          typed config from env, by area; every secret also from NAME_FILE
 //! telemetry.rs     tracing (JSON), OTLP export, Prometheus recorder
 //! error.rs         AppError and the error policy
 //! app.rs           AppState, shared by every handler and job
 //! startup.rs       Application::build: binds listeners, runs the server
 //! cache.rs         Redis, for what may be lost
 //! http_client.rs   what outbound HTTP clients share (Retry-After, redaction)
-//! db/              pools, UserTx, migrations runner, job queue producer, dev PostgreSQL
-//! store/           per-user data, always through a UserTx
+//! db/              pools, UserTx, migrations runner, job queue, dev PostgreSQL
+//! store/           per-user data, always through a UserTx; the cross-user calls
+//!                  and operator views (with db/, the only place SQL is written)
+//! reminders/       reminder rules: decide() and their wording
 //! agent/           runner, planner, conversation summary, reminder replies
 //!   llm/           LlmClient; gemini, openai-compatible, offline rules, chain with breakers
 //!   tools/         Tool trait, registry, built-in tools
@@ -29,9 +31,11 @@
 //! admin/           operator CLI commands
 //! ```
 //!
-//! Arrows point one way: `api` and `sms_router` call into `agent`, `store`
-//! and `db`; `workers` call into `agent`, `sms_router` and `store`; `store`
-//! calls nothing above `db`.
+//! Arrows point one way (`tests/layering.rs` checks them): `api` calls into
+//! `agent`, `sms_router`, `oauth` and `store`; `workers` call into `agent`,
+//! `sms_router` (delivery), `reminders`, `oauth` and `store`; `agent` into
+//! `reminders`, `oauth` and `store`; `sms_router` into `store` only;
+//! `store` calls nothing above `db`.
 
 #![forbid(unsafe_code)]
 

@@ -3,7 +3,8 @@
 //! it below; a new arrow upwards fails here with the file and line.
 //!
 //! Also the size check (issue 8): no file of production code under `src/`
-//! over [`MAX_PRODUCTION_LINES`], tests and tables of data excepted.
+//! over [`MAX_PRODUCTION_LINES`], tests and tables of data excepted; and
+//! the SQL check: statements are written only in `store/` and `db/`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,23 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// Every `.rs` file under `src`, with its path under `src` (`/`-separated).
+fn named_sources(src: &Path) -> Vec<(String, PathBuf)> {
+    let mut files = Vec::new();
+    sources(src, &mut files);
+    files
+        .into_iter()
+        .map(|file| {
+            let name = file
+                .strip_prefix(src)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (name, file)
+        })
+        .collect()
 }
 
 /// The top-level modules a file names in code (comment lines skipped).
@@ -164,15 +182,8 @@ fn production_lines(text: &str) -> usize {
 #[test]
 fn no_production_file_is_over_500_lines() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
     let mut too_long = Vec::new();
-    for file in files {
-        let name = file
-            .strip_prefix(&src)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+    for (name, file) in named_sources(&src) {
         if OVER_THE_LIMIT.contains(&name.as_str()) {
             continue;
         }
@@ -201,4 +212,81 @@ fn the_size_check_stops_at_the_test_module() {
     let text = "//! doc\nfn a() {}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() {}\n}\n";
     assert_eq!(production_lines(text), 3);
     assert_eq!(production_lines("fn a() {}\nfn b() {}\n"), 2);
+}
+
+/// Folders of `src/` where SQL may be written: everything else calls a
+/// named function of theirs (DESIGN.md §4, issue 8).
+const SQL_HOMES: &[&str] = &["store", "db"];
+
+/// The lines of production code (before the test module, comments skipped)
+/// that build a statement with sqlx: `sqlx::query…`, `query_as`,
+/// `query_scalar`, `raw_sql`, `QueryBuilder`. Redis's `query_async` is
+/// not one.
+fn sql_lines(text: &str) -> Vec<usize> {
+    const BUILDERS: &[&str] = &[
+        "query_as",
+        "query_as_with",
+        "query_scalar",
+        "query_scalar_with",
+        "query_with",
+        "raw_sql",
+        "QueryBuilder",
+    ];
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.starts_with("#[cfg(test)]") {
+            break;
+        }
+        let code = line.trim_start();
+        if code.starts_with("//") {
+            continue;
+        }
+        let words: Vec<&str> = code
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .collect();
+        let builds = words.iter().any(|word| {
+            let path: Vec<&str> = word.split("::").filter(|s| !s.is_empty()).collect();
+            path.iter().any(|s| BUILDERS.contains(s))
+                || path.windows(2).any(|w| w == ["sqlx", "query"])
+        });
+        if builds {
+            found.push(n + 1);
+        }
+    }
+    found
+}
+
+#[test]
+fn sql_is_written_only_in_store_and_db() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut outside = Vec::new();
+    for (name, file) in named_sources(&src) {
+        let top = name.split('/').next().unwrap_or_default();
+        if SQL_HOMES.contains(&top) {
+            continue;
+        }
+        for line in sql_lines(&std::fs::read_to_string(&file).unwrap()) {
+            outside.push(format!("{name}:{line}"));
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "SQL outside store/ and db/ (move it into a named function there):\n{}",
+        outside.join("\n")
+    );
+}
+
+#[test]
+fn the_sql_check_sees_a_query_and_not_redis() {
+    let text = "let n: i64 = sqlx::query_scalar(\"select 1\")\n\
+                sqlx::query(\"begin\")\n\
+                use sqlx::query_as;\n\
+                // sqlx::query in a comment\n\
+                redis::cmd(\"PING\").query_async::<String>(&mut conn)\n\
+                let q = query_as::<_, (i32,)>(\"select 1\");\n\
+                sqlx::query_scalar::<_, i32>(\"select 1\")\n\
+                sqlx::query!(\"select 1\")\n\
+                #[cfg(test)]\n\
+                sqlx::query(\"in a test\")\n";
+    assert_eq!(sql_lines(text), vec![1, 2, 3, 6, 7, 8]);
 }

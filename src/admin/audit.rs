@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::output::Rendered;
 use super::{AdminError, Operator, resolve_user};
+use crate::store::admin_views::{self, AuditFilter};
 
 #[derive(Debug, Args)]
 pub struct AuditCommand {
@@ -22,16 +23,6 @@ pub struct AuditCommand {
     /// At most this many entries.
     #[arg(long, default_value_t = 100)]
     limit: i64,
-}
-
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct Entry {
-    id: i64,
-    created_at: DateTime<Utc>,
-    actor: String,
-    action: String,
-    user_id: Option<uuid::Uuid>,
-    details: serde_json::Value,
 }
 
 pub async fn execute(op: &Operator, command: AuditCommand) -> Result<Rendered, AdminError> {
@@ -55,19 +46,13 @@ pub async fn execute(op: &Operator, command: AuditCommand) -> Result<Rendered, A
     if !(1..=10_000).contains(&command.limit) {
         return Err(AdminError::Refused("--limit must be 1 to 10000".into()));
     }
-    let entries: Vec<Entry> = sqlx::query_as(
-        "select id, created_at, actor, action, user_id, details from audit_log \
-         where ($1::uuid is null or user_id = $1) \
-           and ($2::timestamptz is null or created_at >= $2) \
-           and ($3::text is null or action = $3) \
-         order by created_at desc, id desc limit $4",
-    )
-    .bind(user)
-    .bind(since)
-    .bind(command.action.as_deref())
-    .bind(command.limit)
-    .fetch_all(&op.pool)
-    .await?;
+    let filter = AuditFilter {
+        user,
+        since,
+        action: command.action.as_deref(),
+        limit: command.limit,
+    };
+    let entries = admin_views::audit_entries(&op.pool, &filter).await?;
     op.audit_view(
         "audit.read",
         json!({ "user": user, "action": command.action, "count": entries.len() }),

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::oauth::rotate::{self, Rotated};
 use crate::oauth::{OAuthService, Provider, Vault};
 use crate::store::integrations::{self, Integration};
-use crate::store::{Actor, UserId, record_audit};
+use crate::store::{Actor, UserId, admin_views, record_audit};
 
 #[derive(Debug, Subcommand)]
 pub enum IntegrationsCommand {
@@ -91,10 +91,7 @@ pub async fn execute(
             op.audit_view("integrations.list", json!({})).await?;
             // Across people: the owner role, which reads every row; no
             // token column is selected.
-            let users: Vec<UserId> =
-                sqlx::query_scalar("select distinct user_id from oauth_integrations order by 1")
-                    .fetch_all(&op.pool)
-                    .await?;
+            let users = admin_views::people_with_integrations(&op.pool).await?;
             let mut all = Vec::new();
             let mut rows = Vec::new();
             for id in users {

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::output::Rendered;
 use super::{AdminError, Operator};
+use crate::db::queue_admin;
 use crate::store::{Actor, record_audit};
 
 #[derive(Debug, Subcommand)]
@@ -18,20 +19,6 @@ pub enum JobsCommand {
     Retry { id: String },
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct DeadJob {
-    id: String,
-    job_type: String,
-    status: String,
-    attempts: i32,
-    max_attempts: i32,
-    error: Option<String>,
-    payload: Option<serde_json::Value>,
-    done_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-const DEAD: &str = "(status = 'Killed' or (status = 'Failed' and attempts >= max_attempts))";
-
 pub async fn execute(op: &Operator, command: JobsCommand) -> Result<Rendered, AdminError> {
     match command {
         JobsCommand::Queues => queues(op).await,
@@ -40,35 +27,9 @@ pub async fn execute(op: &Operator, command: JobsCommand) -> Result<Rendered, Ad
     }
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
-struct QueueBacklog {
-    queue: String,
-    waiting: i64,
-    running: i64,
-    dead: i64,
-    oldest_waiting_secs: Option<f64>,
-}
-
 /// Counts only, no payloads: nothing about a person is shown.
 async fn queues(op: &Operator) -> Result<Rendered, AdminError> {
-    let names: Vec<String> = crate::db::queue::QUEUES
-        .iter()
-        .map(|q| q.to_string())
-        .collect();
-    let backlog: Vec<QueueBacklog> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select q as queue, \
-                count(j.id) filter (where j.status in ('Pending', 'Queued') and j.run_at <= now()) as waiting, \
-                count(j.id) filter (where j.status = 'Running') as running, \
-                count(j.id) filter (where {DEAD}) as dead, \
-                extract(epoch from now() - min(j.run_at) filter \
-                    (where j.status in ('Pending', 'Queued') and j.run_at <= now()))::float8 as oldest_waiting_secs \
-         from unnest($1::text[]) with ordinality as queues(q, n) \
-         left join apalis.jobs j on j.job_type = q \
-         group by q, n order by n"
-    )))
-    .bind(&names)
-    .fetch_all(&op.pool)
-    .await?;
+    let backlog = queue_admin::queue_status(&op.pool, &crate::db::queue::QUEUES).await?;
     let rows = backlog
         .iter()
         .map(|b| {
@@ -92,14 +53,7 @@ async fn queues(op: &Operator) -> Result<Rendered, AdminError> {
 
 /// Across people: on the owner role, and audited.
 async fn failed(op: &Operator) -> Result<Rendered, AdminError> {
-    let jobs: Vec<DeadJob> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select id, job_type, status, attempts, max_attempts, \
-                coalesce(last_result ->> 'Err', last_result::text) as error, \
-                convert_from(job, 'UTF8')::jsonb as payload, done_at \
-         from apalis.jobs where {DEAD} order by done_at desc nulls last limit 200"
-    )))
-    .fetch_all(&op.pool)
-    .await?;
+    let jobs = queue_admin::dead_jobs(&op.pool).await?;
     op.audit_view("jobs.failed", json!({ "count": jobs.len() }))
         .await?;
     let rows = jobs
@@ -127,14 +81,7 @@ async fn failed(op: &Operator) -> Result<Rendered, AdminError> {
 
 async fn retry(op: &Operator, id: &str) -> Result<Rendered, AdminError> {
     let mut tx = op.pool.begin().await?;
-    let job_type: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "update apalis.jobs set status = 'Pending', attempts = 0, run_at = now(), lock_by = null, \
-                lock_at = null, done_at = null, last_result = null \
-         where id = $1 and {DEAD} returning job_type"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let job_type = queue_admin::retry_dead_job(&mut tx, id).await?;
     let Some(job_type) = job_type else {
         return Err(AdminError::Refused(format!("no dead job with id {id}")));
     };

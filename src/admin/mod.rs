@@ -29,7 +29,7 @@ use sqlx::PgPool;
 
 use crate::config::Config;
 use crate::db::{self, AppRole, SessionRole, UserTx};
-use crate::store::{Actor, PhoneNumber, StoreError, UserId, record_audit};
+use crate::store::{Actor, PhoneNumber, StoreError, UserId, admin_views, record_audit};
 
 pub use output::Output;
 
@@ -318,11 +318,7 @@ fn one_line(e: &sqlx::Error) -> String {
 /// A person named by id or by one of their numbers.
 pub(crate) async fn resolve_user(pool: &PgPool, reference: &str) -> Result<UserId, AdminError> {
     if let Ok(id) = reference.parse::<UserId>() {
-        let exists: bool = sqlx::query_scalar("select exists(select 1 from users where id = $1)")
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
-        return if exists {
+        return if admin_views::user_exists(pool, id).await? {
             Ok(id)
         } else {
             Err(AdminError::Refused(format!("no user with id {id}")))
@@ -333,11 +329,7 @@ pub(crate) async fn resolve_user(pool: &PgPool, reference: &str) -> Result<UserI
             "'{reference}' is neither a user id nor a valid phone number"
         ))
     })?;
-    let id: Option<UserId> =
-        sqlx::query_scalar("select user_id from user_phone_numbers where e164 = $1")
-            .bind(phone.as_str())
-            .fetch_optional(pool)
-            .await?;
+    let id = admin_views::owner_of_number(pool, &phone).await?;
     id.ok_or_else(|| AdminError::Refused(format!("no user has the number {phone}")))
 }
 

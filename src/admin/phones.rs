@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::output::Rendered;
 use super::{AdminError, Operator, parse_phone, resolve_user};
-use crate::store::{Actor, PhoneRecord, UserId, record_audit};
+use crate::store::{Actor, PhoneRecord, admin_views, record_audit};
 
 #[derive(Debug, Subcommand)]
 pub enum PhoneCommand {
@@ -52,11 +52,7 @@ async fn add(op: &Operator, reference: &str, number: &str) -> Result<Rendered, A
 async fn remove(op: &Operator, number: &str) -> Result<Rendered, AdminError> {
     let phone = parse_phone(number)?;
     // Whose number it is: the owner's one look across people, id only.
-    let owner: Option<UserId> =
-        sqlx::query_scalar("select user_id from user_phone_numbers where e164 = $1")
-            .bind(phone.as_str())
-            .fetch_optional(&op.pool)
-            .await?;
+    let owner = admin_views::owner_of_number(&op.pool, &phone).await?;
     let id = owner.ok_or_else(|| AdminError::Refused(format!("{phone} is not registered")))?;
     let mut tx = op.scoped(id).await?;
     PhoneRecord::remove(&mut tx, &phone).await?;

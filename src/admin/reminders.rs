@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::output::Rendered;
 use super::{AdminError, Operator, resolve_user};
-use crate::store::{Reminder, User};
+use crate::store::{Reminder, User, admin_views};
 
 #[derive(Debug, Subcommand)]
 pub enum RemindersCommand {
@@ -54,27 +54,9 @@ async fn list(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
     ))
 }
 
-#[derive(sqlx::FromRow, serde::Serialize)]
-struct Missed {
-    at: chrono::DateTime<chrono::Utc>,
-    user_id: Option<uuid::Uuid>,
-    display_name: Option<String>,
-    body: Option<String>,
-    due_at: Option<String>,
-    late_secs: Option<f64>,
-}
-
 /// Across people: on the owner role, and audited.
 async fn missed(op: &Operator) -> Result<Rendered, AdminError> {
-    let missed: Vec<Missed> = sqlx::query_as(
-        "select a.created_at as at, a.user_id, u.display_name, r.body, a.details ->> 'due_at' as due_at, \
-                (a.details ->> 'late_secs')::float8 as late_secs \
-         from audit_log a left join users u on u.id = a.user_id \
-         left join reminders r on r.id = (a.details ->> 'reminder_id')::uuid \
-         where a.action = 'reminder.missed' order by a.created_at desc limit 500",
-    )
-    .fetch_all(&op.pool)
-    .await?;
+    let missed = admin_views::missed_reminders(&op.pool).await?;
     op.audit_view("reminders.missed", json!({ "count": missed.len() }))
         .await?;
     let rows = missed

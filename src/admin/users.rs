@@ -5,7 +5,9 @@ use serde_json::json;
 
 use super::output::Rendered;
 use super::{AdminError, Operator, parse_phone, resolve_user};
-use crate::store::{Actor, Locale, PhoneRecord, Timezone, User, UserId, UserStatus, record_audit};
+use crate::store::{
+    Actor, Locale, PhoneRecord, Timezone, User, UserId, UserStatus, admin_views, record_audit,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -108,10 +110,7 @@ async fn add(
 /// Across people: on the owner role, and audited.
 async fn list(op: &Operator) -> Result<Rendered, AdminError> {
     let users = User::list_all(&op.pool).await.map_err(AdminError::from)?;
-    let primaries: Vec<(UserId, String)> =
-        sqlx::query_as("select user_id, e164 from user_phone_numbers where is_primary")
-            .fetch_all(&op.pool)
-            .await?;
+    let primaries = admin_views::primary_numbers(&op.pool).await?;
     op.audit_view("user.list", json!({ "count": users.len() }))
         .await?;
     let primary_of = |id: UserId| {

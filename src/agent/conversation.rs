@@ -17,13 +17,7 @@ const SUMMARY_MAX_CHARS: usize = 2000;
 
 /// Whether enough messages have piled up since the last summary.
 pub async fn summary_due(tx: &mut UserTx) -> Result<bool, StoreError> {
-    let unsummarised: i64 = sqlx::query_scalar(
-        "select count(*) from messages where user_id = $1 and created_at > coalesce(\
-           (select max(covers_until) from conversation_summaries where user_id = $1), '-infinity')",
-    )
-    .bind(tx.uuid())
-    .fetch_one(tx.conn())
-    .await?;
+    let unsummarised = ConversationSummary::messages_not_covered(tx).await?;
     Ok(unsummarised >= SUMMARY_THRESHOLD as i64)
 }
 

@@ -6,14 +6,11 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::types::Json;
 
 use super::llm::{LlmRequest, Message, TurnContext, prices};
 use super::tools::{Integration, ToolRegistry};
 use crate::db::UserTx;
-use crate::store::{
-    Direction, Locale, Memory, ModelUsage, StoreError, StoredMessage, User, UserRow,
-};
+use crate::store::{Direction, Locale, Memory, StoreError, StoredMessage, StoredTurnFacts, User};
 
 /// How many recent messages travel verbatim with each turn.
 pub const RECENT_MESSAGES: i64 = 12;
@@ -32,60 +29,25 @@ pub struct TurnFacts {
     pub cost_today_micros: u64,
 }
 
-#[derive(sqlx::FromRow)]
-struct FactsRow {
-    #[sqlx(flatten)]
-    user: UserRow,
-    has_pending_action: bool,
-    summary: Option<String>,
-    integrations: Vec<String>,
-    usage_today: Json<Vec<ModelUsage>>,
-}
-
 impl TurnFacts {
     /// `None` when the transaction's person does not exist.
     pub async fn load(
         tx: &mut UserTx,
         now: DateTime<Utc>,
     ) -> Result<Option<TurnFacts>, StoreError> {
-        let id = tx.uuid();
-        let row: Option<FactsRow> = sqlx::query_as(
-            "select u.id, u.display_name, u.timezone, u.locale, u.status, u.quiet_hours_start, \
-                    u.quiet_hours_end, u.created_at, \
-               exists(select 1 from pending_actions where user_id = u.id and status = 'pending' and expires_at > $1) \
-                 as has_pending_action, \
-               (select summary from conversation_summaries where user_id = u.id \
-                 order by covers_until desc limit 1) as summary, \
-               coalesce((select array_agg(provider) from oauth_integrations \
-                 where user_id = u.id and status = 'connected'), \
-                 '{}') as integrations, \
-               (select coalesce(jsonb_agg(jsonb_build_object('model', m.model, \
-                   'input_tokens', m.input_tokens, 'output_tokens', m.output_tokens, \
-                   'total_tokens', m.total_tokens)), '[]'::jsonb) \
-                 from (select model, sum(input_tokens)::bigint as input_tokens, \
-                              sum(output_tokens)::bigint as output_tokens, \
-                              sum(total_tokens)::bigint as total_tokens \
-                         from llm_usage where user_id = u.id and created_at >= \
-                           (date_trunc('day', $1 at time zone u.timezone) at time zone u.timezone) \
-                        group by model) m) as usage_today \
-             from users u where u.id = $2",
-        )
-        .bind(now)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
-        Ok(row.map(|r| TurnFacts {
+        let stored = StoredTurnFacts::load(tx, now).await?;
+        Ok(stored.map(|r| TurnFacts {
             tokens_today: r.usage_today.iter().map(|m| m.total_tokens).sum(),
             cost_today_micros: r
                 .usage_today
                 .iter()
                 .filter_map(|m| prices::cost_micros_of(&m.model, m.input_tokens, m.output_tokens))
                 .sum(),
-            user: r.user.into(),
+            user: r.user,
             has_pending_action: r.has_pending_action,
             summary: r.summary,
             connected: r
-                .integrations
+                .connected_providers
                 .iter()
                 .filter_map(|p| match p.as_str() {
                     "google" => Some(Integration::Google),

@@ -11,6 +11,7 @@ mod ids;
 mod lost_connection;
 mod migrate;
 pub mod queue;
+pub mod queue_admin;
 mod redact;
 mod role;
 pub mod scram;

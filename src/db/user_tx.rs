@@ -111,4 +111,33 @@ impl UserTx {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         self.tx.rollback().await
     }
+
+    /// Marks a savepoint: what follows can be undone alone
+    /// ([`Self::rollback_to_savepoint`]) while the transaction and the work
+    /// before it stay. Savepoints nest; a release or rollback applies to the
+    /// most recent one still open.
+    pub async fn savepoint(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("savepoint user_tx_step")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the work since the most recent [`Self::savepoint`].
+    pub async fn release_savepoint(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("release savepoint user_tx_step")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes the work since the most recent [`Self::savepoint`]; the
+    /// transaction goes on. The savepoint itself stays (as in SQL) and ends
+    /// with the transaction; a later savepoint nests inside it.
+    pub async fn rollback_to_savepoint(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("rollback to savepoint user_tx_step")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
 }

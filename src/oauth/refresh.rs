@@ -24,7 +24,7 @@ use super::{OAuthService, Provider};
 use crate::db::UserTx;
 use crate::db::queue::{self, DeliverSmsJob, JobOptions};
 use crate::store::integrations::{self, SealedBytes, TokenState};
-use crate::store::{Actor, Locale, SmsMessage, StoreError, User, UserId, record_audit};
+use crate::store::{Actor, Locale, SmsMessage, StoreError, User, UserId, cross_user, record_audit};
 
 /// How long one refresh may hold the lease before another caller may try.
 const LEASE: Duration = Duration::from_secs(30);
@@ -379,13 +379,8 @@ const SCHEDULE_BATCH: i32 = 500;
 /// second job finds it fresh.
 #[tracing::instrument(name = "job.schedule_refreshes", skip_all)]
 pub async fn schedule_refreshes(pool: &sqlx::PgPool) -> Result<usize, TokenError> {
-    let due: Vec<(Uuid, String)> = sqlx::query_as(
-        "select user_id, provider from nudge_expiring_tokens(make_interval(secs => $1), $2)",
-    )
-    .bind(REFRESH_AHEAD.num_seconds() as f64)
-    .bind(SCHEDULE_BATCH)
-    .fetch_all(pool)
-    .await?;
+    let ahead = Duration::from_secs(REFRESH_AHEAD.num_seconds().unsigned_abs());
+    let due = cross_user::expiring_tokens(pool, ahead, SCHEDULE_BATCH).await?;
     let mut tx = pool.begin().await?;
     for (user_id, provider) in &due {
         queue::enqueue(

@@ -4,14 +4,16 @@
 //! a whole, so the rotation can be killed at any point and run again: rows
 //! already on the current key are skipped, none is wrapped twice, none lost.
 //!
-//! Cross-person by nature, it runs on the owner connection (operators only)
-//! and every statement still names the row's person.
+//! Cross-person by nature, it runs on the owner connection (operators only);
+//! its statements (`store::resealing`) still name each row's person.
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::Provider;
 use super::vault::{Purpose, Sealed, Vault, VaultError};
+use crate::store::integrations::SealedBytes;
+use crate::store::resealing;
 
 /// How one rotation went.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -27,18 +29,6 @@ pub struct Rotated {
 pub enum RotateError {
     #[error("{}", crate::db::redact(.0))]
     Database(#[from] sqlx::Error),
-}
-
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    id: Uuid,
-    user_id: Uuid,
-    provider: String,
-    key_id: i32,
-    access_token_ciphertext: Vec<u8>,
-    access_token_nonce: Vec<u8>,
-    refresh_token_ciphertext: Option<Vec<u8>>,
-    refresh_token_nonce: Option<Vec<u8>>,
 }
 
 fn reseal(
@@ -60,6 +50,14 @@ fn reseal(
         .unwrap_or(sealed))
 }
 
+/// The stored form of a sealed value (its key id is stored beside it).
+fn bytes(sealed: Sealed) -> SealedBytes {
+    SealedBytes {
+        nonce: sealed.nonce,
+        ciphertext: sealed.ciphertext,
+    }
+}
+
 /// Rotates everything not yet on the current key, `batch` rows per commit.
 /// `after_batch` is called after each commit (progress, tests).
 pub async fn rotate_all(
@@ -74,17 +72,7 @@ pub async fn rotate_all(
     let mut skip: Vec<Uuid> = Vec::new();
     loop {
         let mut tx = owner.begin().await?;
-        let rows: Vec<TokenRow> = sqlx::query_as(
-            "select id, user_id, provider, key_id, access_token_ciphertext, access_token_nonce, \
-                 refresh_token_ciphertext, refresh_token_nonce \
-             from oauth_tokens where key_id <> $1 and not (id = any($2)) \
-             order by id limit $3 for update skip locked",
-        )
-        .bind(current)
-        .bind(&skip)
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = resealing::tokens_not_on_key(&mut tx, current, &skip, batch).await?;
         if rows.is_empty() {
             tx.commit().await?;
             break;
@@ -121,19 +109,14 @@ pub async fn rotate_all(
                 done.unreadable += 1;
                 continue;
             };
-            sqlx::query(
-                "update oauth_tokens set key_id = $3, access_token_ciphertext = $4, \
-                     access_token_nonce = $5, refresh_token_ciphertext = $6, refresh_token_nonce = $7 \
-                 where id = $1 and user_id = $2",
+            resealing::reseal_token(
+                &mut tx,
+                row.id,
+                row.user_id,
+                current,
+                &bytes(access),
+                refresh.map(bytes).as_ref(),
             )
-            .bind(row.id)
-            .bind(row.user_id)
-            .bind(current)
-            .bind(&access.ciphertext)
-            .bind(&access.nonce)
-            .bind(refresh.as_ref().map(|r| &r.ciphertext))
-            .bind(refresh.as_ref().map(|r| &r.nonce))
-            .execute(&mut *tx)
             .await?;
             done.tokens += 1;
         }
@@ -144,26 +127,10 @@ pub async fn rotate_all(
     Ok(done)
 }
 
-#[derive(sqlx::FromRow)]
-struct StateRow {
-    state_hash: String,
-    user_id: Uuid,
-    provider: String,
-    key_id: i32,
-    pkce_verifier_nonce: Vec<u8>,
-    pkce_verifier_ciphertext: Vec<u8>,
-}
-
 /// Live PKCE verifiers too (they live 10 minutes; few).
 async fn rotate_states(owner: &PgPool, vault: &Vault, current: i32) -> Result<u64, RotateError> {
     let mut tx = owner.begin().await?;
-    let rows: Vec<StateRow> = sqlx::query_as(
-        "select state_hash, user_id, provider, key_id, pkce_verifier_nonce, pkce_verifier_ciphertext \
-         from oauth_states where key_id <> $1 and used_at is null and expires_at > now() for update skip locked",
-    )
-    .bind(current)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows = resealing::live_states_not_on_key(&mut tx, current).await?;
     let mut n = 0;
     for row in rows {
         let (hash, user) = (row.state_hash, row.user_id);
@@ -181,17 +148,7 @@ async fn rotate_states(owner: &PgPool, vault: &Vault, current: i32) -> Result<u6
         ) else {
             continue;
         };
-        sqlx::query(
-            "update oauth_states set key_id = $3, pkce_verifier_nonce = $4, pkce_verifier_ciphertext = $5 \
-             where state_hash = $1 and user_id = $2",
-        )
-        .bind(hash)
-        .bind(user)
-        .bind(current)
-        .bind(&sealed.nonce)
-        .bind(&sealed.ciphertext)
-        .execute(&mut *tx)
-        .await?;
+        resealing::reseal_state(&mut tx, &hash, user, current, &bytes(sealed)).await?;
         n += 1;
     }
     tx.commit().await?;

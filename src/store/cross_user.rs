@@ -13,9 +13,11 @@
 //! - `nudge_stranded_inbound`: the sweeper looks, across people, for texts
 //!   that were stored but lost their job.
 //! - `nudge_purge_expired`: maintenance deletes everyone's expired rows.
+//! - `nudge_expiring_tokens`: the refresh scheduler looks, across people,
+//!   for connected tokens about to expire.
 //!
 //! Operator views across people (`nudge admin user list`, …) read as the
-//! owner role and are audited; they are in `admin/`, not here.
+//! owner role and are audited; they are in `store::admin_views`, not here.
 
 use std::time::Duration;
 
@@ -126,5 +128,22 @@ pub async fn purge_expired(
     )
     .bind(identification_retention.as_secs_f64())
     .fetch_one(pool)
+    .await
+}
+
+/// Connected tokens with a refresh token, expiring within `within` and not
+/// being refreshed right now, soonest first, at most `limit`: whose, and
+/// which provider (never a token).
+pub async fn expiring_tokens(
+    pool: &PgPool,
+    within: Duration,
+    limit: i32,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select user_id, provider from nudge_expiring_tokens(make_interval(secs => $1), $2)",
+    )
+    .bind(within.as_secs_f64())
+    .bind(limit)
+    .fetch_all(pool)
     .await
 }

@@ -72,41 +72,6 @@ impl StoredMessage {
     }
 }
 
-/// The rolling summary of older turns.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct ConversationSummary {
-    pub summary: String,
-    pub covers_until: DateTime<Utc>,
-}
-
-impl ConversationSummary {
-    pub async fn latest(tx: &mut UserTx) -> Result<Option<ConversationSummary>, StoreError> {
-        let user = tx.uuid();
-        Ok(sqlx::query_as(
-            "select summary, covers_until from conversation_summaries where user_id = $1 \
-             order by covers_until desc limit 1",
-        )
-        .bind(user)
-        .fetch_optional(tx.conn())
-        .await?)
-    }
-
-    pub async fn save(
-        tx: &mut UserTx,
-        summary: &str,
-        covers_until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let user = tx.uuid();
-        sqlx::query("insert into conversation_summaries (user_id, summary, covers_until) values ($1, $2, $3)")
-            .bind(user)
-            .bind(summary)
-            .bind(covers_until)
-            .execute(tx.conn())
-            .await?;
-        Ok(())
-    }
-}
-
 /// Who gets to send an outbound message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {

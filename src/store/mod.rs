@@ -2,8 +2,10 @@
 //! [`UserTx`](crate::db::UserTx), so row-level security scopes it; the few
 //! cross-user lookups call `SECURITY DEFINER` functions that return ids only.
 
+pub mod admin_views;
 mod agent_steps;
 mod audit;
+mod conversation;
 pub mod cross_user;
 mod expenses;
 pub mod integrations;
@@ -18,25 +20,28 @@ pub mod person_data;
 mod phones;
 pub mod recurrence;
 mod reminders;
+pub mod resealing;
 mod tasks;
+mod turn_facts;
 mod turn_leases;
 mod users;
 
 pub use agent_steps::{AgentStep, InboundContent, StepKind};
 pub use audit::{Actor, record_audit};
+pub use conversation::ConversationSummary;
 pub use cross_user::user_id_for_phone;
 pub use expenses::{CategoryTotal, Expense};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
 pub use llm_usage::{ModelUsage, record_llm_usage};
 pub use memories::Memory;
 pub use message_status::{Direction, MessageStatus, UnknownStatus};
-pub use messages::{Claim, ConversationSummary, SmsMessage, StoredMessage, record_sms_usage};
+pub use messages::{Claim, SmsMessage, StoredMessage, record_sms_usage};
 pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord};
 pub use reminders::{NewReminder, Reminder, ReminderStatus};
 pub use tasks::{Goal, Task};
+pub use turn_facts::StoredTurnFacts;
 pub use turn_leases::TurnLease;
-pub(crate) use users::UserRow;
 pub use users::{Locale, Timezone, User, UserId, UserStatus};
 
 /// Errors of the store that callers act on; anything else is a database error.

@@ -192,9 +192,7 @@ impl Agent {
         for (call, tool) in calls.iter().zip(tools) {
             // Each call behind a savepoint: one that fails (a reminder
             // already cancelled) leaves the others and the transaction intact.
-            sqlx::query("savepoint confirmed_call")
-                .execute(tx.conn())
-                .await?;
+            tx.savepoint().await?;
             let ran = {
                 let mut ctx = ToolContext {
                     tx: &mut *tx,
@@ -211,18 +209,14 @@ impl Agent {
             };
             match ran {
                 Ok(Ok(value)) => {
-                    sqlx::query("release savepoint confirmed_call")
-                        .execute(tx.conn())
-                        .await?;
+                    tx.release_savepoint().await?;
                     if let Some(c) = value.get("confirmation").and_then(Value::as_str) {
                         confirmations.push(c.to_string());
                     }
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(tool = %call.name, error = %e, "confirmed action failed");
-                    sqlx::query("rollback to savepoint confirmed_call")
-                        .execute(tx.conn())
-                        .await?;
+                    tx.rollback_to_savepoint().await?;
                     failures += 1;
                     // Over a limit: the person learns which, in their words.
                     if let (ToolRun::Refused { reply, .. }, _) = failed(e, say) {
@@ -231,9 +225,7 @@ impl Agent {
                 }
                 Err(_) => {
                     tracing::warn!(tool = %call.name, "confirmed action timed out");
-                    sqlx::query("rollback to savepoint confirmed_call")
-                        .execute(tx.conn())
-                        .await?;
+                    tx.rollback_to_savepoint().await?;
                     failures += 1;
                 }
             }
