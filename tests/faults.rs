@@ -236,12 +236,15 @@ async fn a_hanging_redis_never_costs_a_text() {
         stack.serve_log()
     );
     assert_eq!(stored, n as i64);
-    // The bound, at the suite's size (100 webhooks). At full size
-    // (bench/faults.sh, 1,000 at once on 2 cores) p99 is a measurement of
-    // the machine, reported, not a pass/fail.
-    if n <= 100 {
-        assert!(p99 < Duration::from_secs(1), "p99 acknowledgement {p99:?}");
-    }
+    // Correctness, not speed: Twilio drops a webhook it has waited 15 s
+    // for, and a Redis call without its bound would hang every one of them
+    // for good. How fast they are is measured by bench/faults.sh (p99,
+    // 1,000 at once), where a loaded machine cannot fail the suite.
+    let slowest = acks.iter().max().copied().unwrap_or_default();
+    assert!(
+        slowest < Duration::from_secs(15),
+        "an acknowledgement took {slowest:?}, past Twilio's webhook timeout"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
