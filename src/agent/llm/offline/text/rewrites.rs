@@ -77,6 +77,8 @@ pub(super) const REWRITES: &[(&str, &str)] = &[
     ("rmind", "remind"),
     ("reimnd", "remind"),
     ("reind", "remind"),
+    ("remimd", "remind"),
+    ("remond", "remind"),
     ("remindme", "remind me"),
     ("cancle", "cancel"),
     ("cancell", "cancel"),

@@ -1,0 +1,83 @@
+//! Connecting and disconnecting an account (issue 9): "connect my google
+//! calendar", "link outlook", "connecte mon Notion" → `connect_integration`;
+//! "disconnect gmail", "délie mon agenda google" → `disconnect_integration`,
+//! which asks for a yes before it revokes anything (the runner enforces it).
+//!
+//! The provider is whatever follows the verb, minus possessives and a
+//! trailing "account"/"calendar": [`crate::oauth::Provider`]'s own parser
+//! decides which names count, so the planner and the tools agree. A name it
+//! does not know ("connect my dropbox") is left to the other rules.
+
+use serde_json::json;
+
+use crate::agent::llm::offline::text::{self, Input};
+use crate::agent::llm::offline::{Ctx, Plan};
+use crate::oauth::Provider;
+
+/// What the verb asks for.
+enum Act {
+    Connect,
+    Disconnect,
+}
+
+pub(in crate::agent::llm::offline) fn integrations(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+    let n = inp.norm();
+    let (act, rest) = if let Some(c) = rx!(
+        r"^(?:(?:can|could)\s+(?:you|i)\s+|i\s+(?:want|wanna|would\s+like|'d\s+like)\s+(?:to\s+)?|let's\s+|lets\s+|help\s+me\s+)?(?:disconnect|unlink|unhook|remove|revoke|delete)(?:\s+(?:from|me\s+from))?\s+(?P<rest>.+)$"
+    )
+    .captures(n)
+    .or_else(|| {
+        rx!(
+            r"^(?:(?:je\s+veux|j'aimerais|je\s+voudrais|peux-tu|tu\s+peux)\s+)?(?:deconnecte[rz]?|delie[rz]?|delier|supprime[rz]?|retire[rz]?|debranche[rz]?)(?:-moi|\s+moi)?(?:\s+(?:de|du|d'))?\s*(?P<rest>.+)$"
+        )
+        .captures(n)
+    }) {
+        (Act::Disconnect, c.name("rest")?.as_str())
+    } else {
+        let c = rx!(
+            r"^(?:(?:can|could)\s+(?:you|i)\s+|i\s+(?:want|wanna|would\s+like|'d\s+like)\s+(?:to\s+)?|let's\s+|lets\s+|help\s+me\s+)?(?:connect|link(?:\s+up)?|hook\s+up|sync|add|set\s+up|setup|plug\s+in)(?:\s+(?:me\s+)?(?:to|with|up\s+with))?\s+(?P<rest>.+?)(?:\s+(?:up|to\s+(?:nudge|this|you)|with\s+(?:nudge|you)))?$"
+        )
+        .captures(n)
+        .or_else(|| {
+            rx!(
+                r"^(?:(?:je\s+veux|j'aimerais|je\s+voudrais|peux-tu|tu\s+peux)\s+)?(?:connecte[rz]?|relie[rz]?|lie[rz]?|lier|synchronise[rz]?|branche[rz]?|ajoute[rz]?)(?:-moi|\s+moi)?(?:\s+(?:a|au|avec))?\s+(?P<rest>.+?)(?:\s+(?:a\s+nudge|avec\s+nudge|a\s+toi|avec\s+toi))?$"
+            )
+            .captures(n)
+        })?;
+        (Act::Connect, c.name("rest")?.as_str())
+    };
+    let provider = provider_in(rest)?;
+    let name = match act {
+        Act::Connect => "connect_integration",
+        Act::Disconnect => "disconnect_integration",
+    };
+    Some(Plan::call(name, json!({ "provider": provider.as_str() })))
+}
+
+/// "my google calendar", "mon compte outlook", "l'agenda google", "notion
+/// pls" → the provider, when the words left are exactly one of its names.
+fn provider_in(rest: &str) -> Option<Provider> {
+    let rest = text::strip_lead(
+        &Input::new(rest),
+        &["my", "the", "our", "mon", "ma", "mes", "le", "la", "l'", "notre"],
+        true,
+    );
+    let rest = text::strip_trail(
+        &rest,
+        &[
+            "account",
+            "accounts",
+            "acct",
+            "compte",
+            "integration",
+            "again",
+            "back",
+            "now",
+            "a nouveau",
+            "de nouveau",
+            "maintenant",
+        ],
+    );
+    let words = rx!(r"^(?:compte|account)\s+").replace(rest.norm(), "");
+    words.parse().ok()
+}
