@@ -7,9 +7,9 @@ mod common;
 use std::sync::Arc;
 
 use nudge::agent::Agent;
+use nudge::agent::llm::offline::OfflinePlanner;
 use nudge::agent::runner::{TurnBudget, TurnEnd};
 use nudge::agent::tools::ToolRegistry;
-use nudge::agent::llm::offline::OfflinePlanner;
 use nudge::db::UserTx;
 use nudge::oauth::{OAuthService, Provider, Purpose};
 use nudge::store::UserId;
@@ -231,7 +231,10 @@ async fn the_offline_planner_connects_and_disconnects_by_text() {
     assert_eq!(links, ["google"]);
 
     connected(&db, &oauth, bea, Provider::Notion).await;
-    let asked = agent.handle_text(bea, "unlink my notion pls").await.unwrap();
+    let asked = agent
+        .handle_text(bea, "unlink my notion pls")
+        .await
+        .unwrap();
     assert_eq!(asked.end, TurnEnd::AwaitingConfirmation);
     assert!(asked.reply.contains("disconnect Notion"), "{}", asked.reply);
     assert_eq!(tokens(&db).await, 1);

@@ -27,13 +27,13 @@ use uuid::Uuid;
 
 use common::TestDb;
 use common::oauth::{LINK_KEYS, TOKEN_KEYS_ONE};
-use nudge::oauth::OAuthService;
-use secrecy::SecretString;
 use nudge::agent::llm::offline::OfflinePlanner;
 use nudge::agent::tools::ToolRegistry;
 use nudge::agent::{Agent, TurnBudget};
 use nudge::db::UserTx;
+use nudge::oauth::OAuthService;
 use nudge::store::{Expense, Goal, ListItem, Locale, Memory, NewReminder, Reminder, Task, UserId};
+use secrecy::SecretString;
 
 /// The share of cases that must pass (issue 14: "your corpus passes ≥ 95 %").
 const THRESHOLD: f64 = 0.95;
@@ -238,7 +238,8 @@ async fn seed(db: &TestDb, case: &Case) -> UserId {
     }
     for e in &g.expenses {
         let (amount, category, at) = match e {
-            GivenExpense::Now(a, c) => (a, c, None),
+            // "Now" is the case's clock, not the database's.
+            GivenExpense::Now(a, c) => (a, c, Some(now())),
             GivenExpense::At(a, c, at) => (a, c, Some(local(at))),
         };
         let added = Expense::add(

@@ -76,9 +76,7 @@ impl FromStr for Provider {
             }
             "microsoft" | "outlook" | "office" | "office 365" | "office365" | "o365"
             | "microsoft 365" | "microsoft outlook" | "outlook calendar" | "agenda outlook"
-            | "outlook agenda" | "calendrier outlook" | "hotmail" => {
-                Ok(Provider::Microsoft)
-            }
+            | "outlook agenda" | "calendrier outlook" | "hotmail" => Ok(Provider::Microsoft),
             "notion" | "notion.so" => Ok(Provider::Notion),
             _ => Err(UnknownProvider),
         }

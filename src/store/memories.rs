@@ -86,6 +86,20 @@ impl Memory {
         query: &str,
         limit: i64,
     ) -> Result<Vec<Memory>, StoreError> {
+        Ok(Self::recall_ranked(tx, query, limit)
+            .await?
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect())
+    }
+
+    /// [`Memory::recall`] with each memory's rank (higher is closer), so a
+    /// caller can leave out facts that share only a word or two.
+    pub async fn recall_ranked(
+        tx: &mut UserTx,
+        query: &str,
+        limit: i64,
+    ) -> Result<Vec<(Memory, f32)>, StoreError> {
         let words = search_words(query);
         if words.is_empty() {
             return Ok(Vec::new());
@@ -93,18 +107,32 @@ impl Memory {
         // Any word may match ("locker number" finds "my locker is 42"), in
         // either language's stemming, since people mix them.
         let terms = words.join(" | ");
-        Ok(sqlx::query_as(
-            "select id, content, created_at from memories, \
+        let rows: Vec<(Uuid, String, DateTime<Utc>, f32)> = sqlx::query_as(
+            "select id, content, created_at, \
+               greatest(ts_rank(search, qe), ts_rank(search, qf)) as rank from memories, \
                to_tsquery('english', $1) qe, to_tsquery('french', $1) qf \
              where user_id = $3 and (search @@ qe or search @@ qf) \
-             order by greatest(ts_rank(search, qe), ts_rank(search, qf)) desc, created_at desc \
+             order by rank desc, created_at desc \
              limit $2",
         )
         .bind(terms)
         .bind(limit)
         .bind(tx.uuid())
         .fetch_all(tx.conn())
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, content, created_at, rank)| {
+                (
+                    Memory {
+                        id,
+                        content,
+                        created_at,
+                    },
+                    rank,
+                )
+            })
+            .collect())
     }
 }
 

@@ -137,7 +137,8 @@ fn summary<'a>(
                 let label = if to == today {
                     ctx.say.pick(&format!("Since {a}"), &format!("Depuis {a}"))
                 } else {
-                    ctx.say.pick(&format!("{a} to {b}"), &format!("Du {a} au {b}"))
+                    ctx.say
+                        .pick(&format!("{a} to {b}"), &format!("Du {a} au {b}"))
                 };
                 let none = ctx.say.pick(
                     &format!("No expenses logged {}.", lower_first(&label)),

@@ -90,8 +90,16 @@ fn recall<'a>(
     Box::pin(async move {
         let query = arg_str(&args, "query")
             .ok_or_else(|| ToolError::Invalid("query is required".into()))?;
-        let found = Memory::recall(ctx.tx, query, 3).await?;
-        let facts: Vec<&str> = found.iter().map(|m| m.content.as_str()).collect();
+        let found = Memory::recall_ranked(ctx.tx, query, 3).await?;
+        // A fact matching half as well as the best (one word of two)
+        // shares a word by chance: "code" in "gate code" for a question
+        // about the wifi password.
+        let best = found.first().map_or(0.0, |(_, rank)| *rank);
+        let facts: Vec<&str> = found
+            .iter()
+            .filter(|(_, rank)| *rank > best * 0.5)
+            .map(|(m, _)| m.content.as_str())
+            .collect();
         let confirmation = match facts.as_slice() {
             [] => ctx.say.pick(
                 "I don't have anything saved about that.",

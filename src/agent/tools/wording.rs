@@ -63,9 +63,19 @@ impl Wording {
     pub fn day(self, d: NaiveDate) -> String {
         let wd = d.weekday().num_days_from_monday() as usize;
         if self.french {
-            format!("{} {} {}", FR_DAYS[wd], d.day(), FR_MONTHS[d.month0() as usize])
+            format!(
+                "{} {} {}",
+                FR_DAYS[wd],
+                d.day(),
+                FR_MONTHS[d.month0() as usize]
+            )
         } else {
-            format!("{}, {} {}", EN_DAYS[wd], EN_MONTHS[d.month0() as usize], d.day())
+            format!(
+                "{}, {} {}",
+                EN_DAYS[wd],
+                EN_MONTHS[d.month0() as usize],
+                d.day()
+            )
         }
     }
 

@@ -331,10 +331,10 @@ fn other_cases() -> Vec<Case> {
         fr("souviens-toi que mon casier est le 42", "remember", json!({"fact": "mon casier est le 42"})),
         fr("retiens que le code du portail est 1234", "remember", json!({"fact": "le code du portail est 1234"})),
         en("what's my locker number?", "recall", json!({"query": "locker number"})),
-        en("what is the wifi password?", "recall", json!({"query": "wifi password"})),
+        en("what is the wifi password?", "recall", json!({"query": "wifi password internet network réseau code passcode pin mdp passe"})),
         en("where did I park?", "recall", json!({"query": "park"})),
         fr("quel est mon numéro de casier ?", "recall", json!({"query": "numéro casier"})),
-        fr("c'est quoi le mot de passe wifi ?", "recall", json!({"query": "mot passe wifi"})),
+        fr("c'est quoi le mot de passe wifi ?", "recall", json!({"query": "mot passe wifi code password passcode pin mdp internet network réseau"})),
         // settings
         en("my timezone is Europe/Paris", "set_timezone", json!({"timezone": "Europe/Paris"})),
         en("set timezone to America/Montreal", "set_timezone", json!({"timezone": "America/Montreal"})),

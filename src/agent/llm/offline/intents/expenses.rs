@@ -172,22 +172,31 @@ fn period(when: &str, today: NaiveDate) -> Option<Period> {
     let monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
     let month = |y: i32, m: u32| Some(Period::Month(y, m));
     let days = |from: NaiveDate, to: NaiveDate| Some(Period::Days(from, to));
-    if rx!(r"^(?:|this\s+month|for\s+this\s+month|in\s+total|total|ce\s+mois(?:-ci|\s+ci)?|du\s+mois|depuis\s+le\s+debut\s+du\s+mois)$").is_match(w) {
+    if rx!(r"^(?:|so\s+far|jusqu'ici|jusqu'a\s+maintenant|pour\s+l'instant|this\s+month|for\s+this\s+month|in\s+total|total|ce\s+mois(?:-ci|\s+ci)?|du\s+mois|depuis\s+le\s+debut\s+du\s+mois)$").is_match(w) {
         return month(today.year(), today.month());
     }
-    if rx!(r"^(?:last\s+month|in\s+last\s+month|le\s+mois\s+dernier|du\s+mois\s+dernier)$").is_match(w) {
+    if rx!(r"^(?:last\s+month|in\s+last\s+month|le\s+mois\s+dernier|du\s+mois\s+dernier)$")
+        .is_match(w)
+    {
         let prev = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)?.pred_opt()?;
         return month(prev.year(), prev.month());
     }
     if let Some(c) = rx!(concat!(
         r"^(?:(?:in|for|during|de|d'|en|du\s+mois\s+de|du\s+mois\s+d'|pour)\s*)?(",
-        months_en!(), "|", months_fr!(), r")$"
+        months_en!(),
+        "|",
+        months_fr!(),
+        r")$"
     ))
     .captures(w)
     {
         // The most recent such month that is not in the future.
         let m = time::month_of(c.get(1)?.as_str())?;
-        let y = if m <= today.month() { today.year() } else { today.year() - 1 };
+        let y = if m <= today.month() {
+            today.year()
+        } else {
+            today.year() - 1
+        };
         return month(y, m);
     }
     if rx!(r"^(?:(?:this|for\s+the|in\s+the|during\s+the)\s+week|this\s+wk|(?:de\s+)?cette\s+semaine(?:-ci)?|de\s+la\s+semaine|pour\s+la\s+semaine|depuis\s+le\s+debut\s+de\s+la\s+semaine|since\s+the\s+start\s+of\s+the\s+week)$").is_match(w) {
@@ -212,14 +221,18 @@ fn period(when: &str, today: NaiveDate) -> Option<Period> {
     .captures(w)
     .or_else(|| {
         rx!(concat!(
-            r"^(?:(?:dans|sur|pendant|depuis)\s+)?(?:les|ces)\s+(?:(",
+            r"^(?:(?:dans|sur|pendant|depuis)\s+)?(?:les|ces|des)\s+(?:(",
             num_pat!(),
             r")\s+)?(?:derniers\s+jours|dernieres\s+semaines|jours\s+derniers)$"
         ))
         .captures(w)
     }) {
         let n = c.get(1).map_or(Some(1.0), |m| time::number(m.as_str()))?;
-        let unit = c.get(2).map_or(if w.contains("semaine") { "w" } else { "d" }, |m| m.as_str());
+        let unit = c
+            .get(2)
+            .map_or(if w.contains("semaine") { "w" } else { "d" }, |m| {
+                m.as_str()
+            });
         let per = if unit.starts_with('w') { 7.0 } else { 1.0 };
         let span = (n * per).round() as u64;
         if !(1..=366).contains(&span) {
@@ -231,7 +244,9 @@ fn period(when: &str, today: NaiveDate) -> Option<Period> {
     // most recent such day, today included.
     if let Some(c) = rx!(concat!(
         r"^(?:since|from|depuis)\s+(?:last\s+|le\s+)?(",
-        days_en_any!(), "|", days_fr!(),
+        days_en_any!(),
+        "|",
+        days_fr!(),
         r")(?:\s+dernier)?$"
     ))
     .captures(w)
@@ -248,7 +263,9 @@ fn period(when: &str, today: NaiveDate) -> Option<Period> {
         r"^(?:since|depuis)\s+(?:the\s+|le\s+)?(?:(?P<m1>",
         months_en!(),
         r")\s+(?:the\s+)?)?(?P<d>\d{1,2}(?:st|nd|rd|th|er)?)(?:\s+(?:of\s+)?(?P<m2>",
-        months_en!(), "|", months_fr!(),
+        months_en!(),
+        "|",
+        months_fr!(),
         r"))?$"
     ))
     .captures(w)?;

@@ -35,7 +35,7 @@ pub(in crate::agent::llm::offline) fn integrations(inp: &Input, _ctx: &Ctx) -> O
         (Act::Disconnect, c.name("rest")?.as_str())
     } else {
         let c = rx!(
-            r"^(?:(?:can|could)\s+(?:you|i)\s+|i\s+(?:want|wanna|would\s+like|'d\s+like)\s+(?:to\s+)?|let's\s+|lets\s+|help\s+me\s+)?(?:connect|link(?:\s+up)?|hook\s+up|sync|add|set\s+up|setup|plug\s+in)(?:\s+(?:me\s+)?(?:to|with|up\s+with))?\s+(?P<rest>.+?)(?:\s+(?:up|to\s+(?:nudge|this|you)|with\s+(?:nudge|you)))?$"
+            r"^(?:(?:can|could)\s+(?:you|i)\s+|i\s+(?:want|wanna|would\s+like|'d\s+like)\s+(?:to\s+)?|let's\s+|lets\s+|help\s+me\s+)?(?:connect|link(?:\s+up)?|hook(?:\s+up)?|sync|add|set\s+up|setup|plug\s+in)(?:\s+(?:me\s+)?(?:to|with|up\s+with))?\s+(?P<rest>.+?)(?:\s+(?:up|to\s+(?:nudge|this|you)|with\s+(?:nudge|you)))?$"
         )
         .captures(n)
         .or_else(|| {
@@ -59,7 +59,9 @@ pub(in crate::agent::llm::offline) fn integrations(inp: &Input, _ctx: &Ctx) -> O
 fn provider_in(rest: &str) -> Option<Provider> {
     let rest = text::strip_lead(
         &Input::new(rest),
-        &["my", "the", "our", "mon", "ma", "mes", "le", "la", "l'", "notre"],
+        &[
+            "my", "the", "our", "mon", "ma", "mes", "le", "la", "l'", "notre",
+        ],
         true,
     );
     let rest = text::strip_trail(

@@ -30,9 +30,23 @@ pub(in crate::agent::llm::offline) fn remember(inp: &Input, _ctx: &Ctx) -> Optio
 }
 
 /// Words that open news without being part of it.
-const NEWS_LEAD: &[&str] = &[
-    "actually", "btw", "by the way", "fyi", "update", "quick update", "heads up", "oh", "oops",
-    "en fait", "au fait", "d'ailleurs", "mise a jour", "petite mise a jour", "info", "correction",
+pub(super) const NEWS_LEAD: &[&str] = &[
+    "actually",
+    "btw",
+    "by the way",
+    "fyi",
+    "update",
+    "quick update",
+    "heads up",
+    "oh",
+    "oops",
+    "en fait",
+    "au fait",
+    "d'ailleurs",
+    "mise a jour",
+    "petite mise a jour",
+    "info",
+    "correction",
 ];
 
 /// The arguments of `remember` for a fact as said: without a leading
@@ -66,13 +80,41 @@ fn subject(fact: &Input) -> Option<String> {
         .captures(fact.norm())
     })?;
     const NOT_SUBJECT: &[&str] = &[
-        "my", "our", "his", "her", "their", "new", "now", "actually", "mon", "ma", "mes", "notre",
-        "nos", "son", "sa", "ses", "leur", "nouveau", "nouvelle", "nouvel", "nouveaux",
-        "maintenant", "desormais",
+        "my",
+        "our",
+        "his",
+        "her",
+        "their",
+        "new",
+        "now",
+        "actually",
+        "mon",
+        "ma",
+        "mes",
+        "notre",
+        "nos",
+        "son",
+        "sa",
+        "ses",
+        "leur",
+        "nouveau",
+        "nouvelle",
+        "nouvel",
+        "nouveaux",
+        "maintenant",
+        "desormais",
     ];
-    let words: Vec<String> = resolve::key_words(c.name("s")?.as_str())
-        .into_iter()
-        .filter(|w| !NOT_SUBJECT.contains(&w.as_str()))
+    // The words as said, accents included: the search compares them with
+    // the stored fact, which keeps its accents ("numéro").
+    let said = fact.sub(c.name("s")?.range());
+    let words: Vec<String> = said
+        .orig()
+        .split_whitespace()
+        .filter(|w| {
+            let keys = resolve::key_words(w);
+            !keys.is_empty() && keys.iter().all(|k| !NOT_SUBJECT.contains(&k.as_str()))
+        })
+        .map(|w| text::trim_punct(&Input::new(w)).orig().to_lowercase())
         .collect();
     (!words.is_empty() && words.len() <= 5).then(|| words.join(" "))
 }
@@ -137,8 +179,16 @@ pub(in crate::agent::llm::offline) fn recall(inp: &Input, ctx: &Ctx) -> Option<P
     let mut query = words.clone();
     for w in &words {
         let f = text::fold_str(w);
-        if let Some(group) = ALIKE.iter().find(|g| g.iter().any(|a| text::fold_str(a) == f)) {
-            query.extend(group.iter().map(|a| a.to_string()).filter(|a| !words.contains(a)));
+        if let Some(group) = ALIKE
+            .iter()
+            .find(|g| g.iter().any(|a| text::fold_str(a) == f))
+        {
+            query.extend(
+                group
+                    .iter()
+                    .map(|a| a.to_string())
+                    .filter(|a| !words.contains(a)),
+            );
         }
     }
     query.dedup();
@@ -153,7 +203,15 @@ const ALIKE: &[&[&str]] = &[
     &["birthday", "bday", "born", "anniversaire", "anniv", "fête"],
     &["car", "parked", "voiture", "auto", "char", "garé", "garée"],
     &["doctor", "doc", "gp", "physician", "médecin", "docteur"],
-    &["phone", "cell", "mobile", "téléphone", "tel", "cellulaire", "portable"],
+    &[
+        "phone",
+        "cell",
+        "mobile",
+        "téléphone",
+        "tel",
+        "cellulaire",
+        "portable",
+    ],
     &["address", "adresse", "live", "lives", "habite"],
     &["allergic", "allergy", "allergies", "allergique", "allergie"],
 ];

@@ -1,8 +1,7 @@
 //! Things said as news: a fact worth keeping said without "remember", and
 //! something done ("i booked the dentist!!").
 
-
-use super::memory::remember_args;
+use super::memory::{NEWS_LEAD, remember_args};
 use crate::agent::llm::offline::lookup::{Lookup, Then};
 use crate::agent::llm::offline::resolve;
 use crate::agent::llm::offline::text::{self, Input};
@@ -19,7 +18,7 @@ pub(in crate::agent::llm::offline) fn statement(inp: &Input, ctx: &Ctx) -> Optio
         return None;
     }
     // "actually the wifi password is now X": the opening word is no news.
-    let news = text::strip_lead(inp, &["actually", "btw", "fyi", "en fait", "au fait"], true);
+    let news = text::strip_lead(inp, NEWS_LEAD, true);
     let n = news.norm();
     let hit = rx!(
         r"^(?:my|our|the|\w+'s)\s+(?:new\s+)?\S.*?\s+(?:is|are|is\s+now|changed\s+to|has\s+changed\s+to|'s)\s+\S.*$"
