@@ -132,16 +132,20 @@ pub(in crate::agent::llm::offline) fn expenses(inp: &Input, ctx: &Ctx) -> Option
 
     let summaries = [
         rx!(
-            r"^(?:how\s+much\s+(?:money\s+)?(?:did|have|'ve)\s+i\s+(?:spen[dt]|blown|blew|paid)|how\s+much\s+i(?:'ve)?\s+spent|how\s+much\s+(?:was\s+)?spent|what\s+(?:did|have)\s+i\s+spen[dt]|what\s+i(?:'ve)?\s+spent|(?:i\s+)?spent|total\s+spent|money\s+spent|(?:show\s+(?:me\s+)?)?(?:my\s+)?(?:expenses?|spending)(?:\s+summary|\s+report|\s+total)?|expense\s+summary)(?:\s+(?P<when>.+))?$"
+            r"^(?:how\s+much\s+(?:money\s+)?(?:did|have|'ve)\s+i\s+(?:spen[dt]|blown|blew|blow|paid|pay)|what'?ve\s+i\s+spent|what(?:'s|\s+is|\s+are)\s+(?:my\s+)?(?:spending|expenses?)|(?P<weekly>weekly)\s+(?:spending|expenses?)(?:\s+(?:summary|report|total))?|how\s+much\s+i(?:'ve)?\s+spent|how\s+much\s+(?:was\s+)?spent|what\s+(?:did|have)\s+i\s+spen[dt]|what\s+i(?:'ve)?\s+spent|(?:i\s+)?spent|total\s+spent|money\s+spent|(?:show\s+(?:me\s+)?)?(?:my\s+)?(?:expenses?|spending)(?:\s+summary|\s+report|\s+total)?|expense\s+summary)(?:\s+(?P<when>.+))?$"
         ),
         rx!(
-            r"^(?:combien\s+(?:j'ai|ai-je|est-ce\s+que\s+j'ai|d'argent\s+j'ai)\s+(?:depense|claque|paye)|j'ai\s+depense\s+combien|(?:montre(?:-moi)?\s+)?(?:mes\s+)?depenses|total\s+(?:de\s+)?(?:mes\s+)?depenses|resume\s+(?:de\s+)?(?:mes\s+)?depenses)(?:\s+(?P<when>.+))?$"
+            r"^(?:combien\s+(?:j'ai|ai-je|est-ce\s+que\s+j'ai|d'argent\s+j'ai|de\s+sous\s+j'ai)\s+(?:depense|claque|paye)|ca\s+fait\s+combien(?:\s+(?:mes|de)\s+depenses)?|j'ai\s+depense\s+combien|(?:montre(?:-moi)?\s+)?(?:mes\s+)?depenses|total\s+(?:de\s+)?(?:mes\s+)?depenses|resume\s+(?:de\s+)?(?:mes\s+)?depenses)(?:\s+(?P<when>.+))?$"
         ),
     ];
     let today = ctx.now.date();
     for re in summaries {
         let Some(c) = re.captures(n) else { continue };
-        let when = c.name("when").map_or("", |m| m.as_str());
+        let when = match c.name("when") {
+            Some(m) => m.as_str(),
+            None if c.name("weekly").is_some() => "this week",
+            None => "",
+        };
         let args = match period(when, today)? {
             Period::Month(y, m) => json!({ "month": month_code(y, m) }),
             Period::Days(from, to) if to == today => json!({ "since": from.to_string() }),
@@ -199,7 +203,7 @@ fn period(when: &str, today: NaiveDate) -> Option<Period> {
         };
         return month(y, m);
     }
-    if rx!(r"^(?:(?:this|for\s+the|in\s+the|during\s+the)\s+week|this\s+wk|(?:de\s+)?cette\s+semaine(?:-ci)?|de\s+la\s+semaine|pour\s+la\s+semaine|depuis\s+le\s+debut\s+de\s+la\s+semaine|since\s+the\s+start\s+of\s+the\s+week)$").is_match(w) {
+    if rx!(r"^(?:(?:this|for\s+the|in\s+the|during\s+the)\s+week|this\s+wk|(?:de\s+)?cette\s+semaine(?:-ci)?|(?:de\s+)?la\s+semaine|semaine|pour\s+la\s+semaine|depuis\s+le\s+debut\s+de\s+la\s+semaine|since\s+the\s+start\s+of\s+the\s+week)$").is_match(w) {
         return days(monday, today);
     }
     if rx!(r"^(?:last\s+week|(?:de\s+)?la\s+semaine\s+(?:derniere|passee))$").is_match(w) {

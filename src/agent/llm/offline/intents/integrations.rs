@@ -23,7 +23,7 @@ enum Act {
 pub(in crate::agent::llm::offline) fn integrations(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     let n = inp.norm();
     let (act, rest) = if let Some(c) = rx!(
-        r"^(?:(?:can|could)\s+(?:you|i)\s+|i\s+(?:want|wanna|would\s+like|'d\s+like)\s+(?:to\s+)?|let's\s+|lets\s+|help\s+me\s+)?(?:disconnect|unlink|unhook|remove|revoke|delete)(?:\s+(?:from|me\s+from))?\s+(?P<rest>.+)$"
+        r"^(?:(?:can|could)\s+(?:you|i)\s+|i\s+(?:want|wanna|would\s+like|'d\s+like)\s+(?:to\s+)?|let's\s+|lets\s+|help\s+me\s+)?(?:disconnect|unlink|unhook|remove|revoke|delete|stop\s+(?:syncing|using|reading|accessing|sharing))(?:\s+(?:from|me\s+from))?\s+(?P<rest>.+)$"
     )
     .captures(n)
     .or_else(|| {
@@ -35,9 +35,13 @@ pub(in crate::agent::llm::offline) fn integrations(inp: &Input, _ctx: &Ctx) -> O
         (Act::Disconnect, c.name("rest")?.as_str())
     } else {
         let c = rx!(
-            r"^(?:(?:can|could)\s+(?:you|i)\s+|i\s+(?:want|wanna|would\s+like|'d\s+like)\s+(?:to\s+)?|let's\s+|lets\s+|help\s+me\s+)?(?:connect|link(?:\s+up)?|hook(?:\s+up)?|sync|add|set\s+up|setup|plug\s+in)(?:\s+(?:me\s+)?(?:to|with|up\s+with))?\s+(?P<rest>.+?)(?:\s+(?:up|to\s+(?:nudge|this|you)|with\s+(?:nudge|you)))?$"
+            r"^(?:i\s+want|i'd\s+like|i\s+would\s+like|can|could|let)\s+(?:nudge|you|u)\s+(?:to\s+)?(?:see|read|access|use|get|have\s+access\s+to)\s+(?P<rest>.+)$"
         )
         .captures(n)
+        .or_else(|| rx!(
+            r"^(?:(?:can|could)\s+(?:you|i)\s+|i\s+(?:want|wanna|would\s+like|'d\s+like)\s+(?:to\s+)?|let's\s+|lets\s+|help\s+me\s+)?(?:connect|link(?:\s+up)?|hook(?:\s+up)?|sync|add|set\s+up|setup|plug\s+in)(?:\s+(?:me\s+)?(?:to|with|up\s+with))?\s+(?P<rest>.+?)(?:\s+(?:up|to\s+(?:nudge|this|you)|with\s+(?:nudge|you)))?$"
+        )
+        .captures(n))
         .or_else(|| {
             rx!(
                 r"^(?:(?:je\s+veux|j'aimerais|je\s+voudrais|peux-tu|tu\s+peux)\s+)?(?:connecte[rz]?|relie[rz]?|lie[rz]?|lier|synchronise[rz]?|branche[rz]?|ajoute[rz]?)(?:-moi|\s+moi)?(?:\s+(?:a|au|avec))?\s+(?P<rest>.+?)(?:\s+(?:a\s+nudge|avec\s+nudge|a\s+toi|avec\s+toi))?$"
@@ -60,13 +64,29 @@ fn provider_in(rest: &str) -> Option<Provider> {
     let rest = text::strip_lead(
         &Input::new(rest),
         &[
-            "my", "the", "our", "mon", "ma", "mes", "le", "la", "l'", "notre",
+            "access to",
+            "the access to",
+            "nudge's access to",
+            "l'acces a",
+            "l'acces de",
+            "acces a",
+            "my",
+            "the",
+            "our",
+            "mon",
+            "ma",
+            "mes",
+            "le",
+            "la",
+            "l'",
+            "notre",
         ],
         true,
     );
     let rest = text::strip_trail(
         &rest,
         &[
+            "access",
             "account",
             "accounts",
             "acct",

@@ -54,7 +54,7 @@ pub(super) const NEWS_LEAD: &[&str] = &[
 /// new ("my new gate code is 4411" replaces the gate code told before).
 pub(super) fn remember_args(fact: &Input) -> serde_json::Value {
     let changed = rx!(
-        r"\b(?:new|now|changed|anymore|no\s+longer|actually|nouveau|nouvelle|nouvel|nouveaux|maintenant|desormais|change|en\s+fait)\b"
+        r"\b(?:new|now|changed|anymore|no\s+longer|actually|correction|oops|nouveau|nouvelle|nouvel|nouveaux|maintenant|desormais|change|en\s+fait)\b"
     )
     .is_match(fact.norm());
     let fact = text::strip_lead(fact, NEWS_LEAD, true);
@@ -70,12 +70,12 @@ pub(super) fn remember_args(fact: &Input) -> serde_json::Value {
 /// "le code du portail a changé, c'est 9876" → "code portail").
 fn subject(fact: &Input) -> Option<String> {
     let c = rx!(
-        r"^(?P<s>.+?)\s+(?:is\s+now|has\s+changed\s+to|has\s+changed|changed\s+to|changed|was\s+changed\s+to|is\s+no\s+longer|is|are|was|'s)\b"
+        r"^(?P<s>.+?)(?:\s*:|\s+(?:is\s+now|has\s+changed\s+to|has\s+changed|changed\s+to|changed|was\s+changed\s+to|is\s+no\s+longer|is|are|was|'s)\b)"
     )
     .captures(fact.norm())
     .or_else(|| {
         rx!(
-            r"^(?P<s>.+?)\s+(?:est\s+maintenant|c'est\s+maintenant|a\s+change|devient|c'est|est|sont|n'est)\b"
+            r"^(?P<s>.+?)(?:\s*:|\s+(?:est\s+maintenant|c'est\s+maintenant|a\s+change|devient|c'est|est|sont|n'est)\b)"
         )
         .captures(fact.norm())
     })?;
@@ -107,14 +107,24 @@ fn subject(fact: &Input) -> Option<String> {
     // The words as said, accents included: the search compares them with
     // the stored fact, which keeps its accents ("numéro").
     let said = fact.sub(c.name("s")?.range());
+    // Shorthand spelled out ("pw" → "password"), which changes the length;
+    // folding accents alone does not.
     let words: Vec<String> = said
         .orig()
         .split_whitespace()
-        .filter(|w| {
+        .filter_map(|w| {
             let keys = resolve::key_words(w);
-            !keys.is_empty() && keys.iter().all(|k| !NOT_SUBJECT.contains(&k.as_str()))
+            if keys.is_empty() || keys.iter().any(|k| NOT_SUBJECT.contains(&k.as_str())) {
+                return None;
+            }
+            let as_said = text::trim_punct(&Input::new(w)).orig().to_lowercase();
+            let spelled = keys.join(" ");
+            Some(if spelled.chars().count() == as_said.chars().count() {
+                as_said
+            } else {
+                spelled
+            })
         })
-        .map(|w| text::trim_punct(&Input::new(w)).orig().to_lowercase())
         .collect();
     (!words.is_empty() && words.len() <= 5).then(|| words.join(" "))
 }

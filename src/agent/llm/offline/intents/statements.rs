@@ -34,6 +34,8 @@ pub(in crate::agent::llm::offline) fn statement(inp: &Input, ctx: &Ctx) -> Optio
             r"^(?:mon|ma|mes|notre|nos|le|la|les|l')\s*(?:nouveau\s+|nouvelle\s+)?\S.*?\s+(?:est|c'est|sont|est\s+maintenant|a\s+change\s+pour|devient)\s+\S.*$"
         )
         .is_match(n);
+    // "new wifi pw: sunflower22", "nouveau code wifi : soleil22".
+    let hit = hit || rx!(r"^(?:new|nouveau|nouvelle|nouvel)\s+\S.{0,40}?\s*:\s*\S").is_match(n);
     let worth = rx!(r"\d|\b(?:new|changed|now|nouveau|nouvelle|change|maintenant)\b").is_match(n);
     (hit && worth).then(|| Plan::call("remember", remember_args(inp)))
 }
