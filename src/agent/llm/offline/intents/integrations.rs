@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::agent::llm::offline::text::{self, Input};
 use crate::agent::llm::offline::{Ctx, Plan};
 use crate::oauth::Provider;
+use crate::store::Locale;
 
 /// What the verb asks for.
 enum Act {
@@ -20,7 +21,7 @@ enum Act {
     Disconnect,
 }
 
-pub(in crate::agent::llm::offline) fn integrations(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+pub(in crate::agent::llm::offline) fn integrations(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     let n = inp.norm();
     let (act, rest) = if let Some(c) = rx!(
         r"^(?:(?:can|could)\s+(?:you|i)\s+|i\s+(?:want|wanna|would\s+like|'d\s+like)\s+(?:to\s+)?|let's\s+|lets\s+|help\s+me\s+)?(?:disconnect|unlink|unhook|remove|revoke|delete|stop\s+(?:syncing|using|reading|accessing|sharing))(?:\s+(?:from|me\s+from))?\s+(?P<rest>.+)$"
@@ -50,12 +51,44 @@ pub(in crate::agent::llm::offline) fn integrations(inp: &Input, _ctx: &Ctx) -> O
         })?;
         (Act::Connect, c.name("rest")?.as_str())
     };
-    let provider = provider_in(rest)?;
+    let Some(provider) = provider_in(rest) else {
+        return which_account(rest, &act, ctx.lang);
+    };
     let name = match act {
         Act::Connect => "connect_integration",
         Act::Disconnect => "disconnect_integration",
     };
     Some(Plan::call(name, json!({ "provider": provider.as_str() })))
+}
+
+/// "connect my calendar": which one is not said, so the reply names the
+/// words that work rather than guessing between Google and Outlook.
+fn which_account(rest: &str, act: &Act, lang: Locale) -> Option<Plan> {
+    let rest = text::strip_lead(
+        &Input::new(rest),
+        &["my", "the", "mon", "ma", "mes", "le", "l'"],
+        true,
+    );
+    if !rx!(r"^(?:calendars?|cal|agenda|calendrier|e-?mails?|mails?|courriels?|inbox|notes)$")
+        .is_match(rest.norm())
+    {
+        return None;
+    }
+    let text = match (act, lang) {
+        (Act::Connect, Locale::En) => {
+            "Which account? Text \"connect google\", \"connect outlook\" or \"connect notion\"."
+        }
+        (Act::Connect, Locale::Fr) => {
+            "Quel compte ? Écris « connecte google », « connecte outlook » ou « connecte notion »."
+        }
+        (Act::Disconnect, Locale::En) => {
+            "Which account? Text \"disconnect google\", \"disconnect outlook\" or \"disconnect notion\"."
+        }
+        (Act::Disconnect, Locale::Fr) => {
+            "Quel compte ? Écris « déconnecte google », « déconnecte outlook » ou « déconnecte notion »."
+        }
+    };
+    Some(Plan::Reply(text.to_string()))
 }
 
 /// "my google calendar", "mon compte outlook", "l'agenda google", "notion
