@@ -50,6 +50,22 @@ fn currency(c: &Captures<'_>) -> Option<&'static str> {
     }
 }
 
+/// Words after a category that say when, not what.
+const SPENT_WHEN: &[&str] = &[
+    "yesterday",
+    "today",
+    "this morning",
+    "tonight",
+    "last night",
+    "at lunch",
+    "hier",
+    "aujourd'hui",
+    "ce matin",
+    "ce midi",
+    "ce soir",
+    "hier soir",
+];
+
 fn month_code(year: i32, month: u32) -> String {
     format!("{year:04}-{month:02}")
 }
@@ -117,6 +133,9 @@ pub(in crate::agent::llm::offline) fn expenses(inp: &Input, ctx: &Ctx) -> Option
         let category = c
             .name("what")
             .map(|m| text::strip_lead(&inp.sub(m.range()), ARTICLES, false))
+            // "on groceries yesterday": the day is not the category (the
+            // tool logs the expense now).
+            .map(|w| text::strip_trail(&w, SPENT_WHEN))
             .map(|w| said(&w).to_lowercase())
             .filter(|w| !w.is_empty())
             .unwrap_or_else(|| match lang {

@@ -120,6 +120,10 @@ fn provider_in(rest: &str) -> Option<Provider> {
         &rest,
         &[
             "access",
+            "email",
+            "emails",
+            "mail",
+            "courriel",
             "account",
             "accounts",
             "acct",
