@@ -750,3 +750,82 @@ async fn an_external_call_is_confirmed_showing_its_arguments() {
     assert_eq!(done.reply, "Sent.");
     assert_eq!(*mail.sent.lock().unwrap(), [args]);
 }
+
+#[tokio::test]
+async fn spending_over_days_counts_local_days_and_a_new_fact_replaces_the_old() {
+    let db = TestDb::new().await;
+    let ana = common::create_user(&db, "Ana", "+15145550101").await;
+    // Ana is in Montreal. Lunch on Tuesday; a snack late on Sunday evening, which
+    // is already Monday in UTC; books the week before.
+    for (minor, category, at) in [
+        (1250, "lunch", "2026-11-17T17:30:00Z"),
+        (300, "snack", "2026-11-16T04:30:00Z"),
+        (2500, "books", "2026-11-12T20:00:00Z"),
+    ] {
+        sqlx::query("insert into expenses (user_id, amount_minor, currency, category, spent_at) values ($1, $2, 'CAD', $3, $4::timestamptz)")
+            .bind(ana.0)
+            .bind(minor)
+            .bind(category)
+            .bind(at)
+            .execute(&db.owner)
+            .await
+            .unwrap();
+    }
+    sqlx::query("insert into memories (user_id, content) values ($1, 'the gate code is 1234'), ($1, 'my locker is 42')")
+        .bind(ana.0)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let llm = Arc::new(ScriptedLlm::new(vec![
+        Step::Calls(vec![
+            ("expense_summary", json!({"since": "2026-11-16"})),
+            (
+                "expense_summary",
+                json!({"since": "2026-11-09", "until": "2026-11-15"}),
+            ),
+            (
+                "expense_summary",
+                json!({"since": "2026-11-20", "until": "2026-11-10"}),
+            ),
+            ("expense_summary", json!({"until": "2026-11-10"})),
+            ("expense_summary", json!({"since": "2026-13-01"})),
+            (
+                "remember",
+                json!({"fact": "my new gate code is 4411", "replaces": "gate code"}),
+            ),
+        ]),
+        Step::Text("ok".into()),
+    ]));
+    agent(&db, llm.clone())
+        .handle_text(ana, "how much this week? and my new gate code is 4411")
+        .await
+        .unwrap();
+    let results = responses(&llm, 1);
+    let week = &results[0].1;
+    assert_eq!(week["since"], "2026-11-16");
+    assert_eq!(week["until"], "2026-11-21");
+    let said = week["confirmation"].as_str().unwrap();
+    assert!(said.starts_with("Since Mon, Nov 16: 12.50 CAD"), "{said}");
+    assert!(!said.contains("snack"), "{said}");
+    let before = results[1].1["confirmation"].as_str().unwrap();
+    assert!(
+        before.starts_with("Mon, Nov 9 to Sun, Nov 15: 28.00 CAD"),
+        "{before}"
+    );
+    for (name, bad) in &results[2..5] {
+        assert!(bad["error"].is_string(), "{name}: {bad}");
+    }
+    let updated = results[5].1["confirmation"].as_str().unwrap();
+    assert_eq!(
+        updated,
+        "Updated: my new gate code is 4411 (was: the gate code is 1234)."
+    );
+    let mut memories: Vec<String> =
+        sqlx::query_scalar("select content from memories where user_id = $1")
+            .bind(ana.0)
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
+    memories.sort();
+    assert_eq!(memories, ["my locker is 42", "my new gate code is 4411"]);
+}

@@ -7,10 +7,12 @@ mod common;
 use std::sync::Arc;
 
 use nudge::agent::Agent;
+use nudge::agent::llm::offline::OfflinePlanner;
 use nudge::agent::runner::{TurnBudget, TurnEnd};
 use nudge::agent::tools::ToolRegistry;
 use nudge::db::UserTx;
 use nudge::oauth::{OAuthService, Provider, Purpose};
+use nudge::store::UserId;
 use nudge::store::integrations::{self, SealedBytes, SealedTokens};
 use secrecy::SecretString;
 use serde_json::json;
@@ -22,6 +24,68 @@ use common::oauth::{LINK_KEYS, TOKEN_KEYS_ONE};
 use common::scripted_llm::{ScriptedLlm, Step};
 
 const CANARY: &str = "1//CANARY-refresh-token";
+
+/// OAuth set up for Google (revoking at `google_revoke`) and Notion.
+fn service(db: &TestDb, google_revoke: &str) -> OAuthService {
+    let mut config = db.config();
+    config.public_base_url = "https://nudge.example".into();
+    config.token_encryption_keys = Some(SecretString::from(TOKEN_KEYS_ONE));
+    config.oauth.connect_link_keys = Some(SecretString::from(LINK_KEYS));
+    config.oauth.google.client_id = Some("google-client".into());
+    config.oauth.google.client_secret = Some(SecretString::from("google-secret"));
+    config.oauth.google.revoke_url = Some(google_revoke.to_owned());
+    config.oauth.notion.client_id = Some("notion-client".into());
+    config.oauth.notion.client_secret = Some(SecretString::from("notion-secret"));
+    OAuthService::from_config(&config, db.app.clone(), reqwest::Client::new())
+        .unwrap()
+        .unwrap()
+}
+
+/// `user` connected to `provider`, as the callback would leave them.
+async fn connected(db: &TestDb, oauth: &OAuthService, user: UserId, provider: Provider) {
+    let vault = oauth.vault();
+    let seal = |purpose, v: &str| {
+        let s = vault
+            .seal(user.0, provider, purpose, &SecretString::from(v.to_owned()))
+            .unwrap();
+        SealedBytes {
+            nonce: s.nonce,
+            ciphertext: s.ciphertext,
+        }
+    };
+    let mut tx = UserTx::begin(&db.app, user).await.unwrap();
+    integrations::save_connected(
+        &mut tx,
+        provider.as_str(),
+        &[],
+        None,
+        &SealedTokens {
+            key_id: 1,
+            access: seal(Purpose::AccessToken, "ya29.CANARY-access"),
+            refresh: Some(seal(Purpose::RefreshToken, CANARY)),
+            expires_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn tokens(db: &TestDb) -> i64 {
+    sqlx::query_scalar("select count(*) from oauth_tokens")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap()
+}
+
+async fn status(db: &TestDb, user: UserId, provider: Provider) -> String {
+    sqlx::query_scalar("select status from oauth_integrations where user_id = $1 and provider = $2")
+        .bind(user.0)
+        .bind(provider.as_str())
+        .fetch_one(&db.owner)
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn connect_sends_a_link_and_disconnect_asks_first_then_revokes() {
@@ -35,16 +99,7 @@ async fn connect_sends_a_link_and_disconnect_asks_first_then_revokes() {
         .expect(1)
         .mount(&google)
         .await;
-    let mut config = db.config();
-    config.public_base_url = "https://nudge.example".into();
-    config.token_encryption_keys = Some(SecretString::from(TOKEN_KEYS_ONE));
-    config.oauth.connect_link_keys = Some(SecretString::from(LINK_KEYS));
-    config.oauth.google.client_id = Some("google-client".into());
-    config.oauth.google.client_secret = Some(SecretString::from("google-secret"));
-    config.oauth.google.revoke_url = Some(format!("{}/revoke", google.uri()));
-    let oauth = OAuthService::from_config(&config, db.app.clone(), reqwest::Client::new())
-        .unwrap()
-        .unwrap();
+    let oauth = service(&db, &format!("{}/revoke", google.uri()));
     let llm = Arc::new(ScriptedLlm::new(vec![
         Step::Calls(vec![("connect_integration", json!({"provider": "google"}))]),
         Step::Text("Here's your link.".into()),
@@ -90,37 +145,7 @@ async fn connect_sends_a_link_and_disconnect_asks_first_then_revokes() {
     assert_eq!(links, 1);
 
     // Ann is connected (as the callback would leave her).
-    let vault = oauth.vault();
-    let seal = |purpose, v: &str| {
-        let s = vault
-            .seal(
-                ann.0,
-                Provider::Google,
-                purpose,
-                &SecretString::from(v.to_owned()),
-            )
-            .unwrap();
-        SealedBytes {
-            nonce: s.nonce,
-            ciphertext: s.ciphertext,
-        }
-    };
-    let mut tx = UserTx::begin(&db.app, ann).await.unwrap();
-    integrations::save_connected(
-        &mut tx,
-        "google",
-        &[],
-        None,
-        &SealedTokens {
-            key_id: 1,
-            access: seal(Purpose::AccessToken, "ya29.CANARY-access"),
-            refresh: Some(seal(Purpose::RefreshToken, CANARY)),
-            expires_at: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    connected(&db, &oauth, ann, Provider::Google).await;
 
     // Disconnect: asked first, nothing happens before "yes".
     let asked = agent.handle_text(ann, "disconnect google").await.unwrap();
@@ -130,26 +155,11 @@ async fn connect_sends_a_link_and_disconnect_asks_first_then_revokes() {
         "{}",
         asked.reply
     );
-    let tokens = |db: &TestDb| {
-        let pool = db.owner.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("select count(*) from oauth_tokens")
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
     assert_eq!(tokens(&db).await, 1);
     let done = agent.handle_text(ann, "yes").await.unwrap();
     assert_eq!(done.end, TurnEnd::Confirmed);
     assert_eq!(tokens(&db).await, 0);
-    let status: String =
-        sqlx::query_scalar("select status from oauth_integrations where user_id = $1")
-            .bind(ann.0)
-            .fetch_one(&db.owner)
-            .await
-            .unwrap();
-    assert_eq!(status, "disconnected");
+    assert_eq!(status(&db, ann, Provider::Google).await, "disconnected");
 
     // The revocation job carries ciphertext only, and revokes when run.
     let payloads: Vec<String> = sqlx::query_scalar(
@@ -186,4 +196,50 @@ async fn connect_sends_a_link_and_disconnect_asks_first_then_revokes() {
     .await
     .unwrap();
     assert_eq!(audit, 1);
+}
+
+/// Issue 9 without a model: the offline planner reads "connecte mon agenda
+/// google" and "unlink my notion" as the same tool calls a model makes,
+/// so the link is real and the disconnection still waits for "yes".
+#[tokio::test]
+async fn the_offline_planner_connects_and_disconnects_by_text() {
+    let db = TestDb::new().await;
+    let bea = common::create_user(&db, "Bea", "+15145550182").await;
+    let oauth = service(&db, "http://127.0.0.1:9/revoke");
+    let agent = Agent::new(
+        db.app.clone(),
+        Arc::new(OfflinePlanner::new()),
+        Arc::new(ToolRegistry::with_integrations(Some(oauth.clone()))),
+        TurnBudget::default(),
+    );
+
+    let linked = agent
+        .handle_text(bea, "connecte mon agenda google stp")
+        .await
+        .unwrap();
+    assert!(
+        linked.reply.contains("https://nudge.example/connect/"),
+        "{}",
+        linked.reply
+    );
+    let links: Vec<String> =
+        sqlx::query_scalar("select provider from oauth_connect_links where user_id = $1")
+            .bind(bea.0)
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
+    assert_eq!(links, ["google"]);
+
+    connected(&db, &oauth, bea, Provider::Notion).await;
+    let asked = agent
+        .handle_text(bea, "unlink my notion pls")
+        .await
+        .unwrap();
+    assert_eq!(asked.end, TurnEnd::AwaitingConfirmation);
+    assert!(asked.reply.contains("disconnect Notion"), "{}", asked.reply);
+    assert_eq!(tokens(&db).await, 1);
+    let done = agent.handle_text(bea, "yes").await.unwrap();
+    assert_eq!(done.end, TurnEnd::Confirmed);
+    assert_eq!(tokens(&db).await, 0);
+    assert_eq!(status(&db, bea, Provider::Notion).await, "disconnected");
 }

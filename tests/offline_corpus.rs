@@ -26,11 +26,14 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use common::TestDb;
+use common::oauth::{LINK_KEYS, TOKEN_KEYS_ONE};
 use nudge::agent::llm::offline::OfflinePlanner;
 use nudge::agent::tools::ToolRegistry;
 use nudge::agent::{Agent, TurnBudget};
 use nudge::db::UserTx;
+use nudge::oauth::OAuthService;
 use nudge::store::{Expense, Goal, ListItem, Locale, Memory, NewReminder, Reminder, Task, UserId};
+use secrecy::SecretString;
 
 /// The share of cases that must pass (issue 14: "your corpus passes ≥ 95 %").
 const THRESHOLD: f64 = 0.95;
@@ -86,9 +89,17 @@ struct Given {
     lists: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     memories: Vec<String>,
-    /// (amount, category), logged "now" in the person's currency.
+    /// (amount, category), logged "now" in the person's currency, or
+    /// (amount, category, local "YYYY-MM-DD HH:MM") logged then.
     #[serde(default)]
-    expenses: Vec<(f64, String)>,
+    expenses: Vec<GivenExpense>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+enum GivenExpense {
+    Now(f64, String),
+    At(f64, String, String),
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -122,6 +133,8 @@ struct Expect {
     /// A confirmation question is waiting.
     #[serde(default)]
     pending: bool,
+    /// The providers a connect link was sent for (issue 9).
+    links: Option<Vec<String>>,
     /// Every one of these is in the last reply (case-insensitive).
     #[serde(default)]
     reply: Vec<String>,
@@ -223,8 +236,13 @@ async fn seed(db: &TestDb, case: &Case) -> UserId {
     for m in &g.memories {
         Memory::remember(&mut tx, m, locale).await.unwrap();
     }
-    for (amount, category) in &g.expenses {
-        Expense::add(
+    for e in &g.expenses {
+        let (amount, category, at) = match e {
+            // "Now" is the case's clock, not the database's.
+            GivenExpense::Now(a, c) => (a, c, Some(now())),
+            GivenExpense::At(a, c, at) => (a, c, Some(local(at))),
+        };
+        let added = Expense::add(
             &mut tx,
             (amount * 100.0).round() as i64,
             "CAD",
@@ -233,6 +251,15 @@ async fn seed(db: &TestDb, case: &Case) -> UserId {
         )
         .await
         .unwrap();
+        if let Some(at) = at {
+            sqlx::query("update expenses set spent_at = $2 where user_id = $1 and id = $3")
+                .bind(id.0)
+                .bind(at)
+                .bind(added.id)
+                .execute(tx.conn())
+                .await
+                .unwrap();
+        }
     }
     tx.commit().await.unwrap();
     id
@@ -252,6 +279,7 @@ struct State {
     timezone: String,
     quiet: Option<(String, String)>,
     pending: bool,
+    links: Vec<String>,
 }
 
 async fn read_state(db: &TestDb, user: UserId) -> State {
@@ -353,6 +381,13 @@ async fn read_state(db: &TestDb, user: UserId) -> State {
     .fetch_one(pool)
     .await
     .unwrap();
+    let links: Vec<String> = sqlx::query_scalar(
+        "select provider from oauth_connect_links where user_id = $1 order by provider",
+    )
+    .bind(u)
+    .fetch_all(pool)
+    .await
+    .unwrap();
     State {
         reminders,
         tasks,
@@ -365,6 +400,7 @@ async fn read_state(db: &TestDb, user: UserId) -> State {
         timezone,
         quiet,
         pending,
+        links,
     }
 }
 
@@ -478,6 +514,11 @@ fn check(case: &Case, before: &State, after: &State, reply: &str) -> Vec<String>
         e.pending.to_string(),
         after.pending.to_string(),
     );
+    eq(
+        "connect links",
+        format!("{:?}", or_before(&e.links, &before.links)),
+        format!("{:?}", after.links),
+    );
 
     let r = fold(reply);
     for s in &e.reply {
@@ -562,6 +603,27 @@ async fn the_offline_planner_handles_fresh_phrasings() {
     run_corpus("fresh phrasings", FRESH, FRESH_THRESHOLD).await;
 }
 
+/// OAuth set up for all three providers, as a deployment would have it, so
+/// "connect my google calendar" sends a real one-time link. Nothing here
+/// calls a provider: connecting stops at the link, disconnecting at "yes?".
+fn oauth(db: &TestDb) -> OAuthService {
+    let mut config = db.config();
+    config.public_base_url = "https://nudge.example".into();
+    config.token_encryption_keys = Some(SecretString::from(TOKEN_KEYS_ONE));
+    config.oauth.connect_link_keys = Some(SecretString::from(LINK_KEYS));
+    for app in [
+        &mut config.oauth.google,
+        &mut config.oauth.microsoft,
+        &mut config.oauth.notion,
+    ] {
+        app.client_id = Some("corpus-client".into());
+        app.client_secret = Some(SecretString::from("corpus-secret"));
+    }
+    OAuthService::from_config(&config, db.app.clone(), reqwest::Client::new())
+        .unwrap()
+        .unwrap()
+}
+
 /// Runs every case (or those whose id starts with `CORPUS_ONLY`), prints
 /// the failures and the scores (every reply too with `CORPUS_SHOW=1`), and
 /// fails below `threshold`.
@@ -572,7 +634,7 @@ async fn run_corpus(title: &str, text: &str, threshold: f64) {
     let agent = Agent::new(
         db.app.clone(),
         Arc::new(OfflinePlanner::new()),
-        Arc::new(ToolRegistry::builtin()),
+        Arc::new(ToolRegistry::with_integrations(Some(oauth(&db)))),
         TurnBudget::default(),
     )
     .with_clock(now);

@@ -56,13 +56,28 @@ impl fmt::Display for Provider {
 #[error("unknown provider (expected google, microsoft or notion)")]
 pub struct UnknownProvider;
 
+/// Also the names people text ("gmail", "agenda google", "office 365",
+/// "hotmail"): the tools take what a model or the offline planner heard.
+/// Only the exact `as_str` names are accepted where the name is part of a
+/// URL (the callback compares it, the mix-up defence).
 impl FromStr for Provider {
     type Err = UnknownProvider;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "google" | "gmail" | "google calendar" => Ok(Provider::Google),
-            "microsoft" | "outlook" | "office" | "office 365" => Ok(Provider::Microsoft),
-            "notion" => Ok(Provider::Notion),
+        // Case, spacing, hyphens and the French "é" do not matter.
+        let words: Vec<String> = s
+            .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+            .filter(|w| !w.is_empty())
+            .map(|w| w.to_lowercase().replace('é', "e"))
+            .collect();
+        match words.join(" ").as_str() {
+            "google" | "gmail" | "google calendar" | "google agenda" | "agenda google" | "gcal"
+            | "google cal" | "gmail calendar" | "calendrier google" | "google calendrier" => {
+                Ok(Provider::Google)
+            }
+            "microsoft" | "outlook" | "office" | "office 365" | "office365" | "o365"
+            | "microsoft 365" | "microsoft outlook" | "outlook calendar" | "agenda outlook"
+            | "outlook agenda" | "calendrier outlook" | "hotmail" => Ok(Provider::Microsoft),
+            "notion" | "notion.so" => Ok(Provider::Notion),
             _ => Err(UnknownProvider),
         }
     }
@@ -145,6 +160,33 @@ impl Provider {
             (Provider::Notion, true) => {
                 "Notion connecté — essayez : ajoute « appeler la banque » à mon Notion"
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Provider;
+
+    #[test]
+    fn the_names_people_text_name_a_provider() {
+        for (said, want) in [
+            ("Google", Provider::Google),
+            ("gmail", Provider::Google),
+            ("Google Calendar", Provider::Google),
+            ("agenda Google", Provider::Google),
+            ("calendrier  google", Provider::Google),
+            ("Outlook", Provider::Microsoft),
+            ("office-365", Provider::Microsoft),
+            ("Office365", Provider::Microsoft),
+            ("Microsoft 365", Provider::Microsoft),
+            ("hotmail", Provider::Microsoft),
+            ("NOTION", Provider::Notion),
+        ] {
+            assert_eq!(said.parse::<Provider>().ok(), Some(want), "{said}");
+        }
+        for said in ["", "calendar", "google drive", "yahoo", "dropbox"] {
+            assert!(said.parse::<Provider>().is_err(), "{said}");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Expenses: amounts in minor units with a currency and a category.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -54,15 +54,32 @@ impl Expense {
         year: i32,
         month: u32,
     ) -> Result<Vec<CategoryTotal>, StoreError> {
+        // A month that is not on the calendar has no expenses.
+        let Some((first, next)) = NaiveDate::from_ymd_opt(year, month, 1)
+            .and_then(|first| Some((first, first.checked_add_months(Months::new(1))?)))
+        else {
+            return Ok(Vec::new());
+        };
+        Self::totals_between(tx, timezone, first, next).await
+    }
+
+    /// Totals by category for the local days `from` (included) to `until`
+    /// (excluded) in the person's timezone: a week, "since monday".
+    pub async fn totals_between(
+        tx: &mut UserTx,
+        timezone: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<CategoryTotal>, StoreError> {
         Ok(sqlx::query_as(
             "select category, currency, sum(amount_minor)::bigint as total_minor from expenses \
-             where user_id = $4 and spent_at >= (make_date($2, $3, 1)::timestamp at time zone $1) \
-               and spent_at < ((make_date($2, $3, 1) + interval '1 month')::timestamp at time zone $1) \
+             where user_id = $4 and spent_at >= ($2::date::timestamp at time zone $1) \
+               and spent_at < ($3::date::timestamp at time zone $1) \
              group by category, currency order by total_minor desc, category",
         )
         .bind(timezone)
-        .bind(year)
-        .bind(month as i32)
+        .bind(from)
+        .bind(until)
         .bind(tx.uuid())
         .fetch_all(tx.conn())
         .await?)

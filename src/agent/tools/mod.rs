@@ -144,7 +144,7 @@ pub fn describe_arguments(description: &str, args: &Value) -> String {
 }
 
 /// At most `max` characters, with "…" when cut.
-fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         None => text.to_string(),
         Some((at, _)) => format!("{}…", &text[..at]),

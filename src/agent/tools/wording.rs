@@ -1,6 +1,6 @@
 //! Short phrases in the person's language, and times as people read them.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 
 use crate::store::Locale;
@@ -56,6 +56,26 @@ impl Wording {
                 local.day(),
                 FR_MONTHS[local.month0() as usize]
             ),
+        }
+    }
+
+    /// "Mon, Nov 16" / "lun. 16 nov.".
+    pub fn day(self, d: NaiveDate) -> String {
+        let wd = d.weekday().num_days_from_monday() as usize;
+        if self.french {
+            format!(
+                "{} {} {}",
+                FR_DAYS[wd],
+                d.day(),
+                FR_MONTHS[d.month0() as usize]
+            )
+        } else {
+            format!(
+                "{}, {} {}",
+                EN_DAYS[wd],
+                EN_MONTHS[d.month0() as usize],
+                d.day()
+            )
         }
     }
 

@@ -317,6 +317,7 @@ fn plan_text(raw: &str, now: NaiveDateTime, locale: Locale) -> Option<Plan> {
     const RULES: &[Rule] = &[
         help,
         intents::small_talk,
+        intents::integrations,
         reminders::snooze,
         reminders::cancel_all,
         reminders::cancel_one,

@@ -154,6 +154,10 @@ pub(super) fn explicit(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     let fr = rx!(
         r"\b(?:(?:peux-tu|pourrais-tu|tu\s+peux)\s+me\s+rappeler|rappelle[- ]moi|previens[- ]moi|envoie[- ]moi\s+un\s+(?:rappel|message|texto|sms)(?:\s+pour)?|rappelez[- ]moi|fais[- ]moi\s+penser\s+(?:a|de)|n'oublie\s+pas\s+de\s+me\s+rappeler|(?:cree|creer|ajoute|mets|programme)\s+(?:moi\s+)?(?:un\s+)?rappel(?:\s+(?:pour|de))?|nouveau\s+rappel|rappel)\b\s*:?"
     );
+    // "remind me what jo's address is" asks about a fact.
+    if rx!(r"^remind\s+me\s+(?:what|where|who|which|how)\b").is_match(n) {
+        return None;
+    }
     let (m, lang) = if let Some(m) = en.find(n) {
         (m, Locale::En)
     } else if let Some(m) = fr.find(n) {

@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use super::said;
-use crate::agent::llm::offline::text::Input;
+use crate::agent::llm::offline::resolve;
+use crate::agent::llm::offline::text::{self, Input};
 use crate::agent::llm::offline::{Ctx, Plan};
 
 pub(in crate::agent::llm::offline) fn remember(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
@@ -25,7 +26,107 @@ pub(in crate::agent::llm::offline) fn remember(inp: &Input, _ctx: &Ctx) -> Optio
         return None;
     }
     let fact = said(&fact);
-    (!fact.is_empty()).then(|| Plan::call("remember", json!({ "fact": fact })))
+    (!fact.is_empty()).then(|| Plan::call("remember", remember_args(&Input::new(&fact))))
+}
+
+/// Words that open news without being part of it.
+pub(super) const NEWS_LEAD: &[&str] = &[
+    "actually",
+    "btw",
+    "by the way",
+    "fyi",
+    "update",
+    "quick update",
+    "heads up",
+    "oh",
+    "oops",
+    "en fait",
+    "au fait",
+    "d'ailleurs",
+    "mise a jour",
+    "petite mise a jour",
+    "info",
+    "correction",
+];
+
+/// The arguments of `remember` for a fact as said: without a leading
+/// "actually"/"en fait", and naming what it updates when it says it is
+/// new ("my new gate code is 4411" replaces the gate code told before).
+pub(super) fn remember_args(fact: &Input) -> serde_json::Value {
+    let changed = rx!(
+        r"\b(?:new|now|changed|anymore|no\s+longer|actually|correction|oops|nouveau|nouvelle|nouvel|nouveaux|maintenant|desormais|change|en\s+fait)\b"
+    )
+    .is_match(fact.norm());
+    let fact = text::strip_lead(fact, NEWS_LEAD, true);
+    let mut args = json!({ "fact": said(&fact) });
+    if changed && let Some(about) = subject(&fact) {
+        args["replaces"] = json!(about);
+    }
+    args
+}
+
+/// What a fact is about: the words before its verb, without possessives
+/// and the words of change ("my new gate code is now 4411" → "gate code",
+/// "le code du portail a changé, c'est 9876" → "code portail").
+fn subject(fact: &Input) -> Option<String> {
+    let c = rx!(
+        r"^(?P<s>.+?)(?:\s*:|\s+(?:is\s+now|has\s+changed\s+to|has\s+changed|changed\s+to|changed|was\s+changed\s+to|is\s+no\s+longer|is|are|was|'s)\b)"
+    )
+    .captures(fact.norm())
+    .or_else(|| {
+        rx!(
+            r"^(?P<s>.+?)(?:\s*:|\s+(?:est\s+maintenant|c'est\s+maintenant|a\s+change|devient|c'est|est|sont|n'est)\b)"
+        )
+        .captures(fact.norm())
+    })?;
+    const NOT_SUBJECT: &[&str] = &[
+        "my",
+        "our",
+        "his",
+        "her",
+        "their",
+        "new",
+        "now",
+        "actually",
+        "mon",
+        "ma",
+        "mes",
+        "notre",
+        "nos",
+        "son",
+        "sa",
+        "ses",
+        "leur",
+        "nouveau",
+        "nouvelle",
+        "nouvel",
+        "nouveaux",
+        "maintenant",
+        "desormais",
+    ];
+    // The words as said, accents included: the search compares them with
+    // the stored fact, which keeps its accents ("numéro").
+    let said = fact.sub(c.name("s")?.range());
+    // Shorthand spelled out ("pw" → "password"), which changes the length;
+    // folding accents alone does not.
+    let words: Vec<String> = said
+        .orig()
+        .split_whitespace()
+        .filter_map(|w| {
+            let keys = resolve::key_words(w);
+            if keys.is_empty() || keys.iter().any(|k| NOT_SUBJECT.contains(&k.as_str())) {
+                return None;
+            }
+            let as_said = text::trim_punct(&Input::new(w)).orig().to_lowercase();
+            let spelled = keys.join(" ");
+            Some(if spelled.chars().count() == as_said.chars().count() {
+                as_said
+            } else {
+                spelled
+            })
+        })
+        .collect();
+    (!words.is_empty() && words.len() <= 5).then(|| words.join(" "))
 }
 
 pub(in crate::agent::llm::offline) fn recall(inp: &Input, ctx: &Ctx) -> Option<Plan> {
@@ -80,5 +181,47 @@ pub(in crate::agent::llm::offline) fn recall(inp: &Input, ctx: &Ctx) -> Option<P
             (!key.is_empty() && !STOP.contains(&key.as_str())).then(|| word.orig().to_lowercase())
         })
         .collect();
-    (!words.is_empty()).then(|| Plan::call("recall", json!({ "query": words.join(" ") })))
+    if words.is_empty() {
+        return None;
+    }
+    // The fact may have been told in other words ("internet" / "wifi"):
+    // the search takes any of them.
+    let mut query = words.clone();
+    for w in &words {
+        let f = text::fold_str(w);
+        if let Some(group) = ALIKE
+            .iter()
+            .find(|g| g.iter().any(|a| text::fold_str(a) == f))
+        {
+            query.extend(
+                group
+                    .iter()
+                    .map(|a| a.to_string())
+                    .filter(|a| !words.contains(a)),
+            );
+        }
+    }
+    query.dedup();
+    Some(Plan::call("recall", json!({ "query": query.join(" ") })))
 }
+
+/// Words people use for the same thing when they ask about a fact, in
+/// both languages, with accents (the search does not drop them).
+const ALIKE: &[&[&str]] = &[
+    &["code", "password", "passcode", "pin", "mdp", "passe"],
+    &["wifi", "internet", "network", "réseau"],
+    &["birthday", "bday", "born", "anniversaire", "anniv", "fête"],
+    &["car", "parked", "voiture", "auto", "char", "garé", "garée"],
+    &["doctor", "doc", "gp", "physician", "médecin", "docteur"],
+    &[
+        "phone",
+        "cell",
+        "mobile",
+        "téléphone",
+        "tel",
+        "cellulaire",
+        "portable",
+    ],
+    &["address", "adresse", "live", "lives", "habite"],
+    &["allergic", "allergy", "allergies", "allergique", "allergie"],
+];

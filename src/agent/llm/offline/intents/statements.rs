@@ -1,12 +1,10 @@
 //! Things said as news: a fact worth keeping said without "remember", and
 //! something done ("i booked the dentist!!").
 
-use serde_json::json;
-
-use super::said;
+use super::memory::{NEWS_LEAD, remember_args};
 use crate::agent::llm::offline::lookup::{Lookup, Then};
 use crate::agent::llm::offline::resolve;
-use crate::agent::llm::offline::text::Input;
+use crate::agent::llm::offline::text::{self, Input};
 use crate::agent::llm::offline::time;
 use crate::agent::llm::offline::{Ctx, Plan};
 
@@ -15,21 +13,31 @@ use crate::agent::llm::offline::{Ctx, Plan};
 /// "remember". Only with a number or a word of change, so that "my day is
 /// long" stays small talk.
 pub(in crate::agent::llm::offline) fn statement(inp: &Input, ctx: &Ctx) -> Option<Plan> {
-    let n = inp.norm();
     // "my flight is at 7pm tomorrow" is for a reminder, found later.
     if inp.orig().contains('?') || time::extract(inp, ctx.now).schedule.is_anchored() {
         return None;
     }
+    // "actually the wifi password is now X": the opening word is no news.
+    let news = text::strip_lead(inp, NEWS_LEAD, true);
+    let n = news.norm();
     let hit = rx!(
-        r"^(?:my|our|the)\s+(?:new\s+)?\S.*?\s+(?:is|are|is\s+now|changed\s+to|has\s+changed\s+to|'s)\s+\S.*$"
+        r"^(?:my|our|the|\w+'s)\s+(?:new\s+)?\S.*?\s+(?:is|are|is\s+now|changed\s+to|has\s+changed\s+to|'s)\s+\S.*$"
     )
     .is_match(n)
+        // Without "my": only with a word of change ("gate code changed to
+        // 9876", "dentist is now dr patel").
+        || rx!(r"^\S.{0,40}?\s+(?:is\s+now|changed\s+to|has\s+changed\s+to|is\s+no\s+longer)\s+\S.*$")
+            .is_match(n)
+        || rx!(r"^\S.{0,40}?\s+(?:est\s+maintenant|c'est\s+maintenant|a\s+change\s+pour|a\s+change,?\s+c'est)\s+\S.*$")
+            .is_match(n)
         || rx!(
             r"^(?:mon|ma|mes|notre|nos|le|la|les|l')\s*(?:nouveau\s+|nouvelle\s+)?\S.*?\s+(?:est|c'est|sont|est\s+maintenant|a\s+change\s+pour|devient)\s+\S.*$"
         )
         .is_match(n);
+    // "new wifi pw: sunflower22", "nouveau code wifi : soleil22".
+    let hit = hit || rx!(r"^(?:new|nouveau|nouvelle|nouvel)\s+\S.{0,40}?\s*:\s*\S").is_match(n);
     let worth = rx!(r"\d|\b(?:new|changed|now|nouveau|nouvelle|change|maintenant)\b").is_match(n);
-    (hit && worth).then(|| Plan::call("remember", json!({ "fact": said(inp) })))
+    (hit && worth).then(|| Plan::call("remember", remember_args(inp)))
 }
 
 /// "i booked the dentist!!", "vélo réparé !": something done, said as news.

@@ -59,7 +59,7 @@ pub(in crate::agent::llm::offline) fn tasks(inp: &Input, _ctx: &Ctx) -> Option<P
 
     let add = [
         rx!(
-            r"^(?:put|add|write|stick)\s+(?:on|to|in|onto)\s+(?:my|the)\s+(?:tasks|(?:to-do|to\s+do|task)(?:\s+list)?)\s*:?\s*(.+)$"
+            r"^(?:put|add|write|stick)\s+(?:on|to|in|onto)\s+(?:(?:my|the)\s+)?(?:tasks|(?:to-do|to\s+do|task)(?:\s+list)?)\s*:?\s*(.+)$"
         ),
         rx!(
             r"^(?:put|add|write|stick)\s+(.+?)\s+(?:on|to|in|onto)\s+(?:my|the)\s+(?:tasks|(?:to-do|to\s+do|task)(?:\s+list)?)$"

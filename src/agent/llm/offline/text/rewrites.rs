@@ -25,6 +25,12 @@ pub(super) const REWRITES: &[(&str, &str)] = &[
     ("tues", "tuesday"),
     ("thurs", "thursday"),
     ("@", "at"),
+    // "in like 20 min": the hedge carries no time.
+    ("in like", "in"),
+    ("in about", "in"),
+    ("in around", "in"),
+    ("dans genre", "dans"),
+    ("dans environ", "dans"),
     // English: politeness and small words
     ("plz", "please"),
     ("pls", "please"),
@@ -77,6 +83,8 @@ pub(super) const REWRITES: &[(&str, &str)] = &[
     ("rmind", "remind"),
     ("reimnd", "remind"),
     ("reind", "remind"),
+    ("remimd", "remind"),
+    ("remond", "remind"),
     ("remindme", "remind me"),
     ("cancle", "cancel"),
     ("cancell", "cancel"),

@@ -36,6 +36,13 @@ pub(in crate::agent::llm::offline) fn trim_punct(inp: &Input) -> Input {
             .rev()
             .take_while(|c| is_edge_punct(**c))
             .count();
+    // 'call plumber': single quotes only in pairs, so that an elision or
+    // a plural possessive at an end ("the kids'") stays.
+    let (a, b) = if b >= a + 3 && chars[a] == '\'' && chars[b - 1] == '\'' {
+        (a + 1, b - 1)
+    } else {
+        (a, b)
+    };
     Input::new(inp.orig_chars(a, b))
 }
 
@@ -118,6 +125,12 @@ pub(in crate::agent::llm::offline) fn polite_trimmed(inp: &Input) -> Input {
         "um",
         "uh",
         "oh and",
+        "ugh forgot",
+        "ugh",
+        "argh",
+        "oh no",
+        "zut",
+        "mince",
         "also",
         "bonjour",
         "salut",

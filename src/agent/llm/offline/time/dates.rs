@@ -155,9 +155,14 @@ pub(super) fn dates(scan: &mut Scan<'_>, s: &mut Schedule) {
 
     let mut dom = None;
     if scan.take(
-        rx!(r"\b(?:on\s+the\s+(\d{1,2})(?:st|nd|rd|th)|le\s+(1er|\d{1,2})\s+du\s+mois)\b"),
+        rx!(
+            r"\b(?:on\s+the\s+(\d{1,2})(?:st|nd|rd|th)|le\s+(1er|\d{1,2})\s+du\s+mois|le\s+(1er))\b"
+        ),
         |c, _| {
-            dom = group(c, 1).or(group(c, 2)).and_then(day_number);
+            dom = group(c, 1)
+                .or(group(c, 2))
+                .or(group(c, 3))
+                .and_then(day_number);
             dom.is_some()
         },
     ) {

@@ -38,7 +38,7 @@ use dates::{dates, day_parts};
 use recurring::{recurrence, relative};
 
 pub(super) use resolve::resolve;
-pub(super) use words::{duration_minutes, month_of};
+pub(super) use words::{day_number, duration_minutes, month_of, number, weekday_of};
 
 /// Longest relative delay accepted: a year of 365 days, the reminder
 /// tool's `in_minutes` maximum (525,600); a longer one would be refused.

@@ -6,7 +6,7 @@ use chrono::Weekday;
 use super::{DayPart, MAX_MINUTES, group};
 
 /// A number said in digits or words ("20", "1.5", "an", "deux").
-pub(super) fn number(s: &str) -> Option<f64> {
+pub(in crate::agent::llm::offline) fn number(s: &str) -> Option<f64> {
     let s = s.trim();
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         return s
@@ -56,7 +56,7 @@ pub(in crate::agent::llm::offline) fn duration_minutes(num: &str, unit: &str) ->
         .then_some(minutes as i64)
 }
 
-pub(super) fn weekday_of(word: &str) -> Option<Weekday> {
+pub(in crate::agent::llm::offline) fn weekday_of(word: &str) -> Option<Weekday> {
     let w = word.trim();
     let p = |s: &str| w.starts_with(s);
     Some(if p("mo") || p("lu") {
@@ -108,7 +108,7 @@ pub(in crate::agent::llm::offline) fn month_of(word: &str) -> Option<u32> {
         .map(|(_, m)| *m)
 }
 
-pub(super) fn day_number(s: &str) -> Option<u32> {
+pub(in crate::agent::llm::offline) fn day_number(s: &str) -> Option<u32> {
     let d: u32 = if s.starts_with("1er") {
         1
     } else {
