@@ -525,6 +525,15 @@ fn help_and_unknown_texts() {
     // A bare "done" answers a delivered reminder elsewhere; not a task here.
     assert!(reply("done", MTL, Locale::En).starts_with("Sorry, I didn't get that."));
     assert!(reply("c'est fait", MTL, Locale::Fr).starts_with("Désolé, je n'ai pas compris."));
+    // News about the world is not a fact about the person, and an
+    // account nobody offers is not connected.
+    for text in [
+        "there's a new cafe on main st that is open now",
+        "link my dropbox",
+        "connect my yahoo mail",
+    ] {
+        assert!(plan(text, NOW_MTL, MTL).is_empty(), "{text}");
+    }
     // The short miss stays short; the menu is for "help" or a second miss.
     for text in [&unknown_en, &unknown_fr] {
         assert!(text.chars().count() <= 160, "{text}");

@@ -24,6 +24,8 @@ pub(in crate::agent::llm::offline) fn statement(inp: &Input, ctx: &Ctx) -> Optio
         r"^(?:my|our|the|\w+'s)\s+(?:new\s+)?\S.*?\s+(?:is|are|is\s+now|changed\s+to|has\s+changed\s+to|'s)\s+\S.*$"
     )
     .is_match(n)
+        // "emma's new number is …", but not "there's a new café that is …".
+        && !rx!(r"^(?:it|that|there|here|what|where|who|how|when|why|he|she|let)'s\b").is_match(n)
         // Without "my": only with a word of change ("gate code changed to
         // 9876", "dentist is now dr patel").
         || rx!(r"^\S.{0,40}?\s+(?:is\s+now|changed\s+to|has\s+changed\s+to|is\s+no\s+longer)\s+\S.*$")
