@@ -22,6 +22,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("reminders", &["config", "db", "store"]),
     ("oauth", &["config", "db", "store", "http_client", "cache"]),
     (
+        "privacy",
+        &["config", "db", "store", "cache", "oauth", "http_client"],
+    ),
+    (
         "agent",
         &[
             "config",
@@ -32,6 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cache",
             "telemetry",
             "oauth",
+            "privacy",
         ],
     ),
     (
@@ -50,6 +55,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "app",
             "cache",
             "oauth",
+            "privacy",
         ],
     ),
     (
@@ -63,11 +69,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "error",
             "app",
             "oauth",
+            "privacy",
         ],
     ),
     (
         "admin",
-        &["config", "db", "store", "agent", "sms_router", "oauth"],
+        &[
+            "config",
+            "db",
+            "store",
+            "agent",
+            "sms_router",
+            "oauth",
+            "privacy",
+            "cache",
+        ],
     ),
 ];
 

@@ -1,5 +1,7 @@
-//! `nudge admin audit`: reads the audit log, newest first. Across people,
-//! so it reads as the owner role, and the reading is itself audited.
+//! `nudge admin audit`: reads the audit log, newest first — who (actor),
+//! what (action), about whom (user), when, and with what outcome. Across
+//! people, so it reads as the owner role, and the reading is itself
+//! audited. `--json` (global) prints the entries for scripts.
 
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -30,6 +32,7 @@ struct Entry {
     created_at: DateTime<Utc>,
     actor: String,
     action: String,
+    outcome: String,
     user_id: Option<uuid::Uuid>,
     details: serde_json::Value,
 }
@@ -56,7 +59,7 @@ pub async fn execute(op: &Operator, command: AuditCommand) -> Result<Rendered, A
         return Err(AdminError::Refused("--limit must be 1 to 10000".into()));
     }
     let entries: Vec<Entry> = sqlx::query_as(
-        "select id, created_at, actor, action, user_id, details from audit_log \
+        "select id, created_at, actor, action, outcome, user_id, details from audit_log \
          where ($1::uuid is null or user_id = $1) \
            and ($2::timestamptz is null or created_at >= $2) \
            and ($3::text is null or action = $3) \
@@ -80,6 +83,7 @@ pub async fn execute(op: &Operator, command: AuditCommand) -> Result<Rendered, A
                 e.created_at.to_rfc3339(),
                 e.actor.clone(),
                 e.action.clone(),
+                e.outcome.clone(),
                 e.user_id
                     .map(|u| u.to_string())
                     .unwrap_or_else(|| "-".into()),
@@ -89,7 +93,7 @@ pub async fn execute(op: &Operator, command: AuditCommand) -> Result<Rendered, A
         .collect();
     Ok(Rendered::table(
         json!(entries),
-        vec!["TIME", "ACTOR", "ACTION", "USER", "DETAILS"],
+        vec!["TIME", "ACTOR", "ACTION", "OUTCOME", "USER", "DETAILS"],
         rows,
     ))
 }

@@ -2,6 +2,7 @@
 //! [`UserTx`](crate::db::UserTx), so row-level security scopes it; the few
 //! cross-user lookups call `SECURITY DEFINER` functions that return ids only.
 
+pub mod account_deletions;
 mod agent_steps;
 mod audit;
 pub mod cross_user;
@@ -23,7 +24,7 @@ mod turn_leases;
 mod users;
 
 pub use agent_steps::{AgentStep, InboundContent, StepKind};
-pub use audit::{Actor, record_audit};
+pub use audit::{Actor, Outcome, record_audit, record_audit_outcome};
 pub use cross_user::user_id_for_phone;
 pub use expenses::{CategoryTotal, Expense};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
