@@ -343,3 +343,73 @@ async fn admin_delete_revokes_grants_at_the_provider_and_forgets_redis_keys() {
     assert_eq!(details["revoked"]["google"], "revoked");
     assert_eq!(details["redis_keys"], 3);
 }
+
+/// The application role's only way to erase: a deletion the person asked
+/// for, once it is due. The erase function itself is the owner's.
+#[tokio::test]
+async fn the_application_erases_only_a_due_deletion_the_person_asked_for() {
+    use nudge::store::cross_user::{due_deletion, erase_due_deletion};
+    let db = TestDb::new().await;
+    let ana = seed(&db, 1).await[0];
+    let refused = sqlx::query("select * from nudge_erase_person($1)")
+        .bind(ana.0)
+        .execute(&db.app)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused
+            .as_database_error()
+            .and_then(|e| e.code())
+            .as_deref(),
+        Some("42501")
+    );
+    // The fixture's deletion is due in 7 days.
+    let deletion: uuid::Uuid =
+        sqlx::query_scalar("select id from account_deletions where user_id = $1")
+            .bind(ana.0)
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    assert_eq!(due_deletion(&db.app, deletion).await.unwrap(), None);
+    let details = serde_json::json!({ "via": "test" });
+    assert_eq!(
+        erase_due_deletion(&db.app, deletion, &details)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        erase_due_deletion(&db.app, uuid::Uuid::new_v4(), &details)
+            .await
+            .unwrap(),
+        None
+    );
+    let people = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from users")
+            .fetch_one(&db.owner)
+            .await
+            .unwrap()
+    };
+    assert_eq!(people().await, 1);
+    sqlx::query("update account_deletions set due_at = now() - interval '1 second'")
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(due_deletion(&db.app, deletion).await.unwrap(), Some(ana));
+    assert!(
+        erase_due_deletion(&db.app, deletion, &details)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(people().await, 0);
+    assert_eq!(mentions(&db, &ana.to_string()).await, Vec::<String>::new());
+    let entry: (String, serde_json::Value) = sqlx::query_as(
+        "select actor, details from audit_log where action = 'user.delete' and user_id is null",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(entry.0, "user");
+    assert_eq!(entry.1["via"], "test");
+}

@@ -208,18 +208,17 @@ impl Tool for CancelDeletion {
             )
             .await?;
         }
-        Ok(json!({
-            "confirmation": match cancelled {
-                true => ctx.say.pick(
-                    "Deletion cancelled: your account stays, with everything in it.",
-                    "Suppression annulée : ton compte reste, avec tout son contenu.",
-                ),
-                false => ctx.say.pick(
-                    "There's no deletion pending; your account stays as it is.",
-                    "Aucune suppression n'est prévue ; ton compte reste tel quel.",
-                ),
-            },
-            "cancelled": cancelled,
-        }))
+        let confirmation = if cancelled {
+            ctx.say.pick(
+                "Deletion cancelled: your account stays, with everything in it.",
+                "Suppression annulée : ton compte reste, avec tout son contenu.",
+            )
+        } else {
+            ctx.say.pick(
+                "There's no deletion pending; your account stays as it is.",
+                "Aucune suppression n'est prévue ; ton compte reste tel quel.",
+            )
+        };
+        Ok(json!({ "confirmation": confirmation, "cancelled": cancelled }))
     }
 }

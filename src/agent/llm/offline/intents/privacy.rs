@@ -38,7 +38,7 @@ pub(in crate::agent::llm::offline) fn privacy(inp: &Input, _ctx: &Ctx) -> Option
     }
     let export = [
         rx!(
-            r"^(?:i\s+want\s+(?:to\s+)?)?(?:export|download|send\s+me|give\s+me|get)\s+(?:a\s+copy\s+of\s+)?(?:all\s+(?:of\s+)?)?my\s+(?:personal\s+)?data$"
+            r"^(?:please\s+)?(?:i\s+want\s+(?:to\s+)?)?(?:export|download|send\s+me|give\s+me|get)\s+(?:a\s+copy\s+of\s+)?(?:all\s+(?:of\s+)?)?my\s+(?:personal\s+)?data$"
         ),
         rx!(
             r"^(?:je\s+veux\s+)?(?:exporte[rz]?|telecharge[rz]?|envoie[- ]moi|donne[- ]moi|recevoir)\s+(?:une\s+copie\s+de\s+)?(?:toutes\s+)?mes\s+donnees(?:\s+personnelles)?$"
@@ -48,4 +48,66 @@ pub(in crate::agent::llm::offline) fn privacy(inp: &Input, _ctx: &Ctx) -> Option
         return Some(Plan::call("export_my_data", json!({})));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::llm::offline::text;
+    use crate::store::Locale;
+
+    fn tool(raw: &str) -> Option<String> {
+        let ctx = Ctx {
+            now: chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+                .and_then(|d| d.and_hms_opt(9, 0, 0))
+                .expect("a valid time"),
+            lang: Locale::En,
+            question: false,
+        };
+        match privacy(&text::polite_trimmed(&Input::new(raw)), &ctx)? {
+            Plan::Calls(calls) => calls.first().map(|(name, _)| name.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn export_delete_and_cancel_in_english_and_french() {
+        for (said, expected) in [
+            ("export my data", "export_my_data"),
+            ("Please send me a copy of all my data.", "export_my_data"),
+            ("exporter mes données", "export_my_data"),
+            ("Télécharger toutes mes données", "export_my_data"),
+            ("delete my account", "delete_my_account"),
+            ("Delete my account!", "delete_my_account"),
+            (
+                "I want to close my account and all my data",
+                "delete_my_account",
+            ),
+            ("supprimer mon compte", "delete_my_account"),
+            ("Supprime mon compte", "delete_my_account"),
+            ("cancel deletion", "cancel_account_deletion"),
+            ("Cancel the deletion", "cancel_account_deletion"),
+            ("don't delete my account", "cancel_account_deletion"),
+            ("annuler la suppression", "cancel_account_deletion"),
+            (
+                "Annule la suppression de mon compte",
+                "cancel_account_deletion",
+            ),
+        ] {
+            assert_eq!(tool(said).as_deref(), Some(expected), "{said}");
+        }
+    }
+
+    #[test]
+    fn other_deletions_are_not_the_account() {
+        for said in [
+            "delete my reminder",
+            "delete milk from my list",
+            "cancel the dentist reminder",
+            "my data plan is expensive",
+            "export the list",
+        ] {
+            assert_eq!(tool(said), None, "{said}");
+        }
+    }
 }
