@@ -230,26 +230,14 @@ async fn retention_purges_old_messages_in_batches_and_keeps_summaries_and_memori
 /// form with `token`) and their Redis keys go; another person's stay.
 #[tokio::test]
 async fn admin_delete_revokes_grants_at_the_provider_and_forgets_redis_keys() {
-    use common::oauth::{LINK_KEYS, TOKEN_KEYS_ONE};
-    use nudge::oauth::{Provider, Purpose};
-    use nudge::store::integrations::{self, SealedBytes, SealedTokens};
+    use common::oauth::{LINK_KEYS, TOKEN_KEYS_ONE, revoke_endpoint, save_google_tokens};
     use redis::AsyncCommands;
     use secrecy::SecretString;
-    use wiremock::matchers::{body_string_contains, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
 
     let db = TestDb::new().await;
     let ana = common::create_user(&db, "Ana", "+15145550100").await;
     let bob = common::create_user(&db, "Bob", "+15145550101").await;
-    let google = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/revoke"))
-        .and(body_string_contains("token=1%2F%2FANA-refresh"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&google)
-        .await;
-    let revoke_url = format!("{}/revoke", google.uri());
+    let (google, revoke_url) = revoke_endpoint("1//ANA-refresh").await;
     let mut config = db.config();
     config.token_encryption_keys = Some(SecretString::from(TOKEN_KEYS_ONE));
     config.oauth.connect_link_keys = Some(SecretString::from(LINK_KEYS));
@@ -257,37 +245,7 @@ async fn admin_delete_revokes_grants_at_the_provider_and_forgets_redis_keys() {
         nudge::oauth::OAuthService::from_config(&config, db.app.clone(), reqwest::Client::new())
             .unwrap()
             .unwrap();
-    let seal = |purpose, v: &str| {
-        let s = oauth
-            .vault()
-            .seal(
-                ana.0,
-                Provider::Google,
-                purpose,
-                &SecretString::from(v.to_owned()),
-            )
-            .unwrap();
-        SealedBytes {
-            nonce: s.nonce,
-            ciphertext: s.ciphertext,
-        }
-    };
-    let mut tx = nudge::db::UserTx::begin(&db.app, ana).await.unwrap();
-    integrations::save_connected(
-        &mut tx,
-        "google",
-        &[],
-        None,
-        &SealedTokens {
-            key_id: 1,
-            access: seal(Purpose::AccessToken, "ya29.ANA-access"),
-            refresh: Some(seal(Purpose::RefreshToken, "1//ANA-refresh")),
-            expires_at: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    save_google_tokens(&db.app, &oauth, ana, "ya29.ANA-access", "1//ANA-refresh").await;
 
     // Keys in the shapes the inbound limits write.
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());

@@ -9,18 +9,12 @@ mod common;
 
 use std::time::Duration;
 
-use redis::AsyncCommands;
-use secrecy::SecretString;
-use wiremock::matchers::{body_string_contains, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-use common::oauth::{LINK_KEYS, TOKEN_KEYS_ONE};
+use common::oauth::{LINK_KEYS, TOKEN_KEYS_ONE, revoke_endpoint, save_google_tokens};
 use common::person_rows::mentions;
 use common::sms::{PUBLIC_URL, SmsHarness};
-use nudge::db::UserTx;
-use nudge::oauth::{Provider, Purpose};
-use nudge::store::UserId;
-use nudge::store::integrations::{self, SealedBytes, SealedTokens};
+use nudge::oauth::Provider;
+use redis::AsyncCommands;
+use secrecy::SecretString;
 
 const ANA: &str = "+15145550131";
 const BOB: &str = "+15145550132";
@@ -34,6 +28,17 @@ async fn say(h: &SmsHarness, from: &str, body: &str, n: usize) -> String {
     let sent = h.wait_sent(n).await;
     assert_eq!(sent[n - 1].to, from, "{sent:?}");
     sent[n - 1].body.clone()
+}
+
+/// GET or POST `path` on the app.
+async fn open(h: &SmsHarness, post: bool, path: &str) -> reqwest::Response {
+    let url = format!("{}{path}", h.base);
+    let request = if post {
+        h.http.post(url)
+    } else {
+        h.http.get(url)
+    };
+    request.send().await.unwrap()
 }
 
 fn link_path(body: &str, route: &str) -> String {
@@ -90,22 +95,12 @@ async fn export_by_text_asks_first_then_sends_a_one_time_link_that_downloads_the
 
     // The page spends nothing (link previews open it too).
     for _ in 0..2 {
-        let r = h
-            .http
-            .get(format!("{}{page}", h.base))
-            .send()
-            .await
-            .unwrap();
+        let r = open(&h, false, &page).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["cache-control"], "no-store");
         assert!(r.text().await.unwrap().contains("Download your data"));
     }
-    let r = h
-        .http
-        .post(format!("{}{page}", h.base))
-        .send()
-        .await
-        .unwrap();
+    let r = open(&h, true, &page).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/json");
     assert!(
@@ -128,31 +123,16 @@ async fn export_by_text_asks_first_then_sends_a_one_time_link_that_downloads_the
     assert!(!text.contains("pickles") && !text.contains(&bob.to_string()));
 
     // Single use: the second download and the page are refused.
-    let again = h
-        .http
-        .post(format!("{}{page}", h.base))
-        .send()
-        .await
-        .unwrap();
+    let again = open(&h, true, &page).await;
     assert_eq!(again.status(), 410);
-    let r = h
-        .http
-        .get(format!("{}{page}", h.base))
-        .send()
-        .await
-        .unwrap();
+    let r = open(&h, false, &page).await;
     assert_eq!(r.status(), 410);
     // A connect link is not an export link, and garbage is refused.
     let oauth_links =
         nudge::oauth::links::ConnectLinks::from_config(&SecretString::from(LINK_KEYS)).unwrap();
     let (connect, _) = oauth_links.sign(ana.0, Provider::Google, chrono::Utc::now());
     for token in [connect.as_str(), "not-a-token"] {
-        let r = h
-            .http
-            .post(format!("{}/export/{token}", h.base))
-            .send()
-            .await
-            .unwrap();
+        let r = open(&h, true, &format!("/export/{token}")).await;
         assert_eq!(r.status(), 400);
     }
     assert_eq!(audit_count(&h, "user.export_link", "ok").await, 1);
@@ -269,42 +249,6 @@ async fn delete_asks_naming_what_is_lost_waits_out_the_grace_and_cancel_or_start
     assert_eq!(audit_count(&h, "user.delete_cancelled", "ok").await, 3);
 }
 
-/// Ana connected to Google as a callback would leave her.
-async fn connect_google(h: &SmsHarness, ana: UserId) {
-    let oauth = h.state.oauth.clone().unwrap();
-    let seal = |purpose, v: &str| {
-        let s = oauth
-            .vault()
-            .seal(
-                ana.0,
-                Provider::Google,
-                purpose,
-                &SecretString::from(v.to_owned()),
-            )
-            .unwrap();
-        SealedBytes {
-            nonce: s.nonce,
-            ciphertext: s.ciphertext,
-        }
-    };
-    let mut tx = UserTx::begin(&h.db.app, ana).await.unwrap();
-    integrations::save_connected(
-        &mut tx,
-        "google",
-        &[],
-        None,
-        &SealedTokens {
-            key_id: 1,
-            access: seal(Purpose::AccessToken, "ya29.CANARY-access"),
-            refresh: Some(seal(Purpose::RefreshToken, CANARY)),
-            expires_at: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-}
-
 async fn redis_keys(prefix: &str, needle: &str) -> Vec<String> {
     let client = redis::Client::open(common::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -313,17 +257,7 @@ async fn redis_keys(prefix: &str, needle: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn with_no_grace_the_goodbye_leaves_then_rows_jobs_redis_keys_and_grants_are_gone() {
-    let google = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/revoke"))
-        .and(body_string_contains(
-            "token=1%2F%2FCANARY-refresh-token-of-ana",
-        ))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&google)
-        .await;
-    let revoke = format!("{}/revoke", google.uri());
+    let (google, revoke) = revoke_endpoint(CANARY).await;
     let h = SmsHarness::start(|c| {
         c.account_deletion_grace = Duration::ZERO;
         c.token_encryption_keys = Some(SecretString::from(TOKEN_KEYS_ONE));
@@ -335,7 +269,8 @@ async fn with_no_grace_the_goodbye_leaves_then_rows_jobs_redis_keys_and_grants_a
     .await;
     let ana = common::create_user(&h.db, "Ana", ANA).await;
     let bob = common::create_user(&h.db, "Bob", BOB).await;
-    connect_google(&h, ana).await;
+    let oauth = h.state.oauth.clone().unwrap();
+    save_google_tokens(&h.db.app, &oauth, ana, "ya29.CANARY-access", CANARY).await;
     say(&h, ANA, "remind me to call the dentist tomorrow at 9am", 1).await;
     say(&h, BOB, "add pickles to my list", 2).await;
     // Keys in the shapes the inbound limits write; theirs expire within
