@@ -44,12 +44,12 @@ async fn run(messages: i64) -> bool {
         "insert into messages (user_id, direction, body, status, created_at) \
          select $1, case when g % 2 = 0 then 'inbound' else 'outbound' end, \
                 'message number ' || g || ': pick up the dry cleaning before six, and call the dentist', \
-                case when g % 2 = 0 then 'answered' else 'delivered' end, now() - make_interval(mins => g) \
+                case when g % 2 = 0 then 'answered' else 'delivered' end, now() - make_interval(mins => g::int) \
          from generate_series(1, $2::bigint) g",
         "insert into sms_usage_logs (user_id, message_id, segments, encoding) \
          select $1, id, 1, 'gsm7' from messages where user_id = $1 and direction = 'outbound'",
         "insert into reminders (user_id, body, due_at, timezone) \
-         select $1, 'reminder ' || g, now() + make_interval(hours => g), 'UTC' from generate_series(1, 300) g",
+         select $1, 'reminder ' || g, now() + make_interval(hours => g::int), 'UTC' from generate_series(1, 300) g",
         "insert into list_items (user_id, item) select $1, 'item ' || g from generate_series(1, 300) g",
         "insert into memories (user_id, content) select $1, 'fact ' || g from generate_series(1, 300) g",
         "insert into llm_usage (user_id, provider, model, total_tokens) \

@@ -31,6 +31,12 @@ create policy user_isolation on account_deletions
 
 -- Retention purges messages by age across people, oldest first.
 create index messages_created_idx on messages (created_at);
+-- Deleting a message (retention, an erase) finds the rows that point at
+-- it; without these each deleted message scans those tables, and erasing
+-- a person with 10,000 messages took 12 s instead of well under one.
+create index messages_in_reply_to_idx on messages (in_reply_to);
+create index sms_usage_logs_message_idx on sms_usage_logs (message_id);
+create index agent_steps_message_idx on agent_steps (message_id);
 
 -- The erase, in one place for the operator's `nudge admin user delete` and
 -- the deletion job: audit entries about the person (they would only lose
