@@ -209,11 +209,27 @@ async fn delete_asks_naming_what_is_lost_waits_out_the_grace_and_cancel_or_start
     assert_eq!(h.count("select count(*) from account_deletions").await, 0);
 
     // In French, and by START.
-    say(&h, ANA, "supprimer mon compte", 5).await;
+    // Whole, in French (Ana now reads French): the question must not be
+    // cut by the segment limit.
+    sqlx::query("update users set locale = 'fr' where id = $1")
+        .bind(ana.0)
+        .execute(&h.db.owner)
+        .await
+        .unwrap();
+    let demande = say(&h, ANA, "supprimer mon compte", 5).await;
+    for said in ["souvenirs", "dans 7 jours", "annuler la suppression", "OUI"] {
+        assert!(demande.contains(said), "{said:?} not in {demande}");
+    }
     say(&h, ANA, "oui", 6).await;
     assert_eq!(h.count("select count(*) from account_deletions").await, 1);
-    say(&h, ANA, "annuler la suppression", 7).await;
+    let garde = say(&h, ANA, "annuler la suppression", 7).await;
+    assert!(garde.contains("Suppression annulée"), "{garde}");
     assert_eq!(h.count("select count(*) from account_deletions").await, 0);
+    sqlx::query("update users set locale = 'en' where id = $1")
+        .bind(ana.0)
+        .execute(&h.db.owner)
+        .await
+        .unwrap();
     say(&h, ANA, "delete my account", 8).await;
     say(&h, ANA, "yes", 9).await;
     let started = say(&h, ANA, "START", 10).await;

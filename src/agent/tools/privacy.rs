@@ -1,6 +1,9 @@
 //! The person's own data, by text: `export_my_data` (a one-time download
 //! link, asked first), `delete_my_account` (asked first, naming what will
 //! be lost; runs after the grace period) and `cancel_account_deletion`.
+//!
+//! Their texts stay in the GSM-7 alphabet (no «», â, ê…), so that even the
+//! French confirmation question fits in three SMS segments unabridged.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -119,13 +122,13 @@ impl Tool for Delete {
     fn describe_call(&self, _args: &Value, say: Wording) -> String {
         let lost = say.pick(
             "delete your account: your reminders, lists, tasks, goals, expenses, memories, messages and connected accounts will be gone for good",
-            "supprimer ton compte : tes rappels, listes, tâches, objectifs, dépenses, souvenirs, messages et comptes connectés seront effacés pour de bon",
+            "supprimer ton compte : tes rappels, listes, choses à faire, objectifs, dépenses, souvenirs, messages et comptes connectés seront effacés pour de bon",
         );
         match self.days() {
             0 => lost,
             days => say.pick(
                 &format!("{lost}, in {days} days (text \"cancel deletion\" before then to keep it)"),
-                &format!("{lost}, dans {days} jours (écris « annuler la suppression » d'ici là pour le garder)"),
+                &format!("{lost}, dans {days} jours (écris \"annuler la suppression\" d'ici là pour le garder)"),
             ),
         }
     }
@@ -168,7 +171,7 @@ impl Tool for Delete {
             let when = ctx.say.when(deletion.due_at, ctx.tz, ctx.now);
             ctx.say.pick(
                 &format!("Your account will be deleted {when}. To keep it, text \"cancel deletion\" (or START) before then."),
-                &format!("Ton compte sera supprimé {when}. Pour le garder, écris « annuler la suppression » (ou START) d'ici là."),
+                &format!("Ton compte sera supprimé {when}. Pour le garder, écris \"annuler la suppression\" (ou START) d'ici là."),
             )
         };
         Ok(json!({ "confirmation": confirmation, "due_at": deletion.due_at }))
