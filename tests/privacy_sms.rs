@@ -351,3 +351,38 @@ async fn with_no_grace_the_goodbye_leaves_then_rows_jobs_redis_keys_and_grants_a
     let onboarding = say(&h, ANA, "hello?", 5).await;
     assert!(onboarding.contains("registered with Nudge"), "{onboarding}");
 }
+
+/// A due deletion whose job is gone (lost, or run before its time) is
+/// still carried out, by the maintenance pass.
+#[tokio::test]
+async fn maintenance_runs_a_due_deletion_whose_job_was_lost() {
+    let h = SmsHarness::start_with(|_| {}, |_| {}, false).await;
+    let ana = common::create_user(&h.db, "Ana", ANA).await;
+    let bob = common::create_user(&h.db, "Bob", BOB).await;
+    for (who, due) in [
+        (ana, "now() - interval '1 minute'"),
+        (bob, "now() + interval '1 day'"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "insert into account_deletions (user_id, due_at) values ($1, {due})"
+        )))
+        .bind(who.0)
+        .execute(&h.db.owner)
+        .await
+        .unwrap();
+    }
+    let erased = nudge::workers::maintenance::run_due_deletions(&h.state)
+        .await
+        .unwrap();
+    assert_eq!(erased, 1);
+    assert_eq!(
+        mentions(&h.db, &ana.to_string()).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        h.count(&format!("select count(*) from users where id = '{bob}'"))
+            .await,
+        1,
+        "Bob's deletion is not due"
+    );
+}

@@ -66,13 +66,23 @@ pub async fn purge_old_messages(pool: &PgPool, retention: Duration) -> Result<u6
 }
 
 /// Runs the deletions that are due (normally their own job does, at the
-/// due time; this catches one lost or run early).
-async fn run_due_deletions(state: &AppState) -> Result<(), BoxDynError> {
+/// due time; this catches one lost or run early); returns how many people
+/// were erased.
+pub async fn run_due_deletions(state: &AppState) -> Result<usize, sqlx::Error> {
     let forgetter = super::erase_account::forgetter(state);
+    let mut erased = 0;
     for deletion in cross_user::due_deletions(&state.db, 100).await? {
-        crate::privacy::run_due_deletion(&state.db, &forgetter, deletion).await?;
+        // One that fails waits for the next pass; the others and the rest
+        // of maintenance go on.
+        match crate::privacy::run_due_deletion(&state.db, &forgetter, deletion).await {
+            Ok(crate::privacy::DeletionOutcome::Erased { .. }) => erased += 1,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a due account deletion failed; retried next pass")
+            }
+        }
     }
-    Ok(())
+    Ok(erased)
 }
 
 /// The apalis-cron handler.
