@@ -13,6 +13,15 @@ use common::{TestDb, admin, admin_with_env};
 use nudge::db::queue::{self, JobOptions, OnboardingSmsJob, ReminderDueJob};
 use nudge::store::person_data::PERSON_TABLES;
 
+/// PostgreSQL's "insufficient privilege".
+const DENIED: &str = "42501";
+
+fn sqlstate(e: &sqlx::Error) -> Option<String> {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned())
+}
+
 #[tokio::test]
 async fn export_and_erase_know_every_per_person_table() {
     let db = TestDb::new().await;
@@ -123,14 +132,7 @@ async fn the_application_cannot_rewrite_the_audit_log() {
             .execute(tx.conn())
             .await
             .unwrap_err();
-        assert_eq!(
-            refused
-                .as_database_error()
-                .and_then(|e| e.code())
-                .as_deref(),
-            Some("42501"),
-            "{statement}"
-        );
+        assert_eq!(sqlstate(&refused).as_deref(), Some(DENIED), "{statement}");
     }
     let mut tx = nudge::db::UserTx::begin(&db.app, ana).await.unwrap();
     sqlx::query("insert into audit_log (user_id, actor, action) values ($1, 'system', 'ok')")
@@ -314,13 +316,7 @@ async fn the_application_erases_only_a_due_deletion_the_person_asked_for() {
         .execute(&db.app)
         .await
         .unwrap_err();
-    assert_eq!(
-        refused
-            .as_database_error()
-            .and_then(|e| e.code())
-            .as_deref(),
-        Some("42501")
-    );
+    assert_eq!(sqlstate(&refused).as_deref(), Some(DENIED));
     // The fixture's deletion is due in 7 days.
     let deletion: uuid::Uuid =
         sqlx::query_scalar("select id from account_deletions where user_id = $1")
