@@ -8,7 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
 use crate::agent::Agent;
-use crate::api::ConnectState;
+use crate::api::{ConnectState, ExportState};
 use crate::cache::Redis;
 use crate::config::Config;
 use crate::oauth::OAuthService;
@@ -35,6 +35,18 @@ pub struct AppState {
     pub agent: Agent,
     /// Per-person OAuth (connect flow, vault); `None` when its keys are not set.
     pub oauth: Option<OAuthService>,
+    /// One-time export links; `None` when `CONNECT_LINK_KEYS` is not set.
+    pub export_links: Option<crate::privacy::ExportLinks>,
+}
+
+/// The export pages take the links and the pool.
+impl FromRef<AppState> for ExportState {
+    fn from_ref(state: &AppState) -> Self {
+        ExportState {
+            links: state.export_links.clone(),
+            db: state.db.clone(),
+        }
+    }
 }
 
 /// The OAuth pages take only the OAuth service.

@@ -118,6 +118,40 @@ impl Redis {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Deletes every key matching the glob `pattern` (SCAN, then DEL per
+    /// page, each call within [`CALL_BUDGET`]); returns how many went. For
+    /// rare, whole-person clean-ups (an erase), not for hot paths.
+    pub async fn delete_matching(&self, pattern: &str) -> redis::RedisResult<u64> {
+        let mut cursor: u64 = 0;
+        let mut deleted = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .run(|mut conn| async move {
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut conn)
+                        .await
+                })
+                .await?;
+            if !keys.is_empty() {
+                let n: u64 = self
+                    .run(|mut conn| async move {
+                        redis::cmd("DEL").arg(&keys).query_async(&mut conn).await
+                    })
+                    .await?;
+                deleted += n;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+
     pub async fn ping(&self) -> redis::RedisResult<()> {
         self.run(|mut conn| async move {
             redis::cmd("PING").query_async::<String>(&mut conn).await?;
@@ -125,4 +159,17 @@ impl Redis {
         })
         .await
     }
+}
+
+/// `text` with the glob characters of Redis' MATCH escaped, so a value
+/// (an id, a phone number) matches only itself.
+pub fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

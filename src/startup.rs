@@ -158,8 +158,11 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
     };
     let oauth = crate::oauth::OAuthService::from_config(&config, pool.clone(), http.clone())
         .map_err(|why| anyhow::anyhow!("OAuth is misconfigured: {why}"))?;
+    let export_links = crate::privacy::ExportLinks::from_config(&config)
+        .map_err(|why| anyhow::anyhow!("CONNECT_LINK_KEYS: {why}"))?;
     let state = AppState {
         oauth,
+        export_links,
         config: Arc::new(config),
         db: pool,
         redis,

@@ -96,8 +96,9 @@ async fn catalog_is_isolated() {
     let violations = catalog_violations(&db.owner).await;
     assert!(violations.is_empty(), "{violations:#?}");
     // The 18 tables named by the issue, the turn leases, the agent's
-    // journal and the OAuth connect links, all user-owned.
-    assert_eq!(user_tables(&db.owner).await.len(), 21);
+    // journal, the OAuth connect links and the pending account deletions,
+    // all user-owned.
+    assert_eq!(user_tables(&db.owner).await.len(), 22);
 }
 
 #[tokio::test]

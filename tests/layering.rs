@@ -23,6 +23,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("reminders", &["config", "db", "store"]),
     ("oauth", &["config", "db", "store", "http_client", "cache"]),
     (
+        "privacy",
+        &["config", "db", "store", "cache", "oauth", "http_client"],
+    ),
+    (
         "agent",
         &[
             "config",
@@ -33,6 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cache",
             "telemetry",
             "oauth",
+            "privacy",
         ],
     ),
     (
@@ -51,6 +56,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "app",
             "cache",
             "oauth",
+            "privacy",
         ],
     ),
     (
@@ -64,11 +70,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "error",
             "app",
             "oauth",
+            "privacy",
         ],
     ),
     (
         "admin",
-        &["config", "db", "store", "agent", "sms_router", "oauth"],
+        &[
+            "config",
+            "db",
+            "store",
+            "agent",
+            "sms_router",
+            "oauth",
+            "privacy",
+            "cache",
+        ],
     ),
 ];
 

@@ -1,5 +1,7 @@
-//! `nudge admin audit`: reads the audit log, newest first. Across people,
-//! so it reads as the owner role, and the reading is itself audited.
+//! `nudge admin audit`: reads the audit log, newest first — who (actor),
+//! what (action), about whom (user), when, and with what outcome. Across
+//! people, so it reads as the owner role, and the reading is itself
+//! audited. `--json` (global) prints the entries for scripts.
 
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -65,6 +67,7 @@ pub async fn execute(op: &Operator, command: AuditCommand) -> Result<Rendered, A
                 e.created_at.to_rfc3339(),
                 e.actor.clone(),
                 e.action.clone(),
+                e.outcome.clone(),
                 e.user_id
                     .map(|u| u.to_string())
                     .unwrap_or_else(|| "-".into()),
@@ -74,7 +77,7 @@ pub async fn execute(op: &Operator, command: AuditCommand) -> Result<Rendered, A
         .collect();
     Ok(Rendered::table(
         json!(entries),
-        vec!["TIME", "ACTOR", "ACTION", "USER", "DETAILS"],
+        vec!["TIME", "ACTOR", "ACTION", "OUTCOME", "USER", "DETAILS"],
         rows,
     ))
 }

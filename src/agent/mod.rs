@@ -58,10 +58,16 @@ pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent>
     let oauth =
         crate::oauth::OAuthService::from_config(config, pool.clone(), reqwest::Client::new())
             .map_err(|why| anyhow::anyhow!("OAuth is misconfigured: {why}"))?;
+    // Export links are signed with the connect links' keys.
+    let export_links = crate::privacy::ExportLinks::from_config(config)
+        .map_err(|why| anyhow::anyhow!("CONNECT_LINK_KEYS: {why}"))?;
     Ok(Agent::new(
         pool,
         Arc::new(chain),
-        Arc::new(tools::ToolRegistry::with_integrations(oauth)),
+        Arc::new(
+            tools::ToolRegistry::with_integrations(oauth)
+                .with_privacy(export_links, config.account_deletion_grace),
+        ),
         budget,
     ))
 }

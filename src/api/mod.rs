@@ -1,9 +1,10 @@
-//! HTTP: the public router (webhooks, OAuth pages, health) and the metrics
+//! HTTP: the public router (webhooks, OAuth pages, export links, health) and the metrics
 //! router, which is served on its own listener so it is never public by
 //! accident.
 
 mod client_ip;
 mod connect;
+mod export;
 mod health;
 mod metrics;
 mod middleware;
@@ -18,6 +19,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 pub use client_ip::TrustedProxyIp;
 pub use connect::ConnectState;
+pub use export::ExportState;
 
 use crate::app::AppState;
 use crate::sms_router::{status_callback, webhook};
@@ -40,7 +42,8 @@ pub fn router(state: AppState) -> Router {
             "/connect/{token}",
             get(connect::consent).post(connect::begin),
         )
-        .route("/oauth/{provider}/callback", get(connect::callback));
+        .route("/oauth/{provider}/callback", get(connect::callback))
+        .route("/export/{token}", get(export::page).post(export::download));
     // Twilio's webhooks are outside the per-IP limit: they arrive from a
     // few Twilio addresses, so a burst of people texting at once (500 in a
     // second, in bench/faults.sh) would be refused with 429, which Twilio

@@ -20,7 +20,7 @@ impl Lang {
         }
     }
 
-    fn fr(self) -> bool {
+    pub(super) fn fr(self) -> bool {
         self == Lang::Fr
     }
 }
@@ -30,7 +30,7 @@ padding:0 1rem;line-height:1.5;color:#222}h1{font-size:1.4rem}\
 button{font-size:1.1rem;padding:.8rem 1.4rem;border:0;border-radius:.5rem;\
 background:#2457d6;color:#fff;width:100%}p.small{color:#666;font-size:.9rem}";
 
-fn layout(lang: Lang, title: &str, body: Markup) -> Markup {
+pub(super) fn layout(lang: Lang, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(if lang.fr() { "fr" } else { "en" }) {

@@ -100,6 +100,12 @@ pub struct Config {
     pub worker_heartbeat: Duration,
     /// How long identification logs are kept before the maintenance job purges them.
     pub identification_log_retention: Duration,
+    /// How long texts are kept (`MESSAGE_RETENTION_DAYS`, default 365);
+    /// `None` (0): kept until the person is deleted.
+    pub message_retention: Option<Duration>,
+    /// How long a deletion asked for by text waits, cancellable
+    /// (`ACCOUNT_DELETION_GRACE_DAYS`, default 7; 0: at once).
+    pub account_deletion_grace: Duration,
     pub twilio: TwilioConfig,
     pub llm: LlmConfig,
     /// `TOKEN_ENCRYPTION_KEYS`: versioned AES-256-GCM keys, `id:base64key,…`.
@@ -234,6 +240,18 @@ impl Config {
                 .unwrap_or(30)
                 * 86_400,
         );
+        // A year: the agent needs only recent turns (older ones live on in
+        // summaries and memories), a person may still look back months,
+        // and nothing is kept forever by default (storage limitation).
+        let message_retention = match r.parse::<u64>("MESSAGE_RETENTION_DAYS").unwrap_or(365) {
+            0 => None,
+            days => Some(Duration::from_secs(days.saturating_mul(86_400))),
+        };
+        let account_deletion_grace = Duration::from_secs(
+            r.parse::<u64>("ACCOUNT_DELETION_GRACE_DAYS")
+                .unwrap_or(7)
+                .saturating_mul(86_400),
+        );
 
         let twilio = TwilioConfig {
             account_sid: r.plain("TWILIO_ACCOUNT_SID"),
@@ -357,6 +375,8 @@ impl Config {
             trusted_proxies,
             worker_heartbeat,
             identification_log_retention,
+            message_retention,
+            account_deletion_grace,
             twilio,
             llm,
             token_encryption_keys,
@@ -427,6 +447,8 @@ impl fmt::Debug for Config {
                 "identification_log_retention",
                 &self.identification_log_retention,
             )
+            .field("message_retention", &self.message_retention)
+            .field("account_deletion_grace", &self.account_deletion_grace)
             .field("twilio", &self.twilio)
             .field("llm", &self.llm)
             .field("token_encryption_keys", &self.token_encryption_keys)

@@ -33,7 +33,8 @@ macro_rules! every_job {
             $crate::db::queue::OnboardingSmsJob,
             $crate::db::queue::ReminderDueJob,
             $crate::db::queue::RefreshTokenJob,
-            $crate::db::queue::RevokeTokenJob
+            $crate::db::queue::RevokeTokenJob,
+            $crate::db::queue::EraseAccountJob
         )
     };
 }
@@ -46,7 +47,7 @@ macro_rules! queue_names {
 }
 
 /// Every queue's name, in [`every_job!`] order.
-pub const QUEUES: [&str; 7] = every_job!(queue_names);
+pub const QUEUES: [&str; 8] = every_job!(queue_names);
 
 /// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +140,18 @@ impl std::fmt::Debug for RevokeTokenJob {
 
 impl Job for RevokeTokenJob {
     const QUEUE: &'static str = "revoke_token";
+}
+
+/// Erase the person of a deletion they asked for by text, at its due time
+/// (see `privacy::deletion`). The payload is the deletion's id alone, so a
+/// finished job names nobody.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EraseAccountJob {
+    pub deletion_id: Uuid,
+}
+
+impl Job for EraseAccountJob {
+    const QUEUE: &'static str = "erase_account";
 }
 
 /// Schedules a reminder's delivery at `due` in the caller's transaction.

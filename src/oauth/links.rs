@@ -1,11 +1,14 @@
-//! Connect links: `PUBLIC_BASE_URL/connect/<token>`, texted only to the
-//! person's verified number, so opening one proves who they are.
+//! Texted links: `PUBLIC_BASE_URL/connect/<token>` (connect an account)
+//! and `PUBLIC_BASE_URL/export/<token>` (download one's data), texted only
+//! to the person's verified number, so opening one proves who they are.
 //!
 //! The token is a JWT (HS256) with the signing key's id in its `kid`
-//! header: `sub` is the person, `prv` the provider, `jti` a row in
-//! `oauth_connect_links` that is spent once, and it expires after 15
-//! minutes. Keys come from `CONNECT_LINK_KEYS`; the last listed signs and
-//! every listed one verifies, so keys rotate without breaking live links.
+//! header: `sub` is the person, `aud` the link's purpose (a connect token
+//! is never an export token, nor the other way round), `prv` the provider
+//! of a connect link, `jti` a row in `oauth_connect_links` that is spent
+//! once, and it expires after 15 minutes. Keys come from
+//! `CONNECT_LINK_KEYS`; the last listed signs and every listed one
+//! verifies, so keys rotate without breaking live links.
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -19,11 +22,13 @@ use crate::config::parse_link_keys;
 /// How long a texted link works.
 pub const LINK_LIFETIME: Duration = Duration::minutes(15);
 const AUDIENCE: &str = "nudge-connect";
+const EXPORT_AUDIENCE: &str = "nudge-export";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,
-    prv: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    prv: Option<String>,
     jti: Uuid,
     aud: String,
     iat: i64,
@@ -35,6 +40,14 @@ struct Claims {
 pub struct LinkClaims {
     pub user: Uuid,
     pub provider: Provider,
+    pub jti: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a valid export link says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportClaims {
+    pub user: Uuid,
     pub jti: Uuid,
     pub expires_at: DateTime<Utc>,
 }
@@ -73,27 +86,54 @@ impl ConnectLinks {
     /// A new signed token for this person and provider; the caller records
     /// its `jti` (`store::integrations::record_link`).
     pub fn sign(&self, user: Uuid, provider: Provider, now: DateTime<Utc>) -> (String, LinkClaims) {
+        let (token, jti, expires_at) = self.sign_for(user, AUDIENCE, Some(provider), now);
+        let claims = LinkClaims {
+            user,
+            provider,
+            jti,
+            expires_at,
+        };
+        (token, claims)
+    }
+
+    /// A new signed export link's token for this person; the caller
+    /// records its `jti` (`store::oauth_states::record_export_link`).
+    pub fn sign_export(&self, user: Uuid, now: DateTime<Utc>) -> (String, ExportClaims) {
+        let (token, jti, expires_at) = self.sign_for(user, EXPORT_AUDIENCE, None, now);
+        (
+            token,
+            ExportClaims {
+                user,
+                jti,
+                expires_at,
+            },
+        )
+    }
+
+    fn sign_for(
+        &self,
+        user: Uuid,
+        audience: &str,
+        provider: Option<Provider>,
+        now: DateTime<Utc>,
+    ) -> (String, Uuid, DateTime<Utc>) {
         let (kid, key) = self
             .keys
             .last()
             .expect("parse_link_keys refuses an empty list");
-        let claims = LinkClaims {
-            user,
-            provider,
-            jti: Uuid::new_v4(),
-            // Whole seconds, as the token carries it.
-            expires_at: DateTime::from_timestamp((now + LINK_LIFETIME).timestamp(), 0)
-                .expect("now + 15 minutes is a representable time"),
-        };
+        let jti = Uuid::new_v4();
+        // Whole seconds, as the token carries it.
+        let expires_at = DateTime::from_timestamp((now + LINK_LIFETIME).timestamp(), 0)
+            .expect("now + 15 minutes is a representable time");
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(kid.clone());
         let body = Claims {
             sub: user,
-            prv: provider.as_str().into(),
-            jti: claims.jti,
-            aud: AUDIENCE.into(),
+            prv: provider.map(|p| p.as_str().into()),
+            jti,
+            aud: audience.into(),
             iat: now.timestamp(),
-            exp: claims.expires_at.timestamp(),
+            exp: expires_at.timestamp(),
         };
         let token = jsonwebtoken::encode(
             &header,
@@ -101,11 +141,45 @@ impl ConnectLinks {
             &EncodingKey::from_secret(key.expose_secret().as_bytes()),
         )
         .expect("HS256 over a serialisable struct does not fail");
-        (token, claims)
+        (token, jti, expires_at)
     }
 
-    /// Checks signature (by `kid`), audience and expiry at `now`.
+    /// Checks a connect link: signature (by `kid`), audience and expiry at `now`.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<LinkClaims, LinkError> {
+        let (c, expires_at) = self.decode(token, AUDIENCE, now)?;
+        let provider = c
+            .prv
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .ok_or(LinkError::Invalid)?;
+        Ok(LinkClaims {
+            user: c.sub,
+            provider,
+            jti: c.jti,
+            expires_at,
+        })
+    }
+
+    /// Checks an export link the same way.
+    pub fn verify_export(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ExportClaims, LinkError> {
+        let (c, expires_at) = self.decode(token, EXPORT_AUDIENCE, now)?;
+        Ok(ExportClaims {
+            user: c.sub,
+            jti: c.jti,
+            expires_at,
+        })
+    }
+
+    fn decode(
+        &self,
+        token: &str,
+        audience: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Claims, DateTime<Utc>), LinkError> {
         if token.len() > 2048 {
             return Err(LinkError::Invalid);
         }
@@ -120,7 +194,7 @@ impl ConnectLinks {
             .find(|(k, _)| *k == kid)
             .ok_or(LinkError::Invalid)?;
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_audience(&[audience]);
         // Expiry is checked below against `now`, so tests can move time.
         validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
@@ -130,18 +204,11 @@ impl ConnectLinks {
             &validation,
         )
         .map_err(|_| LinkError::Invalid)?;
-        let c = data.claims;
-        let provider = c.prv.parse().map_err(|_| LinkError::Invalid)?;
-        let expires_at = DateTime::from_timestamp(c.exp, 0).ok_or(LinkError::Invalid)?;
+        let expires_at = DateTime::from_timestamp(data.claims.exp, 0).ok_or(LinkError::Invalid)?;
         if expires_at <= now {
             return Err(LinkError::Expired);
         }
-        Ok(LinkClaims {
-            user: c.sub,
-            provider,
-            jti: c.jti,
-            expires_at,
-        })
+        Ok((data.claims, expires_at))
     }
 }
 
@@ -191,6 +258,22 @@ mod tests {
         );
         assert!(both.verify(&old_token, now).is_ok());
         assert_eq!(new_only.verify(&old_token, now), Err(LinkError::Invalid));
+    }
+
+    #[test]
+    fn a_link_serves_only_its_own_purpose() {
+        let l = links(K1);
+        let now = Utc::now();
+        let user = Uuid::new_v4();
+        let (export, claims) = l.sign_export(user, now);
+        assert_eq!(l.verify_export(&export, now).unwrap(), claims);
+        assert_eq!(l.verify(&export, now), Err(LinkError::Invalid));
+        let (connect, _) = l.sign(user, Provider::Google, now);
+        assert_eq!(l.verify_export(&connect, now), Err(LinkError::Invalid));
+        assert_eq!(
+            l.verify_export(&export, now + LINK_LIFETIME),
+            Err(LinkError::Expired)
+        );
     }
 
     #[test]

@@ -287,6 +287,14 @@ pub fn opted_in_text(locale: Locale, after_cancel: bool, twilio: &TwilioConfig) 
     }
 }
 
+/// Added to the START answer when it cancelled a pending account deletion.
+pub fn deletion_cancelled_note(locale: Locale) -> &'static str {
+    match locale {
+        Locale::En => "Your account deletion is cancelled; your account stays.",
+        Locale::Fr => "La suppression de votre compte est annulée ; votre compte reste.",
+    }
+}
+
 pub const ONBOARDING_TEXT: &str = "Hi! This number serves people registered with Nudge. \
 To ask for access, contact the person who runs your Nudge. Reply STOP to opt out.";
 

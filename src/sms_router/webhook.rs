@@ -29,11 +29,11 @@ use crate::config::Config;
 use crate::db::UserTx;
 use crate::db::queue::{self, AgentTurnJob, DeliverSmsJob, JobOptions, OnboardingSmsJob};
 use crate::error::AppError;
-use crate::store::cross_user;
 use crate::store::{
     Actor, MessageStatus, PhoneNumber, PhoneRecord, SmsMessage, User, UserId, UserStatus,
     record_audit, user_id_for_phone,
 };
+use crate::store::{account_deletions, cross_user};
 
 /// What the webhooks need of the application: settings, the database and
 /// the shared limiter.
@@ -357,7 +357,21 @@ async fn known_sender(
                         .and_then(|p| p.opted_out_via.as_deref())
                         .is_some_and(|w| w == "CANCEL");
                 PhoneRecord::set_opted_out(&mut tx, from.as_str(), false).await?;
-                let text = keywords::opted_in_text(locale, after_cancel, twilio);
+                let mut text = keywords::opted_in_text(locale, after_cancel, twilio);
+                // START during a deletion's grace period keeps the account.
+                if account_deletions::cancel(&mut tx).await? {
+                    let details = json!({ "via": "START" });
+                    record_audit(
+                        tx.conn(),
+                        Some(user_id),
+                        Actor::User,
+                        "user.delete_cancelled",
+                        details,
+                    )
+                    .await?;
+                    text.push(' ');
+                    text.push_str(keywords::deletion_cancelled_note(locale));
+                }
                 queue_reply(&mut tx, &text, &format!("optin:{sid}")).await?;
             }
             // Twilio answers nothing to an opted-out number, HELP included.

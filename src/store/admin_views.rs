@@ -77,6 +77,7 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
+    pub outcome: String,
     pub user_id: Option<Uuid>,
     pub details: serde_json::Value,
 }
@@ -96,7 +97,7 @@ pub async fn audit_entries(
     filter: &AuditFilter<'_>,
 ) -> Result<Vec<AuditEntry>, sqlx::Error> {
     sqlx::query_as(
-        "select id, created_at, actor, action, user_id, details from audit_log \
+        "select id, created_at, actor, action, outcome, user_id, details from audit_log \
          where ($1::uuid is null or user_id = $1) \
            and ($2::timestamptz is null or created_at >= $2) \
            and ($3::text is null or action = $3) \

@@ -15,6 +15,10 @@
 //! - `nudge_purge_expired`: maintenance deletes everyone's expired rows.
 //! - `nudge_expiring_tokens`: the refresh scheduler looks, across people,
 //!   for connected tokens about to expire.
+//! - `nudge_purge_old_messages`: maintenance applies message retention.
+//! - `nudge_due_deletions`, `nudge_due_deletion`, `nudge_erase_due_deletion`: the deletion job
+//!   finds and erases the person of a due deletion they asked for, by the
+//!   deletion's id alone (the erase crosses tables and the job queue).
 //!
 //! Operator views across people (`nudge admin user list`, …) read as the
 //! owner role and are audited; they are in `store::admin_views`, not here.
@@ -146,4 +150,50 @@ pub async fn expiring_tokens(
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// Deletes at most `batch` messages older than `older_than`, oldest first;
+/// returns how many went.
+pub async fn purge_old_messages(
+    pool: &PgPool,
+    older_than: Duration,
+    batch: i32,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select nudge_purge_old_messages(make_interval(secs => $1), $2)")
+        .bind(older_than.as_secs_f64())
+        .bind(batch)
+        .fetch_one(pool)
+        .await
+}
+
+/// Deletions that are due (their ids only), oldest first, at most `limit`.
+pub async fn due_deletions(pool: &PgPool, limit: i32) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("select nudge_due_deletions($1)")
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
+/// The person of a deletion that is due (and was not cancelled).
+pub async fn due_deletion(pool: &PgPool, deletion: Uuid) -> Result<Option<UserId>, sqlx::Error> {
+    let id: Option<Uuid> = sqlx::query_scalar("select nudge_due_deletion($1)")
+        .bind(deletion)
+        .fetch_one(pool)
+        .await?;
+    Ok(id.map(UserId))
+}
+
+/// Erases the person of a due deletion and records `details` (no personal
+/// data) as the one `user.delete` audit entry. `None`: not due, or
+/// cancelled meanwhile; otherwise the number of their jobs removed.
+pub async fn erase_due_deletion(
+    pool: &PgPool,
+    deletion: Uuid,
+    details: &serde_json::Value,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("select nudge_erase_due_deletion($1, $2)")
+        .bind(deletion)
+        .bind(details)
+        .fetch_one(pool)
+        .await
 }

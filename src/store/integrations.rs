@@ -14,7 +14,8 @@ use super::StoreError;
 // The single-use states and links, in a file of their own; their paths
 // stay here for the OAuth flow.
 pub use super::oauth_states::{
-    NewState, TakenState, insert_state, link_usable, record_link, take_state, use_link,
+    NewState, TakenState, export_link_usable, insert_state, link_usable, record_export_link,
+    record_link, take_state, use_export_link, use_link,
 };
 use crate::db::UserTx;
 

@@ -2,6 +2,7 @@
 //! [`UserTx`](crate::db::UserTx), so row-level security scopes it; the few
 //! cross-user lookups call `SECURITY DEFINER` functions that return ids only.
 
+pub mod account_deletions;
 pub mod admin_views;
 mod agent_steps;
 mod audit;
@@ -27,7 +28,7 @@ mod turn_leases;
 mod users;
 
 pub use agent_steps::{AgentStep, InboundContent, StepKind};
-pub use audit::{Actor, record_audit};
+pub use audit::{Actor, Outcome, record_audit, record_audit_outcome};
 pub use conversation::ConversationSummary;
 pub use cross_user::user_id_for_phone;
 pub use expenses::{CategoryTotal, Expense};

@@ -62,6 +62,50 @@ pub async fn use_link(tx: &mut UserTx, jti: Uuid, provider: &str) -> Result<bool
         == 1)
 }
 
+/// Records an export link's `jti` (single use, expires with the link).
+pub async fn record_export_link(
+    tx: &mut UserTx,
+    jti: Uuid,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "insert into oauth_connect_links (jti, user_id, purpose, expires_at) values ($1, $2, 'export', $3)",
+    )
+    .bind(jti)
+    .bind(tx.uuid())
+    .bind(expires_at)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// True when an export link of this person is neither spent nor expired
+/// (its page spends nothing: link previews open links too).
+pub async fn export_link_usable(tx: &mut UserTx, jti: Uuid) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from oauth_connect_links where user_id = $1 and jti = $2 \
+             and purpose = 'export' and used_at is null and expires_at > now())",
+    )
+    .bind(tx.uuid())
+    .bind(jti)
+    .fetch_one(tx.conn())
+    .await?)
+}
+
+/// Spends an export link: true exactly once, for an unexpired link of this person.
+pub async fn use_export_link(tx: &mut UserTx, jti: Uuid) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "update oauth_connect_links set used_at = now() \
+         where user_id = $1 and jti = $2 and purpose = 'export' and used_at is null and expires_at > now()",
+    )
+    .bind(tx.uuid())
+    .bind(jti)
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        == 1)
+}
+
 /// A new authorization request's server-side state.
 #[derive(Debug)]
 pub struct NewState<'a> {

@@ -16,6 +16,7 @@
 
 pub mod agent_turn;
 pub mod deliver_sms;
+pub mod erase_account;
 pub mod maintenance;
 pub mod onboarding_sms;
 mod perform;

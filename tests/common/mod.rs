@@ -281,6 +281,11 @@ async fn exec(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
 /// Runs `nudge admin <args>` against `db` as an operator would: the owner
 /// URL, and the application role named by `DATABASE_URL`.
 pub fn admin(db: &TestDb, args: &[&str]) -> std::process::Output {
+    admin_with_env(db, args, &[])
+}
+
+/// [`admin`] with more settings in its environment (Redis, OAuth keys…).
+pub fn admin_with_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let cwd = tempfile::tempdir().unwrap();
     std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
         .arg("admin")
@@ -292,6 +297,7 @@ pub fn admin(db: &TestDb, args: &[&str]) -> std::process::Output {
         .env("DATABASE_ADMIN_URL", db.owner_url())
         // Names the application role whose rights per-person commands take.
         .env("DATABASE_URL", db.app_url())
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }

@@ -166,3 +166,64 @@ pub async fn callback(
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// A provider's revoke endpoint on wiremock (a form with `token`, as
+/// Google's is called) that expects `token` exactly once; its URL.
+pub async fn revoke_endpoint(token: &str) -> (wiremock::MockServer, String) {
+    use wiremock::matchers::{body_string_contains, method, path};
+    let server = wiremock::MockServer::start().await;
+    let form: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    wiremock::Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .and(body_string_contains(format!("token={form}")))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let url = format!("{}/revoke", server.uri());
+    (server, url)
+}
+
+/// `user` connected to Google with these tokens, sealed by `oauth`'s
+/// vault, as a callback would leave them.
+pub async fn save_google_tokens(
+    app: &sqlx::PgPool,
+    oauth: &OAuthService,
+    user: UserId,
+    access: &str,
+    refresh: &str,
+) {
+    use nudge::oauth::Purpose;
+    use nudge::store::integrations::{self, SealedBytes, SealedTokens};
+    let seal = |purpose, v: &str| {
+        let s = oauth
+            .vault()
+            .seal(
+                user.0,
+                Provider::Google,
+                purpose,
+                &SecretString::from(v.to_owned()),
+            )
+            .unwrap();
+        SealedBytes {
+            nonce: s.nonce,
+            ciphertext: s.ciphertext,
+        }
+    };
+    let mut tx = UserTx::begin(app, user).await.unwrap();
+    integrations::save_connected(
+        &mut tx,
+        "google",
+        &[],
+        None,
+        &SealedTokens {
+            key_id: 1,
+            access: seal(Purpose::AccessToken, access),
+            refresh: Some(seal(Purpose::RefreshToken, refresh)),
+            expires_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}

@@ -94,6 +94,10 @@ pub const FIXTURES: &[(&str, &str)] = &[
         "insert into turn_leases (user_id, holder, expires_at) values ($1, 'job', now())",
     ),
     (
+        "account_deletions",
+        "insert into account_deletions (user_id, due_at) values ($1, now() + interval '7 days')",
+    ),
+    (
         "agent_steps",
         "insert into agent_steps (user_id, message_id, round, kind, result) \
          select $1, id, 0, 'model', '{}' from messages where user_id = $1 limit 1",
@@ -133,4 +137,36 @@ pub async fn seed(db: &TestDb, n: usize) -> Vec<UserId> {
         users.push(id);
     }
     users
+}
+
+/// Rows anywhere (every table of `public` and `apalis`, whole rows as
+/// text, job payloads decoded) that mention `needle`.
+pub async fn mentions(db: &TestDb, needle: &str) -> Vec<String> {
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "select table_schema::text, table_name::text from information_schema.tables \
+         where table_schema in ('public', 'apalis') and table_type = 'BASE TABLE' \
+           and table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    let mut found = Vec::new();
+    for (schema, table) in tables {
+        let text = if (schema.as_str(), table.as_str()) == ("apalis", "jobs") {
+            "convert_from(t.job, 'UTF8') || t::text"
+        } else {
+            "t::text"
+        };
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select count(*) from {schema}.{table} t where strpos({text}, $1) > 0"
+        )))
+        .bind(needle)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+        if n > 0 {
+            found.push(format!("{schema}.{table}: {n}"));
+        }
+    }
+    found
 }

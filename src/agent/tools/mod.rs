@@ -12,6 +12,7 @@ mod integrations;
 pub mod limits;
 mod lists;
 mod memory;
+mod privacy;
 mod profile;
 mod registry;
 mod reminders;

@@ -70,6 +70,21 @@ impl ToolRegistry {
         registry
     }
 
+    /// Adds `export_my_data`, `delete_my_account` and
+    /// `cancel_account_deletion` (see `tools::privacy`).
+    pub fn with_privacy(
+        mut self,
+        links: Option<crate::privacy::ExportLinks>,
+        grace: std::time::Duration,
+    ) -> Self {
+        for tool in super::privacy::tools(links, grace) {
+            if let Ok(validator) = jsonschema::validator_for(&tool.parameters()) {
+                self.tools.insert(tool.name(), Entry { tool, validator });
+            }
+        }
+        self
+    }
+
     pub fn len(&self) -> usize {
         self.tools.len()
     }

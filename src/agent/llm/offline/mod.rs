@@ -317,6 +317,8 @@ fn plan_text(raw: &str, now: NaiveDateTime, locale: Locale) -> Option<Plan> {
     const RULES: &[Rule] = &[
         help,
         intents::small_talk,
+        // Before the reminder rules: "cancel deletion" is not a reminder.
+        intents::privacy,
         intents::integrations,
         reminders::snooze,
         reminders::cancel_all,
