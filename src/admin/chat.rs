@@ -11,11 +11,14 @@ use clap::Args;
 use secrecy::SecretString;
 use sqlx::PgPool;
 
+use serde_json::json;
+
 use super::{AdminError, resolve_user};
 use crate::agent::agent_from_config;
 use crate::config::Config;
 use crate::db;
 use crate::store::UserId;
+use crate::store::{Actor, record_audit};
 
 #[derive(Debug, Args)]
 pub struct ChatCommand {
@@ -44,6 +47,11 @@ pub async fn run(config: &Config, owner: &PgPool, cmd: ChatCommand) -> Result<()
         }
     };
     let agent = agent_from_config(config, app_pool)?;
+    // Talking as the person reads and changes their data: audited once per
+    // session, before the first turn.
+    let mut conn = owner.acquire().await?;
+    record_audit(&mut conn, Some(user), Actor::Admin, "chat", json!({})).await?;
+    drop(conn);
     match cmd.message {
         Some(message) => {
             println!("{}", turn(&agent, user, &message).await?);

@@ -70,7 +70,7 @@ pub async fn execute(
     match command {
         IntegrationsCommand::List { user: Some(user) } => {
             let id = resolve_user(&op.pool, &user).await?;
-            let mut tx = op.scoped(id).await?;
+            let mut tx = op.scoped_read(id, "integrations.list").await?;
             let list = integrations::list(&mut tx).await?;
             tx.commit().await?;
             let rows = list.iter().map(|i| row(None, i)).collect();

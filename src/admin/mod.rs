@@ -25,6 +25,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use secrecy::SecretString;
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::config::Config;
@@ -216,6 +217,14 @@ impl Operator {
     }
 
     /// Records a read across people (actor `admin`, no person) on the owner role.
+    /// A person's scope for a command that only reads their data; the read
+    /// is audited in the same transaction, so it is recorded if it happens.
+    pub async fn scoped_read(&self, user: UserId, action: &str) -> Result<UserTx, AdminError> {
+        let mut tx = self.scoped(user).await?;
+        record_audit(tx.conn(), Some(user), Actor::Admin, action, json!({})).await?;
+        Ok(tx)
+    }
+
     pub async fn audit_view(
         &self,
         action: &str,

@@ -73,7 +73,7 @@ async fn remove(op: &Operator, number: &str) -> Result<Rendered, AdminError> {
 
 async fn list(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
     let id = resolve_user(&op.pool, reference).await?;
-    let mut tx = op.scoped(id).await?;
+    let mut tx = op.scoped_read(id, "phone.list").await?;
     let phones = PhoneRecord::list(&mut tx).await?;
     tx.commit().await?;
     let rows = phones

@@ -25,7 +25,7 @@ pub async fn execute(op: &Operator, command: RemindersCommand) -> Result<Rendere
 
 async fn list(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
     let id = resolve_user(&op.pool, reference).await?;
-    let mut tx = op.scoped(id).await?;
+    let mut tx = op.scoped_read(id, "reminders.list").await?;
     let user = User::current(&mut tx).await?;
     let upcoming = Reminder::upcoming(&mut tx, 100).await?;
     tx.commit().await?;

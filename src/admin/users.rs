@@ -152,7 +152,7 @@ async fn list(op: &Operator) -> Result<Rendered, AdminError> {
 
 async fn show(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
     let id = resolve_user(&op.pool, reference).await?;
-    let mut tx = op.scoped(id).await?;
+    let mut tx = op.scoped_read(id, "user.show").await?;
     let user = User::current(&mut tx).await?;
     let phones = PhoneRecord::list(&mut tx).await?;
     tx.commit().await?;
