@@ -173,7 +173,7 @@ async fn bad_input_is_refused_with_exit_code_2_and_one_line() {
 }
 
 #[tokio::test]
-async fn disable_enable_and_phone_management_are_audited() {
+async fn disable_enable_phone_management_and_reads_are_audited() {
     let db = TestDb::new().await;
     assert!(
         admin(
@@ -240,9 +240,12 @@ async fn disable_enable_and_phone_management_are_audited() {
         [
             "user.add",
             "user.disable",
+            "user.show",
             "user.enable",
             "phone.add",
-            "phone.remove"
+            "phone.list",
+            "phone.remove",
+            "phone.list"
         ]
     );
 }
