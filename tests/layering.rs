@@ -22,6 +22,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("reminders", &["config", "db", "store"]),
     ("oauth", &["config", "db", "store", "http_client", "cache"]),
     (
+        "integrations",
+        &["config", "db", "store", "http_client", "cache", "oauth"],
+    ),
+    (
         "agent",
         &[
             "config",
@@ -32,6 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cache",
             "telemetry",
             "oauth",
+            "integrations",
         ],
     ),
     (

@@ -58,10 +58,15 @@ pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent>
     let oauth =
         crate::oauth::OAuthService::from_config(config, pool.clone(), reqwest::Client::new())
             .map_err(|why| anyhow::anyhow!("OAuth is misconfigured: {why}"))?;
+    let integrations = crate::integrations::Integrations::new(
+        oauth,
+        config.integrations.clone(),
+        reqwest::Client::new(),
+    );
     Ok(Agent::new(
         pool,
         Arc::new(chain),
-        Arc::new(tools::ToolRegistry::with_integrations(oauth)),
+        Arc::new(tools::ToolRegistry::with_providers(integrations)),
         budget,
     ))
 }
