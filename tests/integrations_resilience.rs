@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use nudge::agent::runner::TurnEnd;
+use nudge::http_client::breaker::BreakerSettings;
 use nudge::oauth::Provider;
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
@@ -176,7 +177,12 @@ async fn a_failing_provider_opens_its_breaker_within_10_calls_and_closes_after_r
         )
         .mount(&server)
         .await;
-    let breakers = quick_breakers();
+    // Open long enough that the "still open" turn below surely falls in
+    // it, even on a loaded machine; short enough to wait for recovery.
+    let breakers = BreakerSettings {
+        open_for: Duration::from_secs(3),
+        ..BreakerSettings::default()
+    };
     let oauth = oauth(&db, &server, &breakers);
     connect(&db, &oauth, ann, Provider::Google, "ya29.ann").await;
     let integrations = integrations(Some(oauth), &server, None, &breakers);
@@ -221,7 +227,7 @@ async fn a_failing_provider_opens_its_breaker_within_10_calls_and_closes_after_r
     let tz = chrono_tz::America::Montreal;
     let range = (now(), now() + chrono::Duration::hours(2));
     let mut recovered = false;
-    for _ in 0..50 {
+    for _ in 0..100 {
         if integrations
             .calendar_events(ann, Provider::Google, tz, range.0, range.1)
             .await

@@ -184,7 +184,15 @@ impl Integrations {
     }
 }
 
+/// What must be escaped in one URL path segment (RFC 3986 unreserved
+/// characters stay as they are).
+pub(super) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// An id as one URL path segment.
 pub(super) fn segment(id: &str) -> String {
-    percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(id, SEGMENT).to_string()
 }

@@ -146,10 +146,7 @@ impl SearchProvider for Wikipedia<'_> {
                 ),
                 url: format!(
                     "{site}/wiki/{}",
-                    percent_encoding::utf8_percent_encode(
-                        &p.key,
-                        percent_encoding::NON_ALPHANUMERIC
-                    )
+                    percent_encoding::utf8_percent_encode(&p.key, super::calendar::SEGMENT)
                 ),
                 title: text_of(&p.title),
             })
