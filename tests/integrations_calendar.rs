@@ -219,6 +219,16 @@ async fn free_busy_and_the_offline_planner_in_both_languages() {
     assert_eq!(sent["timeMin"], "2026-03-07T20:00:00+00:00");
     assert_eq!(sent["items"], json!([{"id": "primary"}]));
 
+    let fr_free = agent
+        .handle_text(ann, "suis-je libre demain à 15h ?")
+        .await
+        .unwrap();
+    assert!(fr_free.reply.starts_with("You're"), "{}", fr_free.reply);
+    let sent: Value = received(&server, "POST", "/calendar/v3/freeBusy").await[1]
+        .body_json()
+        .unwrap();
+    assert_eq!(sent["timeMin"], "2026-03-08T19:00:00+00:00");
+
     let en = agent.handle_text(ann, "what's on tomorrow").await.unwrap();
     assert_eq!(en.reply, "Tomorrow: 9:00 AM Dentist");
     let fr = agent

@@ -51,6 +51,9 @@ pub struct Event {
     pub attendees: Vec<String>,
 }
 
+/// A busy interval, `[start, end)`.
+pub type Busy = (DateTime<Utc>, DateTime<Utc>);
+
 /// A new timed event, in the person's local time.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -119,7 +122,7 @@ impl Integrations {
         tz: Tz,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, IntegrationError> {
+    ) -> Result<Vec<Busy>, IntegrationError> {
         match provider {
             Provider::Microsoft => microsoft_calendar::busy(self, user, tz, from, to).await,
             _ => google_calendar::busy(self, user, tz, from, to).await,

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::calendar::{Event, EventChange, MAX_EVENTS, NewEvent, When, clip, segment};
+use super::calendar::{Busy, Event, EventChange, MAX_EVENTS, NewEvent, When, clip, segment};
 use super::client::{label, parse};
 use super::{IntegrationError, Integrations};
 use crate::oauth::Provider;
@@ -152,7 +152,7 @@ pub(super) async fn busy(
     tz: Tz,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, IntegrationError> {
+) -> Result<Vec<Busy>, IntegrationError> {
     let url = format!("{}/freeBusy", s.config.google_calendar_url);
     let request = json!({
         "timeMin": from.to_rfc3339(),

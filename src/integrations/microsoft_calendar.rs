@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::calendar::{
-    Event, EventChange, MAX_EVENTS, NewEvent, When, clip, local_instant, segment,
+    Busy, Event, EventChange, MAX_EVENTS, NewEvent, When, clip, local_instant, segment,
 };
 use super::client::{label, parse};
 use super::{IntegrationError, Integrations};
@@ -189,7 +189,7 @@ pub(super) async fn busy(
     tz: Tz,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, IntegrationError> {
+) -> Result<Vec<Busy>, IntegrationError> {
     Ok(view(s, user, tz, from, to)
         .await?
         .into_iter()

@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Value, json};
 
 use super::{Effect, Integration, RemoteContext, Tool, ToolContext, ToolError, arg_str};
@@ -206,7 +206,7 @@ impl Tool for Free {
             .calendar_busy(ctx.user.id, p, ctx.tz, from, to)
             .await
             .map_err(provider_error)?;
-        let conflicts: Vec<(DateTime<Utc>, DateTime<Utc>)> = busy
+        let conflicts: Vec<_> = busy
             .into_iter()
             .filter(|(s, e)| *s < to && *e > from)
             .collect();
