@@ -307,3 +307,54 @@ async fn web_search_uses_brave_then_falls_back_to_wikipedia() {
         "{second}"
     );
 }
+
+#[tokio::test]
+async fn an_expired_refresh_token_asks_to_reconnect_and_never_calls_the_api() {
+    let db = TestDb::new().await;
+    let ann = common::create_user(&db, "Ann", "+15145550226").await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/google/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant", "error_description": "Token has been expired or revoked."})))
+        .mount(&server)
+        .await;
+    let breakers = quick_breakers();
+    let oauth = oauth(&db, &server, &breakers);
+    connect(&db, &oauth, ann, Provider::Google, "ya29.expired").await;
+    // The access token has expired: the next call must refresh first.
+    sqlx::query("update oauth_tokens set expires_at = now() - interval '1 hour'")
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let llm = Arc::new(ScriptedLlm::new(vec![
+        Step::Calls(vec![("calendar_events", json!({}))]),
+        Step::Text("Your Google Calendar needs reconnecting.".into()),
+        Step::Calls(vec![("calendar_events", json!({}))]),
+        Step::Text("Still needs reconnecting.".into()),
+    ]));
+    let agent = agent(
+        &db,
+        llm.clone(),
+        integrations(Some(oauth), &server, None, &breakers),
+        now(),
+    );
+    for _ in 0..2 {
+        agent.handle_text(ann, "what's on today").await.unwrap();
+    }
+    let seen = serde_json::to_string(&llm.request(1).messages.last()).unwrap();
+    assert!(
+        seen.contains("needs to be reconnected") && seen.contains("connect_integration"),
+        "{seen}"
+    );
+    assert!(received(&server, "GET", EVENTS).await.is_empty());
+    // One refresh attempt, one text with a fresh link, however often asked.
+    assert_eq!(received(&server, "POST", "/google/token").await.len(), 1);
+    let texts: i64 = sqlx::query_scalar(
+        "select count(*) from messages where direction = 'outbound' and body like '%stopped working%'",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(texts, 1);
+}
