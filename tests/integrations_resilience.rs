@@ -358,3 +358,60 @@ async fn an_expired_refresh_token_asks_to_reconnect_and_never_calls_the_api() {
     .unwrap();
     assert_eq!(texts, 1);
 }
+
+#[tokio::test]
+async fn youtube_search_asks_for_the_length_and_answers_title_channel_link() {
+    let db = TestDb::new().await;
+    let ann = common::create_user(&db, "Ann", "+15145550227").await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/youtube/v3/search"))
+        .and(query_param("part", "snippet"))
+        .and(query_param("type", "video"))
+        .and(query_param("q", "yoga"))
+        .and(query_param("videoDuration", "medium"))
+        .and(query_param("key", "yt-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "youtube#searchListResponse", "regionCode": "CA",
+            "pageInfo": {"totalResults": 1000000, "resultsPerPage": 3},
+            "items": [{"kind": "youtube#searchResult", "etag": "x",
+                "id": {"kind": "youtube#video", "videoId": "v1d3o"},
+                "snippet": {"publishedAt": "2024-01-01T00:00:00Z", "channelId": "c1",
+                    "title": "10 Min Morning Yoga &amp; Stretch", "description": "Start your day",
+                    "channelTitle": "Yoga With Ann", "liveBroadcastContent": "none"}}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let breakers = quick_breakers();
+    let llm = Arc::new(ScriptedLlm::new(vec![
+        Step::Calls(vec![(
+            "youtube_search",
+            json!({"query": "yoga", "minutes": 10}),
+        )]),
+        Step::Text("Try: 10 Min Morning Yoga.".into()),
+    ]));
+    let agent = agent(
+        &db,
+        llm.clone(),
+        integrations(None, &server, Some("brave-key"), &breakers),
+        now(),
+    );
+    agent
+        .handle_text(ann, "find me a 10-minute yoga video")
+        .await
+        .unwrap();
+    let inner = nudge::agent::tools::untrusted::unwrapped(&match &llm
+        .request(1)
+        .messages
+        .last()
+        .unwrap()
+        .parts[0]
+    {
+        nudge::agent::llm::Part::FunctionResponse(r) => r.response.clone(),
+        other => panic!("{other:?}"),
+    });
+    assert_eq!(
+        inner["confirmation"],
+        "10 Min Morning Yoga & Stretch (Yoga With Ann) https://www.youtube.com/watch?v=v1d3o"
+    );
+}

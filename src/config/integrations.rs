@@ -29,6 +29,10 @@ pub struct IntegrationsConfig {
     /// `WIKIPEDIA_URL` (default `https://{lang}.wikipedia.org`; `{lang}` is
     /// the person's language): the keyless fallback of `web_search`.
     pub wikipedia_url: String,
+    /// `YOUTUBE_API_KEY`: with it, `youtube_search` is offered.
+    pub youtube_api_key: Option<SecretString>,
+    /// `YOUTUBE_API_URL` (default `https://www.googleapis.com/youtube/v3`).
+    pub youtube_url: String,
     /// `INTEGRATION_TIMEOUT_SECONDS`: one provider call, at most.
     pub timeout: Duration,
 }
@@ -41,6 +45,8 @@ impl Default for IntegrationsConfig {
             brave_api_key: None,
             brave_search_url: "https://api.search.brave.com/res/v1/web/search".into(),
             wikipedia_url: "https://{lang}.wikipedia.org".into(),
+            youtube_api_key: None,
+            youtube_url: "https://www.googleapis.com/youtube/v3".into(),
             timeout: DEFAULT_INTEGRATION_TIMEOUT,
         }
     }
@@ -62,12 +68,15 @@ pub(super) fn read_integrations(r: &mut Reader<'_>) -> IntegrationsConfig {
     let microsoft_graph_url = url("MICROSOFT_GRAPH_URL", defaults.microsoft_graph_url);
     let brave_search_url = url("BRAVE_SEARCH_URL", defaults.brave_search_url);
     let wikipedia_url = url("WIKIPEDIA_URL", defaults.wikipedia_url);
+    let youtube_url = url("YOUTUBE_API_URL", defaults.youtube_url);
     IntegrationsConfig {
         google_calendar_url,
         microsoft_graph_url,
         brave_api_key: r.secret("BRAVE_SEARCH_API_KEY"),
         brave_search_url,
         wikipedia_url,
+        youtube_api_key: r.secret("YOUTUBE_API_KEY"),
+        youtube_url,
         timeout: r
             .seconds("INTEGRATION_TIMEOUT_SECONDS")
             .unwrap_or(defaults.timeout),

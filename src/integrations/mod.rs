@@ -1,5 +1,5 @@
 //! Provider API clients: calendars (Google Calendar v3, Microsoft Graph
-//! v1.0 `calendarView`) and web search (Brave, Wikipedia).
+//! v1.0 `calendarView`), web search (Brave, Wikipedia) and YouTube search.
 //!
 //! Why here and not in `oauth/`: `oauth` owns tokens (vault, refresh,
 //! revoke) and knows nothing of what they open; these clients speak each
@@ -24,6 +24,7 @@ pub mod client;
 mod google_calendar;
 mod microsoft_calendar;
 pub mod web_search;
+pub mod youtube;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,7 @@ pub struct Integrations {
     /// Web search providers have no OAuth; their breakers live here.
     brave: ProviderBreaker,
     wikipedia: ProviderBreaker,
+    youtube: ProviderBreaker,
     /// How long to wait for a 429's `Retry-After` before giving up.
     max_retry_wait: Duration,
 }
@@ -81,6 +83,7 @@ impl Integrations {
             http,
             brave: ProviderBreaker::new(crate::oauth::BREAKER_GAUGE, "brave", settings),
             wikipedia: ProviderBreaker::new(crate::oauth::BREAKER_GAUGE, "wikipedia", settings),
+            youtube: ProviderBreaker::new(crate::oauth::BREAKER_GAUGE, "youtube", settings),
             max_retry_wait: Duration::from_secs(2),
         }
     }

@@ -53,7 +53,8 @@ pub fn oauth(db: &TestDb, server: &MockServer, breakers: &BreakerSettings) -> OA
 }
 
 /// Every provider API on `server`: Google Calendar under `/calendar/v3`,
-/// Graph under `/v1.0`, Brave under `/brave`, Wikipedia under `/wiki-{lang}`.
+/// Graph under `/v1.0`, Brave under `/brave`, Wikipedia under `/wiki-{lang}`,
+/// YouTube under `/youtube/v3`. With a Brave key, YouTube has one too.
 pub fn config(server: &MockServer, brave_key: Option<&str>) -> IntegrationsConfig {
     IntegrationsConfig {
         google_calendar_url: format!("{}/calendar/v3", server.uri()),
@@ -61,6 +62,8 @@ pub fn config(server: &MockServer, brave_key: Option<&str>) -> IntegrationsConfi
         brave_api_key: brave_key.map(|k| SecretString::from(k.to_owned())),
         brave_search_url: format!("{}/brave/res/v1/web/search", server.uri()),
         wikipedia_url: format!("{}/wiki-{{lang}}", server.uri()),
+        youtube_api_key: brave_key.map(|_| SecretString::from("yt-key")),
+        youtube_url: format!("{}/youtube/v3", server.uri()),
         timeout: Duration::from_millis(800),
     }
 }

@@ -20,6 +20,7 @@ mod tasks;
 pub mod untrusted;
 mod web_search;
 mod wording;
+mod youtube;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

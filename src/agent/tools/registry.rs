@@ -72,14 +72,15 @@ impl ToolRegistry {
 
     /// The built-in tools, `connect_integration` and
     /// `disconnect_integration` (answering "not set up here" without
-    /// OAuth), `web_search`, and the calendar tools (offered once a
-    /// calendar is connected).
+    /// OAuth), `web_search`, `youtube_search` (with an API key), and the
+    /// calendar tools (offered once a calendar is connected).
     pub fn with_providers(integrations: crate::integrations::Integrations) -> Self {
         let mut registry = Self::builtin();
         let tools = super::integrations::tools(integrations.oauth().cloned())
             .into_iter()
             .chain(super::calendar::tools(&integrations))
-            .chain(super::web_search::tools(&integrations));
+            .chain(super::web_search::tools(&integrations))
+            .chain(super::youtube::tools(&integrations));
         for tool in tools {
             if let Ok(validator) = jsonschema::validator_for(&tool.parameters()) {
                 registry
