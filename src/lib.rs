@@ -26,6 +26,7 @@
 //!   tools/         Tool trait, registry, built-in tools
 //! oauth/           per-person OAuth: token vault, providers, connect flow, refresh
 //! privacy/         export links, what an erase reaches beyond the rows, deletion by text
+//! integrations/    provider API clients: calendars (Google, Microsoft), web search
 //! sms_router/      Twilio webhook, signature, keywords, senders, segments, limits, pacing
 //! workers/         apalis wiring and one file per job
 //! api/             axum routers, middleware, health, metrics
@@ -50,6 +51,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http_client;
+pub mod integrations;
 pub mod oauth;
 pub mod privacy;
 pub mod reminders;

@@ -27,6 +27,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["config", "db", "store", "cache", "oauth", "http_client"],
     ),
     (
+        "integrations",
+        &["config", "db", "store", "http_client", "cache", "oauth"],
+    ),
+    (
         "agent",
         &[
             "config",
@@ -38,6 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "telemetry",
             "oauth",
             "privacy",
+            "integrations",
         ],
     ),
     (

@@ -61,11 +61,16 @@ pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent>
     // Export links are signed with the connect links' keys.
     let export_links = crate::privacy::ExportLinks::from_config(config)
         .map_err(|why| anyhow::anyhow!("CONNECT_LINK_KEYS: {why}"))?;
+    let integrations = crate::integrations::Integrations::new(
+        oauth,
+        config.integrations.clone(),
+        reqwest::Client::new(),
+    );
     Ok(Agent::new(
         pool,
         Arc::new(chain),
         Arc::new(
-            tools::ToolRegistry::with_integrations(oauth)
+            tools::ToolRegistry::with_providers(integrations)
                 .with_privacy(export_links, config.account_deletion_grace),
         ),
         budget,

@@ -13,11 +13,14 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+mod integrations;
 mod llm;
 mod oauth;
 mod reader;
 mod twilio;
 
+use integrations::read_integrations;
+pub use integrations::{DEFAULT_INTEGRATION_TIMEOUT, IntegrationsConfig};
 pub use llm::*;
 use oauth::read_oauth;
 pub use oauth::*;
@@ -111,6 +114,8 @@ pub struct Config {
     /// `TOKEN_ENCRYPTION_KEYS`: versioned AES-256-GCM keys, `id:base64key,…`.
     pub token_encryption_keys: Option<SecretString>,
     pub oauth: OAuthConfig,
+    /// The provider APIs behind the integration tools.
+    pub integrations: IntegrationsConfig,
 }
 
 /// Every problem found while reading the configuration, reported at once.
@@ -341,6 +346,7 @@ impl Config {
             r.problem(format!("TOKEN_ENCRYPTION_KEYS: {why}"));
         }
         let oauth = read_oauth(&mut r);
+        let integrations = read_integrations(&mut r);
         let any_provider = [&oauth.google, &oauth.microsoft, &oauth.notion]
             .iter()
             .any(|app| app.client_id.is_some());
@@ -381,6 +387,7 @@ impl Config {
             llm,
             token_encryption_keys,
             oauth,
+            integrations,
         })
     }
 
@@ -453,6 +460,7 @@ impl fmt::Debug for Config {
             .field("llm", &self.llm)
             .field("token_encryption_keys", &self.token_encryption_keys)
             .field("oauth", &self.oauth)
+            .field("integrations", &self.integrations)
             .finish_non_exhaustive()
     }
 }

@@ -24,6 +24,7 @@ pub use providers::Provider;
 pub use vault::{Purpose, Sealed, Vault, VaultError};
 
 use crate::config::{Config, OAuthConfig};
+use crate::http_client::breaker::{BreakerSettings, ProviderBreaker};
 
 /// Everything the connect flow needs; cheap to clone. Present only when
 /// both `TOKEN_ENCRYPTION_KEYS` and `CONNECT_LINK_KEYS` are set.
@@ -38,7 +39,32 @@ pub struct OAuthService {
     http: reqwest::Client,
     /// Application-role pool: every query runs in the person's `UserTx`.
     db: PgPool,
+    /// One breaker per provider, shared by its token endpoint and its APIs
+    /// (`integrations`): a provider that keeps failing is not called until
+    /// a probe succeeds. Clones share the breakers' state.
+    breakers: Arc<Breakers>,
 }
+
+/// Each provider's circuit breaker.
+struct Breakers {
+    google: ProviderBreaker,
+    microsoft: ProviderBreaker,
+    notion: ProviderBreaker,
+}
+
+impl Breakers {
+    fn new(settings: &BreakerSettings) -> Self {
+        let b = |p: Provider| ProviderBreaker::new(BREAKER_GAUGE, p.as_str(), settings);
+        Breakers {
+            google: b(Provider::Google),
+            microsoft: b(Provider::Microsoft),
+            notion: b(Provider::Notion),
+        }
+    }
+}
+
+/// The state gauge of every integration provider's breaker.
+pub const BREAKER_GAUGE: &str = "integration_circuit_breaker_state";
 
 impl std::fmt::Debug for OAuthService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,7 +99,28 @@ impl OAuthService {
             links,
             http,
             db,
+            breakers: Arc::new(Breakers::new(&BreakerSettings::default())),
         }))
+    }
+
+    /// Replaces every provider's breaker (tests: a short open period).
+    pub fn with_breaker_settings(mut self, settings: &BreakerSettings) -> Self {
+        self.breakers = Arc::new(Breakers::new(settings));
+        self
+    }
+
+    /// `provider`'s circuit breaker.
+    pub fn breaker(&self, provider: Provider) -> &ProviderBreaker {
+        match provider {
+            Provider::Google => &self.breakers.google,
+            Provider::Microsoft => &self.breakers.microsoft,
+            Provider::Notion => &self.breakers.notion,
+        }
+    }
+
+    /// The HTTP client shared by the token calls and the provider APIs.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn vault(&self) -> &Vault {

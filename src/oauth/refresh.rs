@@ -23,6 +23,7 @@ use super::vault::{Purpose, Sealed};
 use super::{OAuthService, Provider};
 use crate::db::UserTx;
 use crate::db::queue::{self, DeliverSmsJob, JobOptions};
+use crate::http_client::breaker::Guarded;
 use crate::store::integrations::{self, SealedBytes, TokenState};
 use crate::store::{Actor, Locale, SmsMessage, StoreError, User, UserId, cross_user, record_audit};
 
@@ -183,16 +184,38 @@ impl OAuthService {
                     .await;
             }
         };
-        let answer = exchange::request_tokens(
-            &self.http,
-            &self.config,
-            provider,
-            Grant::Refresh {
-                refresh_token: &refresh,
-            },
-            Utc::now(),
-        )
-        .await;
+        // Behind the provider's breaker: only "unavailable" counts against
+        // it; a refused grant is the provider answering on purpose.
+        let this = self.clone();
+        let token = refresh.clone();
+        let guarded = self
+            .breaker(provider)
+            .call(async move {
+                let grant = Grant::Refresh {
+                    refresh_token: &token,
+                };
+                match exchange::request_tokens(
+                    &this.http,
+                    &this.config,
+                    provider,
+                    grant,
+                    Utc::now(),
+                )
+                .await
+                {
+                    Err(ExchangeError::Unavailable(why)) => Err(ExchangeError::Unavailable(why)),
+                    answered => Ok(answered),
+                }
+            })
+            .await;
+        let answer = match guarded {
+            Ok(answered) => answered,
+            Err(Guarded::Failed(e)) => Err(e),
+            Err(Guarded::Open) => Err(ExchangeError::Unavailable(format!(
+                "{} circuit breaker is open",
+                provider.as_str()
+            ))),
+        };
         match answer {
             Ok(mut set) => {
                 // Microsoft and Notion rotate refresh tokens: keep the newest;

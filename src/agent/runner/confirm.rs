@@ -17,7 +17,7 @@ use super::execute::{ToolRun, failed};
 use super::journal::Journal;
 use super::{Agent, AgentError, CONFIRMATION_WINDOW, Turn};
 use crate::agent::llm::FunctionCall;
-use crate::agent::tools::{Integration, Tool, ToolContext, Wording};
+use crate::agent::tools::{Effect, Integration, Tool, ToolContext, Wording};
 use crate::db::UserTx;
 use crate::store::{PendingAction, User};
 
@@ -49,7 +49,7 @@ fn to_pending(calls: &[HeldCall]) -> (String, Value) {
     }
 }
 
-fn from_pending(pending: &PendingAction) -> Option<Vec<HeldCall>> {
+pub(super) fn from_pending(pending: &PendingAction) -> Option<Vec<HeldCall>> {
     if pending.tool_name != BATCH {
         return Some(vec![HeldCall {
             name: pending.tool_name.clone(),
@@ -76,15 +76,23 @@ impl Agent {
     pub(super) async fn ask_confirmation(
         &self,
         user: &User,
+        connected: &HashSet<Integration>,
         calls: &[HeldCall],
         now: DateTime<Utc>,
         say: Wording,
         at: HeldAt<'_>,
     ) -> Result<String, AgentError> {
+        // Calls to providers describe themselves first, with no
+        // transaction open while they ask the provider.
+        let remote = self
+            .describe_remote_held(user, connected, calls, now, say)
+            .await;
         // Read in a transaction of its own: a preview that fails must not
         // spoil the one that stores the question.
         let mut read = UserTx::begin(&self.pool, user.id).await?;
-        let what = self.describe_held(&mut read, user, calls, now, say).await;
+        let what = self
+            .describe_held(&mut read, user, calls, &remote, now, say)
+            .await;
         read.rollback().await?;
         let code = short_code();
         let question = say.pick(
@@ -124,12 +132,14 @@ impl Agent {
         tx: &mut UserTx,
         user: &User,
         calls: &[HeldCall],
+        remote: &[Option<String>],
         now: DateTime<Utc>,
         say: Wording,
     ) -> String {
         let mut parts = Vec::with_capacity(calls.len());
-        for call in calls {
+        for (call, described) in calls.iter().zip(remote) {
             let part = match self.registry.get(&call.name) {
+                _ if described.is_some() => described.clone().unwrap_or_default(),
                 Some(tool) => {
                     let mut ctx = ToolContext {
                         tx: &mut *tx,
@@ -277,12 +287,24 @@ impl Agent {
                     Err(e) => (Plan::Error(json!({"error": e.to_string()})), 0, false),
                     Ok(tool) => {
                         let removes = tool.removals(&call.args);
-                        let always = tool.needs_confirmation();
+                        // After untrusted content was read (an earlier
+                        // round), anything but a private read asks first,
+                        // whatever the model was told inside that content.
+                        let tainted = turn.read_untrusted
+                            && (tool.effect() != Effect::Read || tool.discloses());
+                        let always = tool.needs_confirmation_for(&call.args) || tainted;
                         (Plan::Run(tool), removes, always)
                     }
                 }
             })
             .collect();
+        // Calls of one round were chosen together, before any of their
+        // results: the round's own reads taint the rounds after it.
+        turn.read_untrusted |= calls.iter().any(|c| {
+            self.registry
+                .get(&c.name)
+                .is_some_and(|t| t.reads_untrusted().is_some())
+        });
         let round_removals = planned
             .iter()
             .fold(0u32, |sum, (_, n, _)| sum.saturating_add(*n));
@@ -303,7 +325,7 @@ impl Agent {
 
 /// The answer to "yes": the tools' own confirmations when they are few,
 /// a count when there are many, and what could not be done.
-fn confirmed_reply(
+pub(super) fn confirmed_reply(
     total: usize,
     confirmations: &[String],
     failures: usize,

@@ -5,6 +5,7 @@
 //! person gets, a constraint violation into a clear validation message,
 //! never "internal error" for the person's own input.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -13,7 +14,9 @@ use serde_json::{Value, json};
 use super::journal::Journal;
 use super::{Agent, AgentError};
 use crate::agent::tools::limits::TextField;
-use crate::agent::tools::{Tool, ToolContext, ToolError, Wording};
+use crate::agent::tools::{
+    Integration, RemoteContext, Tool, ToolContext, ToolError, Wording, untrusted,
+};
 use crate::db::UserTx;
 use crate::store::{StoreError, User, UserId};
 
@@ -48,6 +51,7 @@ pub(super) struct Call<'a> {
     pub name: &'a str,
     pub tool: Arc<dyn Tool>,
     pub args: &'a Value,
+    pub connected: &'a HashSet<Integration>,
 }
 
 impl Agent {
@@ -71,6 +75,9 @@ impl Agent {
             tracing::Span::current().record("replayed", true);
             metrics::counter!("agent_tool_calls_total", "tool" => call.name.to_string(), "outcome" => "replayed").increment(1);
             return Ok(ToolRun::Done(result));
+        }
+        if call.tool.remote() {
+            return self.run_remote(user_id, user, call, now, say, site).await;
         }
         let mut tx = UserTx::begin_deferred(&self.pool, user_id).await?;
         let ran = {
@@ -117,6 +124,59 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Runs a tool that calls a provider: no transaction while it runs;
+    /// its result (wrapped as untrusted data when it carries others'
+    /// words) is journaled afterwards in a short transaction of its own.
+    async fn run_remote(
+        &self,
+        user_id: UserId,
+        user: &User,
+        call: Call<'_>,
+        now: DateTime<Utc>,
+        say: Wording,
+        site: CallSite<'_>,
+    ) -> Result<ToolRun, AgentError> {
+        let ctx = RemoteContext {
+            pool: &self.pool,
+            user,
+            tz: user.tz(),
+            now,
+            say,
+            connected: call.connected,
+        };
+        let ran = tokio::time::timeout(
+            self.budget.tool_timeout,
+            call.tool.call_remote(&ctx, call.args.clone()),
+        )
+        .await;
+        let (run, outcome) = match ran {
+            Ok(Ok(value)) => {
+                let value = match call.tool.reads_untrusted() {
+                    Some(source) => untrusted::wrap(source, &value),
+                    None => value,
+                };
+                let mut tx = UserTx::begin_deferred(&self.pool, user_id).await?;
+                site.journal
+                    .record(
+                        &mut tx, site.round, site.index, call.name, call.args, &value,
+                    )
+                    .await?;
+                tx.commit().await?;
+                site.journal.committed(site.round);
+                (ToolRun::Done(value), "ok")
+            }
+            Ok(Err(e)) => failed(e, say),
+            Err(_) => (
+                ToolRun::Failed(json!({"error": "the provider did not answer in time"})),
+                "timeout",
+            ),
+        };
+        metrics::counter!("agent_tool_calls_total", "tool" => call.name.to_string(), "outcome" => outcome).increment(1);
+        Ok(run)
+    }
+}
+
 /// A tool's error as the model (and, for limits, the person) sees it, and
 /// its metric label.
 pub(super) fn failed(e: ToolError, say: Wording) -> (ToolRun, &'static str) {
@@ -149,6 +209,7 @@ pub(super) fn failed(e: ToolError, say: Wording) -> (ToolRun, &'static str) {
     match e {
         ToolError::Invalid(reason) => invalid(reason),
         ToolError::Limit(reply) => refused(reply),
+        ToolError::Provider(reason) => (ToolRun::Failed(json!({"error": reason})), "provider"),
         ToolError::Store(StoreError::NotFound) => invalid("not found".into()),
         ToolError::Store(StoreError::Conflict(reason)) => invalid(reason),
         ToolError::Store(e) => {

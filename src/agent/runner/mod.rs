@@ -23,6 +23,7 @@ mod confirm;
 mod daily_budget;
 mod execute;
 mod journal;
+mod remote;
 mod replies;
 mod round;
 mod turn;
@@ -171,10 +172,20 @@ impl Agent {
         }
 
         let mut journal = Journal::load(&mut tx, inbound_id, stored.is_some()).await?;
-        if let Some(quick) = self
+        if let Some(mut quick) = self
             .answer_without_model(&mut tx, &facts, &journal, text, now, say)
             .await?
         {
+            if let Some(pending) = quick.run_after_commit.take() {
+                // The "yes" commits before any provider is called: no
+                // transaction is held across the call, and a retried
+                // message finds the action done (at most once).
+                tx.commit().await?;
+                quick.reply = self
+                    .run_confirmed_remote(&facts.user, &pending, &facts.connected, now, say)
+                    .await?;
+                tx = UserTx::begin(&self.pool, user_id).await?;
+            }
             return self
                 .finish(tx, inbound_id, quick)
                 .await

@@ -38,6 +38,12 @@ impl Agent {
         if let Some(pending) = pending {
             if is_yes(text) || text.trim().eq_ignore_ascii_case(&pending.short_code) {
                 PendingAction::resolve(tx, pending.id, true).await?;
+                if self.calls_providers(&pending) {
+                    // Runs once the "yes" is committed (see `remote`).
+                    let mut turn = Turn::short(String::new(), TurnEnd::Confirmed);
+                    turn.run_after_commit = Some(pending);
+                    return Ok(Some(turn));
+                }
                 let reply = self
                     .run_confirmed(tx, user, &pending, &facts.connected, now, say)
                     .await?;

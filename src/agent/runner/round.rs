@@ -80,6 +80,7 @@ impl Agent {
                                 name: &call.name,
                                 tool,
                                 args: &call.args,
+                                connected: &round.facts.connected,
                             },
                             round.now,
                             round.say,
@@ -113,6 +114,7 @@ impl Agent {
                 None => {
                     self.ask_confirmation(
                         &round.facts.user,
+                        &round.facts.connected,
                         &held,
                         round.now,
                         round.say,

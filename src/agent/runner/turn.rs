@@ -59,6 +59,12 @@ pub(super) struct Turn {
     pub usages: Vec<(String, String, Usage)>,
     /// The turn has journal steps to forget once its reply is stored.
     pub forget_steps: bool,
+    /// A tool read untrusted content in an earlier round: from now on
+    /// anything but a private read waits for the person's "yes".
+    pub read_untrusted: bool,
+    /// A confirmed action that calls a provider: it runs after the "yes"
+    /// is committed, with no transaction open (see `remote`).
+    pub run_after_commit: Option<crate::store::PendingAction>,
 }
 
 impl Turn {
@@ -71,6 +77,8 @@ impl Turn {
             providers: Vec::new(),
             usages: Vec::new(),
             forget_steps: false,
+            read_untrusted: false,
+            run_after_commit: None,
         }
     }
 }

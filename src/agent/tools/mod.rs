@@ -7,6 +7,7 @@
 //! back to the model as `{"error": …}` — never a crash.
 
 mod builtin;
+mod calendar;
 mod expenses;
 mod integrations;
 pub mod limits;
@@ -17,11 +18,16 @@ mod profile;
 mod registry;
 mod reminders;
 mod tasks;
+pub mod untrusted;
+mod web_search;
 mod wording;
+mod youtube;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
+
+use std::collections::HashSet;
 
 use crate::db::UserTx;
 use crate::store::{StoreError, User};
@@ -48,6 +54,19 @@ pub enum Integration {
     Notion,
 }
 
+/// What a tool that calls a provider gets instead of a [`ToolContext`]: no
+/// transaction (none may be held across a provider call; a tool that must
+/// write opens a short scoped one on `pool` after the call), and the facts
+/// of the moment.
+pub struct RemoteContext<'a> {
+    pub pool: &'a sqlx::PgPool,
+    pub user: &'a User,
+    pub tz: Tz,
+    pub now: DateTime<Utc>,
+    pub say: Wording,
+    pub connected: &'a HashSet<Integration>,
+}
+
 /// Everything a tool may use while it runs: one person's transaction and
 /// the facts of the moment.
 pub struct ToolContext<'a> {
@@ -68,6 +87,10 @@ pub enum ToolError {
     /// turn replies with it rather than letting a model paraphrase it.
     #[error("{0}")]
     Limit(String),
+    /// A provider could not serve the call (down, refusing, needs
+    /// reconnecting): the reason goes to the model, nothing was changed.
+    #[error("{0}")]
+    Provider(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -88,10 +111,50 @@ pub trait Tool: Send + Sync {
         None
     }
     fn effect(&self) -> Effect;
+    /// Whether this person may use it, given their connected integrations
+    /// (a calendar tool takes whichever calendar is connected).
+    fn available(&self, connected: &HashSet<Integration>) -> bool {
+        self.integration().is_none_or(|i| connected.contains(&i))
+    }
     /// Whether the runner must ask the person first. External effects
     /// always do; bulk destructive built-ins say so too.
     fn needs_confirmation(&self) -> bool {
         self.effect() == Effect::External
+    }
+    /// As [`Tool::needs_confirmation`], for these arguments (creating an
+    /// event asks only when it invites someone).
+    fn needs_confirmation_for(&self, _args: &Value) -> bool {
+        self.needs_confirmation()
+    }
+    /// Whether its result carries text written by others (mail, event
+    /// descriptions, web pages): the runner wraps it as untrusted data,
+    /// and the rest of the turn asks before anything but a read.
+    fn reads_untrusted(&self) -> Option<&'static str> {
+        None
+    }
+    /// Whether its arguments leave for a third party that is not the
+    /// person's own account (a web search query): after untrusted content
+    /// was read, such a call asks first, so nothing private is sent out
+    /// on a stranger's instructions.
+    fn discloses(&self) -> bool {
+        false
+    }
+    /// Whether it calls a provider: then it runs through
+    /// [`Tool::call_remote`], with no transaction open.
+    fn remote(&self) -> bool {
+        false
+    }
+    async fn call_remote(
+        &self,
+        _ctx: &RemoteContext<'_>,
+        _args: Value,
+    ) -> Result<Value, ToolError> {
+        Err(ToolError::Invalid("this tool runs locally".into()))
+    }
+    /// What a held remote call would do, read from the provider (with no
+    /// transaction open); `None` falls back to [`Tool::describe_call`].
+    async fn describe_remote(&self, _ctx: &RemoteContext<'_>, _args: &Value) -> Option<String> {
+        None
     }
     /// How many of the person's items a call would remove or cancel; the
     /// runner adds these up over a turn and asks first above its threshold.
@@ -110,6 +173,8 @@ pub trait Tool: Send + Sync {
     async fn describe_effect(&self, ctx: &mut ToolContext<'_>, args: &Value) -> String {
         self.describe_call(args, ctx.say)
     }
+    /// Runs a local tool in the person's transaction (a remote tool's
+    /// `call` is never used: see [`Tool::remote`]).
     async fn call(&self, ctx: &mut ToolContext<'_>, args: Value) -> Result<Value, ToolError>;
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Integration, Tool};
+
 use crate::agent::llm::ToolDeclaration;
 
 struct Entry {
@@ -56,11 +57,31 @@ impl ToolRegistry {
         Self::new(tools)
     }
 
-    /// The built-in tools and, with OAuth set up, `connect_integration`
-    /// and `disconnect_integration`.
+    /// [`ToolRegistry::with_providers`] with the providers' public
+    /// endpoints.
     pub fn with_integrations(oauth: Option<crate::oauth::OAuthService>) -> Self {
+        let http = oauth
+            .as_ref()
+            .map_or_else(reqwest::Client::new, |o| o.http().clone());
+        Self::with_providers(crate::integrations::Integrations::new(
+            oauth,
+            crate::config::IntegrationsConfig::default(),
+            http,
+        ))
+    }
+
+    /// The built-in tools, `connect_integration` and
+    /// `disconnect_integration` (answering "not set up here" without
+    /// OAuth), `web_search`, `youtube_search` (with an API key), and the
+    /// calendar tools (offered once a calendar is connected).
+    pub fn with_providers(integrations: crate::integrations::Integrations) -> Self {
         let mut registry = Self::builtin();
-        for tool in super::integrations::tools(oauth) {
+        let tools = super::integrations::tools(integrations.oauth().cloned())
+            .into_iter()
+            .chain(super::calendar::tools(&integrations))
+            .chain(super::web_search::tools(&integrations))
+            .chain(super::youtube::tools(&integrations));
+        for tool in tools {
             if let Ok(validator) = jsonschema::validator_for(&tool.parameters()) {
                 registry
                     .tools
@@ -102,7 +123,7 @@ impl ToolRegistry {
     pub fn declarations_for(&self, connected: &HashSet<Integration>) -> Vec<ToolDeclaration> {
         self.tools
             .values()
-            .filter(|e| e.tool.integration().is_none_or(|i| connected.contains(&i)))
+            .filter(|e| e.tool.available(connected))
             .map(|e| ToolDeclaration {
                 name: e.tool.name().to_string(),
                 description: e.tool.description().to_string(),
@@ -122,7 +143,7 @@ impl ToolRegistry {
         let entry = self
             .tools
             .get(name)
-            .filter(|e| e.tool.integration().is_none_or(|i| connected.contains(&i)))
+            .filter(|e| e.tool.available(connected))
             .ok_or_else(|| ValidationError::UnknownTool(name.to_string()))?;
         let reasons: Vec<String> = entry
             .validator

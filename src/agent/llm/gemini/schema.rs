@@ -275,7 +275,16 @@ mod tests {
 
     #[test]
     fn every_declared_tool_translates_to_keywords_gemini_knows() {
-        let registry = ToolRegistry::builtin();
+        // With every integration tool too (calendar, searches, connect).
+        let config = crate::config::IntegrationsConfig {
+            youtube_api_key: Some("key".into()),
+            ..Default::default()
+        };
+        let registry = ToolRegistry::with_providers(crate::integrations::Integrations::new(
+            None,
+            config,
+            reqwest::Client::new(),
+        ));
         let declarations = registry.declarations_for(&every_integration());
         assert_eq!(declarations.len(), registry.len());
         let mut without_parameters = Vec::new();

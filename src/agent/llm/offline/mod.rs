@@ -151,7 +151,10 @@ fn respond(request: &LlmRequest) -> Message {
         .naive_local();
     let responses = last.function_responses();
     if responses.is_empty() {
-        return to_message(plan_turn(&request.messages, now, locale), locale);
+        // With a calendar connected, "what's on tomorrow" reads it.
+        let plan = intents::calendar_plan(request, &last.text(), now, locale);
+        let plan = plan.unwrap_or_else(|| plan_turn(&request.messages, now, locale));
+        return to_message(plan, locale);
     }
     let lang = conversation_lang(&request.messages, locale);
     // The person's message this turn answers, and whether the results are
@@ -432,7 +435,8 @@ fn done_text(lang: Locale) -> String {
 }
 
 fn describe(r: &FunctionResponse, lang: Locale) -> String {
-    let response = &r.response;
+    // Data read from others reaches the person, never a rule's decision.
+    let response = &crate::agent::tools::untrusted::unwrapped(&r.response);
     if let Some(err) = response.get("error").filter(|e| !e.is_null()) {
         let reason = match err {
             Value::String(s) => s.trim().trim_end_matches('.').to_string(),

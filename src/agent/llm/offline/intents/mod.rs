@@ -6,6 +6,7 @@
 //! Option<Plan>` that [`super::plan_text`] tries in its fixed order.
 
 mod agenda;
+mod calendar;
 mod cities;
 mod expenses;
 mod integrations;
@@ -22,6 +23,7 @@ use regex::Captures;
 use super::text::{self, Input};
 
 pub(super) use agenda::agenda;
+pub(super) use calendar::calendar_plan;
 pub(super) use expenses::expenses;
 pub(super) use integrations::integrations;
 pub(super) use lists::lists;

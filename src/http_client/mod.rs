@@ -1,6 +1,9 @@
-//! What our outbound HTTP clients (LLM providers, Twilio) share: reading
-//! `Retry-After`, printing an error with its causes, and keeping secrets and
-//! long bodies out of error texts.
+//! What our outbound HTTP clients (LLM providers, Twilio, OAuth and
+//! integration APIs) share: reading `Retry-After`, printing an error with
+//! its causes, keeping secrets and long bodies out of error texts, and the
+//! circuit breaker ([`breaker`]).
+
+pub mod breaker;
 
 use std::time::Duration;
 
