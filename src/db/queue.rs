@@ -32,6 +32,9 @@ macro_rules! every_job {
             $crate::db::queue::DeliverReminderJob,
             $crate::db::queue::OnboardingSmsJob,
             $crate::db::queue::ReminderDueJob,
+            $crate::db::queue::ReminderNudgeJob,
+            $crate::db::queue::BookmarkOfferJob,
+            $crate::db::queue::FocusCheckinJob,
             $crate::db::queue::RefreshTokenJob,
             $crate::db::queue::RevokeTokenJob
         )
@@ -46,7 +49,7 @@ macro_rules! queue_names {
 }
 
 /// Every queue's name, in [`every_job!`] order.
-pub const QUEUES: [&str; 7] = every_job!(queue_names);
+pub const QUEUES: [&str; 10] = every_job!(queue_names);
 
 /// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +102,46 @@ pub struct ReminderDueJob {
 
 impl Job for ReminderDueJob {
     const QUEUE: &'static str = "reminder_due";
+}
+
+/// Text a reminder again (nudge number `nudge`) unless the delivery at
+/// `delivered_at` was acknowledged; `at` is when it is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderNudgeJob {
+    pub user_id: Uuid,
+    pub reminder_id: Uuid,
+    pub delivered_at: chrono::DateTime<chrono::Utc>,
+    pub nudge: i16,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Job for ReminderNudgeJob {
+    const QUEUE: &'static str = "reminder_nudge";
+}
+
+/// One gentle "back?" offer after a "brb" and a long quiet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookmarkOfferJob {
+    pub user_id: Uuid,
+    pub bookmark_id: Uuid,
+}
+
+impl Job for BookmarkOfferJob {
+    const QUEUE: &'static str = "bookmark_offer";
+}
+
+/// The check-in at the end of a focus session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FocusCheckinJob {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    /// The end this check-in is for ("10 MORE" moves the end; the old
+    /// job then stands down).
+    pub ends_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Job for FocusCheckinJob {
+    const QUEUE: &'static str = "focus_checkin";
 }
 
 /// Refresh one person's token for one provider if it expires soon (single

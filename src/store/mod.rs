@@ -4,14 +4,18 @@
 
 mod agent_steps;
 mod audit;
+mod bookmarks;
 pub mod cross_user;
 mod expenses;
+mod focus;
+pub mod follow_through;
 pub mod integrations;
 mod lists;
 mod llm_usage;
 mod memories;
 mod message_status;
 mod messages;
+pub mod nudges;
 mod oauth_states;
 mod pending_actions;
 pub mod person_data;
@@ -24,12 +28,16 @@ mod users;
 
 pub use agent_steps::{AgentStep, InboundContent, StepKind};
 pub use audit::{Actor, record_audit};
+pub use bookmarks::Bookmark;
 pub use cross_user::user_id_for_phone;
 pub use expenses::{CategoryTotal, Expense};
+pub use focus::{FocusSession, FocusStatus};
+pub use follow_through::{FollowThrough, FollowThroughChange, Proactive};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
 pub use llm_usage::{ModelUsage, record_llm_usage};
 pub use memories::Memory;
 pub use message_status::{Direction, MessageStatus, UnknownStatus};
+pub use nudges::NudgeEnd;
 pub use messages::{Claim, ConversationSummary, SmsMessage, StoredMessage, record_sms_usage};
 pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord};

@@ -36,6 +36,8 @@ pub const PERSON_TABLES: &[&str] = &[
     "audit_log",
     "turn_leases",
     "agent_steps",
+    "bookmarks",
+    "focus_sessions",
 ];
 
 /// Columns never exported, whatever the table: sealed secrets and the

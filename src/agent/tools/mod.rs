@@ -8,6 +8,8 @@
 
 mod builtin;
 mod expenses;
+mod focus;
+mod follow_through;
 mod integrations;
 pub mod limits;
 mod lists;

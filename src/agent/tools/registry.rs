@@ -53,6 +53,8 @@ impl ToolRegistry {
         tools.extend(super::expenses::tools());
         tools.extend(super::memory::tools());
         tools.extend(super::profile::tools());
+        tools.extend(super::follow_through::tools());
+        tools.extend(super::focus::tools());
         Self::new(tools)
     }
 

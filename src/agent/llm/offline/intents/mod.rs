@@ -6,8 +6,11 @@
 //! Option<Plan>` that [`super::plan_text`] tries in its fixed order.
 
 mod agenda;
+mod bookmarks;
 mod cities;
 mod expenses;
+mod focus;
+mod follow_through;
 mod lists;
 mod memory;
 mod settings;
@@ -20,7 +23,10 @@ use regex::Captures;
 use super::text::{self, Input};
 
 pub(super) use agenda::agenda;
+pub(super) use bookmarks::bookmarks;
 pub(super) use expenses::expenses;
+pub(super) use focus::focus;
+pub(super) use follow_through::{persist_reminders, persisting, settings as follow_through};
 pub(super) use lists::lists;
 pub(super) use memory::{recall, remember};
 pub(super) use settings::{display_name, quiet_hours, timezone};
