@@ -307,13 +307,13 @@ async fn persisting_and_turning_nudges_off_by_text_in_both_languages() {
         .unwrap();
     // Tool confirmations are in the person's language (English here).
     assert!(fr.reply.contains("keep at it until you answer"), "{}", fr.reply);
-    let persisting: Vec<(String, Option<bool>)> =
+    let stored: Vec<(String, Option<bool>)> =
         sqlx::query_as("select body, persist from reminders order by created_at")
             .fetch_all(&h.db.owner)
             .await
             .unwrap();
     assert_eq!(
-        persisting,
+        stored,
         [
             ("take my meds".to_string(), Some(true)),
             ("appeler le dentiste".to_string(), Some(true))
@@ -511,7 +511,7 @@ async fn ten_more_moves_the_check_in_and_done_feeds_how_long_it_usually_takes() 
         .handle_text(ana, "combien de temps me prend le rapport ?")
         .await
         .unwrap();
-    assert!(fr.reply.starts_with("Pas encore de séance"), "{}", fr.reply);
+    assert!(fr.reply.starts_with("No timed sessions of \"rapport\""), "{}", fr.reply);
 
     let s = focus_ending_in(&h, ana, "report", None, 25, 1).await;
     h.start_workers();
@@ -533,7 +533,11 @@ async fn ten_more_moves_the_check_in_and_done_feeds_how_long_it_usually_takes() 
     assert!((ends - Utc::now()).num_minutes() >= 9, "{ends}");
     assert_eq!(run_at.timestamp(), ends.timestamp());
     // The person finishes before the new end.
-    sql(&h, "update focus_sessions set status = 'checked_in', checked_in_at = now()").await;
+    sql(
+        &h,
+        &format!("update focus_sessions set status = 'checked_in', checked_in_at = now() where id = '{}'", s.id),
+    )
+    .await;
     h.text(ANA, "done", "SMfocusdone").await;
     let sent = h.wait_sent(3).await;
     assert!(sent[2].body.starts_with("Nice work: report, 25 min."), "{}", sent[2].body);

@@ -83,12 +83,12 @@ impl Reminder {
     }
 
     /// Starts a chain of nudges about the delivery at `delivered_at`: the
-    /// first one is scheduled at `first_at`, in the caller's transaction.
+    /// first one is scheduled `interval` later, in the caller's transaction.
     pub async fn start_nudges(
         tx: &mut UserTx,
         id: Uuid,
         delivered_at: DateTime<Utc>,
-        first_at: DateTime<Utc>,
+        interval: chrono::Duration,
     ) -> Result<(), StoreError> {
         let user = tx.uuid();
         // As PostgreSQL stores it, so the job's copy compares equal.
@@ -102,7 +102,7 @@ impl Reminder {
         .bind(user)
         .execute(tx.conn())
         .await?;
-        schedule_nudge(tx, id, delivered_at, 1, first_at).await
+        schedule_nudge(tx, id, delivered_at, 1, delivered_at + interval).await
     }
 
     /// Records nudge `n` as sent at `sent_at` (it counts as the latest

@@ -118,8 +118,7 @@ pub async fn run(
             if reminder.persist.unwrap_or(follow.persist_reminders)
                 && follow.allows(Proactive::Nudges)
             {
-                let first = now + follow.nudge_interval();
-                Reminder::start_nudges(&mut tx, reminder.id, now, first).await?;
+                Reminder::start_nudges(&mut tx, reminder.id, now, follow.nudge_interval()).await?;
             }
             tx.commit().await?;
             metrics::counter!("reminders_fired_total", "late" => late.to_string()).increment(1);
