@@ -85,7 +85,11 @@ async fn bodies(h: &SmsHarness) -> Vec<String> {
 #[tokio::test]
 async fn an_unanswered_reminder_gets_exactly_k_nudges_at_the_configured_spacing() {
     let (mut h, ana) = harness(false).await;
-    sql(&h, "update users set nudge_interval = '2 seconds', nudge_max = 3").await;
+    sql(
+        &h,
+        "update users set nudge_interval = '2 seconds', nudge_max = 3",
+    )
+    .await;
     let due = Utc::now() + chrono::Duration::seconds(1);
     let r = persisting(&h, ana, "meds", due).await;
     h.start_workers();
@@ -117,7 +121,12 @@ async fn an_unanswered_reminder_gets_exactly_k_nudges_at_the_configured_spacing(
     .await
     .unwrap();
     for (job, at) in jobs.iter().zip(&created[1..]) {
-        assert!(*at >= job.at, "nudge {} stored at {at}, due {}", job.nudge, job.at);
+        assert!(
+            *at >= job.at,
+            "nudge {} stored at {at}, due {}",
+            job.nudge,
+            job.at
+        );
     }
     // Three intervals later: still exactly K.
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -131,7 +140,11 @@ async fn an_unanswered_reminder_gets_exactly_k_nudges_at_the_configured_spacing(
 #[tokio::test]
 async fn done_stops_the_nudges_and_none_is_sent_after_it() {
     let (mut h, ana) = harness(false).await;
-    sql(&h, "update users set nudge_interval = '2 seconds', nudge_max = 3").await;
+    sql(
+        &h,
+        "update users set nudge_interval = '2 seconds', nudge_max = 3",
+    )
+    .await;
     let r = persisting(&h, ana, "meds", Utc::now() + chrono::Duration::seconds(1)).await;
     h.start_workers();
     h.wait_sent(2).await;
@@ -165,9 +178,16 @@ async fn any_reply_counts_and_a_queued_nudge_is_not_sent_after_it() {
     )
     .await
     .unwrap();
-    assert!(matches!(fired, nudge::workers::reminder_due::Fired::Sent { .. }));
+    assert!(matches!(
+        fired,
+        nudge::workers::reminder_due::Fired::Sent { .. }
+    ));
     let job = nudge_jobs(&h).await.remove(0);
-    assert_eq!(job.at, due + chrono::Duration::minutes(10), "default spacing");
+    assert_eq!(
+        job.at,
+        due + chrono::Duration::minutes(10),
+        "default spacing"
+    );
     // The nudge is stored and queued...
     assert_eq!(
         reminder_nudge::run(&h.state, &job, job.at).await.unwrap(),
@@ -206,7 +226,12 @@ async fn any_reply_counts_and_a_queued_nudge_is_not_sent_after_it() {
 }
 
 /// Fires `r` at `due` and returns its first nudge's job.
-async fn fire_and_first_nudge(h: &SmsHarness, ana: UserId, r: &Reminder, due: DateTime<Utc>) -> ReminderNudgeJob {
+async fn fire_and_first_nudge(
+    h: &SmsHarness,
+    ana: UserId,
+    r: &Reminder,
+    due: DateTime<Utc>,
+) -> ReminderNudgeJob {
     nudge::workers::reminder_due::run(
         &h.state,
         &nudge::db::queue::ReminderDueJob {
@@ -246,7 +271,11 @@ async fn stop_quiet_hours_and_the_next_occurrence_end_the_chain() {
         reminder_nudge::run(&h.state, &job, job.at).await.unwrap(),
         Nudged::Stopped(NudgeEnd::QuietHours)
     );
-    sql(&h, "update users set quiet_hours_start = null, quiet_hours_end = null").await;
+    sql(
+        &h,
+        "update users set quiet_hours_start = null, quiet_hours_end = null",
+    )
+    .await;
 
     // A daily reminder nudged until its next occurrence is due.
     let mut tx = UserTx::begin(&h.state.db, ana).await.unwrap();
@@ -263,7 +292,9 @@ async fn stop_quiet_hours_and_the_next_occurrence_end_the_chain() {
     )
     .await
     .unwrap();
-    Reminder::set_persist(&mut tx, daily.id, Some(true)).await.unwrap();
+    Reminder::set_persist(&mut tx, daily.id, Some(true))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let job = fire_and_first_nudge(&h, ana, &daily, due).await;
     let next_day = due + chrono::Duration::days(1);
@@ -291,10 +322,17 @@ async fn persisting_and_turning_nudges_off_by_text_in_both_languages() {
     let (h, ana) = harness(false).await;
     let agent = h.state.agent.clone();
     let set = agent
-        .handle_text(ana, "remind me to take my meds at 11:59pm and keep at it until I answer")
+        .handle_text(
+            ana,
+            "remind me to take my meds at 11:59pm and keep at it until I answer",
+        )
         .await
         .unwrap();
-    assert!(set.reply.contains("keep at it until you answer"), "{}", set.reply);
+    assert!(
+        set.reply.contains("keep at it until you answer"),
+        "{}",
+        set.reply
+    );
     let persist: Option<bool> = sqlx::query_scalar("select persist from reminders")
         .fetch_one(&h.db.owner)
         .await
@@ -306,7 +344,11 @@ async fn persisting_and_turning_nudges_off_by_text_in_both_languages() {
         .await
         .unwrap();
     // Tool confirmations are in the person's language (English here).
-    assert!(fr.reply.contains("keep at it until you answer"), "{}", fr.reply);
+    assert!(
+        fr.reply.contains("keep at it until you answer"),
+        "{}",
+        fr.reply
+    );
     let stored: Vec<(String, Option<bool>)> =
         sqlx::query_as("select body, persist from reminders order by created_at")
             .fetch_all(&h.db.owner)
@@ -364,17 +406,30 @@ async fn admin_reminders_list_shows_the_nudges() {
     reminder_nudge::run(&h.state, &job, job.at).await.unwrap();
     let during = common::admin(&h.db, &["reminders", "list", ANA]);
     let out = String::from_utf8_lossy(&during.stdout);
-    assert!(out.contains("NUDGES") && out.contains("1 sent, waiting"), "{out}");
+    assert!(
+        out.contains("NUDGES") && out.contains("1 sent, waiting"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
 async fn brb_saves_a_bookmark_offers_it_once_after_a_quiet_and_gives_it_back() {
     let (h, _ana) = harness(true).await;
     sql(&h, "update users set bookmark_offer_after = '2 seconds'").await;
-    h.text(ANA, "brb — doing taxes, next: find last year's receipt", "SMbrb1")
-        .await;
+    h.text(
+        ANA,
+        "brb — doing taxes, next: find last year's receipt",
+        "SMbrb1",
+    )
+    .await;
     let sent = h.wait_sent(1).await;
-    assert!(sent[0].body.starts_with("Saved: taxes — next: find last year's receipt."), "{}", sent[0].body);
+    assert!(
+        sent[0]
+            .body
+            .starts_with("Saved: taxes — next: find last year's receipt."),
+        "{}",
+        sent[0].body
+    );
     let sent = h.wait_sent(2).await;
     assert_eq!(
         sent[1].body,
@@ -395,7 +450,11 @@ async fn brb_saves_a_bookmark_offers_it_once_after_a_quiet_and_gives_it_back() {
     sql(&h, "update users set locale = 'fr'").await;
     h.text(ANA, "je faisais quoi ?", "SMwhat2").await;
     let sent = h.wait_sent(4).await;
-    assert!(sent[3].body.starts_with("Tu faisais : taxes"), "{}", sent[3].body);
+    assert!(
+        sent[3].body.starts_with("Tu faisais : taxes"),
+        "{}",
+        sent[3].body
+    );
 
     // A bookmark followed by any text within the wait: no offer.
     h.text(ANA, "brb, doing the dishes", "SMbrb2").await;
@@ -404,7 +463,10 @@ async fn brb_saves_a_bookmark_offers_it_once_after_a_quiet_and_gives_it_back() {
     h.wait_sent(6).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(
-        !bodies(&h).await.iter().any(|b| b.starts_with("Back? You were doing: the dishes")),
+        !bodies(&h)
+            .await
+            .iter()
+            .any(|b| b.starts_with("Back? You were doing: the dishes")),
         "{:?}",
         bodies(&h).await
     );
@@ -414,7 +476,9 @@ async fn brb_saves_a_bookmark_offers_it_once_after_a_quiet_and_gives_it_back() {
 async fn a_bookmark_offer_respects_quiet_hours_and_the_switch() {
     let (h, ana) = harness(false).await;
     let mut tx = UserTx::begin(&h.state.db, ana).await.unwrap();
-    let b = nudge::store::Bookmark::create(&mut tx, "taxes", None, None).await.unwrap();
+    let b = nudge::store::Bookmark::create(&mut tx, "taxes", None, None)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let job = nudge::db::queue::BookmarkOfferJob {
         user_id: ana.0,
@@ -430,8 +494,15 @@ async fn a_bookmark_offer_respects_quiet_hours_and_the_switch() {
         .execute(&h.db.owner)
         .await
         .unwrap();
-    assert_eq!(run(&h.state, &job, later).await.unwrap(), Offered::Skipped("quiet_hours"));
-    sql(&h, "update users set quiet_hours_start = null, quiet_hours_end = null").await;
+    assert_eq!(
+        run(&h.state, &job, later).await.unwrap(),
+        Offered::Skipped("quiet_hours")
+    );
+    sql(
+        &h,
+        "update users set quiet_hours_start = null, quiet_hours_end = null",
+    )
+    .await;
     h.state
         .agent
         .handle_text(ana, "stop the brb offers")
@@ -440,22 +511,36 @@ async fn a_bookmark_offer_respects_quiet_hours_and_the_switch() {
     // That text was an answer too: the switch is checked on a bookmark
     // saved after it.
     let mut tx = UserTx::begin(&h.state.db, ana).await.unwrap();
-    let b = nudge::store::Bookmark::create(&mut tx, "laundry", None, None).await.unwrap();
+    let b = nudge::store::Bookmark::create(&mut tx, "laundry", None, None)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let job = nudge::db::queue::BookmarkOfferJob {
         user_id: ana.0,
         bookmark_id: b.id,
     };
-    assert_eq!(run(&h.state, &job, later).await.unwrap(), Offered::Skipped("turned_off"));
+    assert_eq!(
+        run(&h.state, &job, later).await.unwrap(),
+        Offered::Skipped("turned_off")
+    );
     assert!(h.sent().await.is_empty());
 }
 
 /// A focus session that started `minutes` ago less `left` seconds: its
 /// check-in is due in `left` seconds.
-async fn focus_ending_in(h: &SmsHarness, user: UserId, task: &str, first: Option<&str>, minutes: i64, left: i64) -> FocusSession {
+async fn focus_ending_in(
+    h: &SmsHarness,
+    user: UserId,
+    task: &str,
+    first: Option<&str>,
+    minutes: i64,
+    left: i64,
+) -> FocusSession {
     let started = Utc::now() - chrono::Duration::minutes(minutes) + chrono::Duration::seconds(left);
     let mut tx = UserTx::begin(&h.state.db, user).await.unwrap();
-    let s = FocusSession::start(&mut tx, task, first, minutes, started).await.unwrap();
+    let s = FocusSession::start(&mut tx, task, first, minutes, started)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     s
 }
@@ -463,14 +548,27 @@ async fn focus_ending_in(h: &SmsHarness, user: UserId, task: &str, first: Option
 #[tokio::test]
 async fn a_focus_session_checks_in_when_time_is_up_and_stuck_gets_the_first_step() {
     let (mut h, ana) = harness(false).await;
-    focus_ending_in(&h, ana, "the report", Some("open the doc and write the title"), 25, 1).await;
+    focus_ending_in(
+        &h,
+        ana,
+        "the report",
+        Some("open the doc and write the title"),
+        25,
+        1,
+    )
+    .await;
     h.start_workers();
     let sent = h.wait_sent(1).await;
-    assert_eq!(sent[0].body, "25 min up — how did it go? DONE / 10 MORE / STUCK");
+    assert_eq!(
+        sent[0].body,
+        "25 min up — how did it go? DONE / 10 MORE / STUCK"
+    );
     h.text(ANA, "STUCK", "SMstuck").await;
     let sent = h.wait_sent(2).await;
     assert!(
-        sent[1].body.contains("One small step: open the doc and write the title"),
+        sent[1]
+            .body
+            .contains("One small step: open the doc and write the title"),
         "{}",
         sent[1].body
     );
@@ -511,25 +609,33 @@ async fn ten_more_moves_the_check_in_and_done_feeds_how_long_it_usually_takes() 
         .handle_text(ana, "combien de temps me prend le rapport ?")
         .await
         .unwrap();
-    assert!(fr.reply.starts_with("No timed sessions of \"rapport\""), "{}", fr.reply);
+    assert!(
+        fr.reply.starts_with("No timed sessions of \"rapport\""),
+        "{}",
+        fr.reply
+    );
 
     let s = focus_ending_in(&h, ana, "report", None, 25, 1).await;
     h.start_workers();
     h.wait_sent(1).await;
     h.text(ANA, "10 more", "SMmore").await;
     let sent = h.wait_sent(2).await;
-    assert!(sent[1].body.starts_with("OK, 10 more min on report."), "{}", sent[1].body);
-    let ends: DateTime<Utc> = sqlx::query_scalar("select ends_at from focus_sessions where id = $1")
-        .bind(s.id)
-        .fetch_one(&h.db.owner)
-        .await
-        .unwrap();
-    let run_at: DateTime<Utc> = sqlx::query_scalar(
-        "select max(run_at) from apalis.jobs where job_type = 'focus_checkin'",
-    )
-    .fetch_one(&h.db.owner)
-    .await
-    .unwrap();
+    assert!(
+        sent[1].body.starts_with("OK, 10 more min on report."),
+        "{}",
+        sent[1].body
+    );
+    let ends: DateTime<Utc> =
+        sqlx::query_scalar("select ends_at from focus_sessions where id = $1")
+            .bind(s.id)
+            .fetch_one(&h.db.owner)
+            .await
+            .unwrap();
+    let run_at: DateTime<Utc> =
+        sqlx::query_scalar("select max(run_at) from apalis.jobs where job_type = 'focus_checkin'")
+            .fetch_one(&h.db.owner)
+            .await
+            .unwrap();
     assert!((ends - Utc::now()).num_minutes() >= 9, "{ends}");
     assert_eq!(run_at.timestamp(), ends.timestamp());
     // The person finishes before the new end.
@@ -540,7 +646,11 @@ async fn ten_more_moves_the_check_in_and_done_feeds_how_long_it_usually_takes() 
     .await;
     h.text(ANA, "done", "SMfocusdone").await;
     let sent = h.wait_sent(3).await;
-    assert!(sent[2].body.starts_with("Nice work: report, 25 min."), "{}", sent[2].body);
+    assert!(
+        sent[2].body.starts_with("Nice work: report, 25 min."),
+        "{}",
+        sent[2].body
+    );
     let asked = h
         .state
         .agent

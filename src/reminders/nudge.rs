@@ -156,7 +156,13 @@ mod tests {
         let at = |n: i64| utc(DELIVERED) + Duration::minutes(10 * n);
         let mut r = reminder();
         for n in 1..=3i16 {
-            let outcome = decide_nudge(&r, &person(None), &plan(n, &at(n as i64).to_rfc3339()), QUIET, at(n as i64));
+            let outcome = decide_nudge(
+                &r,
+                &person(None),
+                &plan(n, &at(n as i64).to_rfc3339()),
+                QUIET,
+                at(n as i64),
+            );
             let want = NudgeOutcome::Send {
                 last: n == 3,
                 next: (n < 3).then(|| at(n as i64 + 1)),
@@ -171,10 +177,16 @@ mod tests {
         let mut r = reminder();
         r.nudges_sent = 1;
         let p = plan(1, "2026-12-07T14:10:00Z");
-        assert_eq!(decide_nudge(&r, &person(None), &p, QUIET, p.at), NudgeOutcome::Skip);
+        assert_eq!(
+            decide_nudge(&r, &person(None), &p, QUIET, p.at),
+            NudgeOutcome::Skip
+        );
         let mut r = reminder();
         r.nudge_for = Some(utc("2026-12-08T14:00:00Z"));
-        assert_eq!(decide_nudge(&r, &person(None), &p, QUIET, p.at), NudgeOutcome::Skip);
+        assert_eq!(
+            decide_nudge(&r, &person(None), &p, QUIET, p.at),
+            NudgeOutcome::Skip
+        );
     }
 
     #[test]
@@ -182,13 +194,37 @@ mod tests {
         let r = reminder();
         let p = plan(1, "2026-12-07T14:10:00Z");
         for (facts, why) in [
-            (NudgeFacts { answered: true, ..QUIET }, NudgeEnd::Acknowledged),
-            (NudgeFacts { opted_out: true, ..QUIET }, NudgeEnd::OptedOut),
-            (NudgeFacts { turned_off: true, ..QUIET }, NudgeEnd::TurnedOff),
+            (
+                NudgeFacts {
+                    answered: true,
+                    ..QUIET
+                },
+                NudgeEnd::Acknowledged,
+            ),
+            (
+                NudgeFacts {
+                    opted_out: true,
+                    ..QUIET
+                },
+                NudgeEnd::OptedOut,
+            ),
+            (
+                NudgeFacts {
+                    turned_off: true,
+                    ..QUIET
+                },
+                NudgeEnd::TurnedOff,
+            ),
         ] {
-            assert_eq!(decide_nudge(&r, &person(None), &p, facts, p.at), NudgeOutcome::Stop(why));
+            assert_eq!(
+                decide_nudge(&r, &person(None), &p, facts, p.at),
+                NudgeOutcome::Stop(why)
+            );
         }
-        let done = Reminder { status: ReminderStatus::Done, ..reminder() };
+        let done = Reminder {
+            status: ReminderStatus::Done,
+            ..reminder()
+        };
         assert_eq!(
             decide_nudge(&done, &person(None), &p, QUIET, p.at),
             NudgeOutcome::Stop(NudgeEnd::Acknowledged)
@@ -200,7 +236,13 @@ mod tests {
         // 14:10Z is 09:10 in Montreal.
         let p = plan(1, "2026-12-07T14:10:00Z");
         assert_eq!(
-            decide_nudge(&reminder(), &person(Some(("09:00", "10:00"))), &p, QUIET, p.at),
+            decide_nudge(
+                &reminder(),
+                &person(Some(("09:00", "10:00"))),
+                &p,
+                QUIET,
+                p.at
+            ),
             NudgeOutcome::Stop(NudgeEnd::QuietHours)
         );
     }
@@ -217,7 +259,10 @@ mod tests {
         // This nudge goes; the next would come after the occurrence.
         assert_eq!(
             decide_nudge(&r, &person(None), &p, QUIET, p.at),
-            NudgeOutcome::Send { last: false, next: None }
+            NudgeOutcome::Send {
+                last: false,
+                next: None
+            }
         );
         let p = plan(1, "2026-12-07T14:15:00Z");
         assert_eq!(
@@ -230,7 +275,13 @@ mod tests {
     fn an_early_wake_waits() {
         let p = plan(1, "2026-12-07T14:10:00Z");
         assert_eq!(
-            decide_nudge(&reminder(), &person(None), &p, QUIET, utc("2026-12-07T14:09:55Z")),
+            decide_nudge(
+                &reminder(),
+                &person(None),
+                &p,
+                QUIET,
+                utc("2026-12-07T14:09:55Z")
+            ),
             NudgeOutcome::Early(std::time::Duration::from_secs(5))
         );
     }

@@ -72,7 +72,10 @@ mod tests {
             nudge_text("meds", 3, true, Locale::En),
             "Last nudge for now: meds — reply DONE or SNOOZE 30"
         );
-        assert_eq!(nudge_text("pilules", 1, false, Locale::Fr), "2e rappel : pilules");
+        assert_eq!(
+            nudge_text("pilules", 1, false, Locale::Fr),
+            "2e rappel : pilules"
+        );
         assert_eq!(
             nudge_text("pilules", 3, true, Locale::Fr),
             "Dernier rappel pour l'instant : pilules — réponds FAIT ou REPORTE 30"

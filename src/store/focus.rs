@@ -127,13 +127,15 @@ impl FocusSession {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let user = tx.uuid();
-        sqlx::query("update focus_sessions set status = $3, ended_at = $4 where user_id = $1 and id = $2")
-            .bind(user)
-            .bind(id)
-            .bind(status)
-            .bind(at)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "update focus_sessions set status = $3, ended_at = $4 where user_id = $1 and id = $2",
+        )
+        .bind(user)
+        .bind(id)
+        .bind(status)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
         Ok(())
     }
 

@@ -73,12 +73,14 @@ impl Reminder {
         persist: Option<bool>,
     ) -> Result<(), StoreError> {
         let user = tx.uuid();
-        sqlx::query("update reminders set persist = $2, updated_at = now() where user_id = $3 and id = $1")
-            .bind(id)
-            .bind(persist)
-            .bind(user)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "update reminders set persist = $2, updated_at = now() where user_id = $3 and id = $1",
+        )
+        .bind(id)
+        .bind(persist)
+        .bind(user)
+        .execute(tx.conn())
+        .await?;
         Ok(())
     }
 

@@ -54,7 +54,10 @@ pub async fn run(
     } else {
         None
     };
-    let why = match (skip, proactive::gate(&mut tx, Proactive::BookmarkOffer, now).await?) {
+    let why = match (
+        skip,
+        proactive::gate(&mut tx, Proactive::BookmarkOffer, now).await?,
+    ) {
         (Some(why), _) | (None, Gate::Closed(why)) => why,
         (None, Gate::Open(user)) => {
             let body = wording::bookmark_offer_text(

@@ -110,8 +110,12 @@ fn save_bookmark<'a>(
         let saved = Bookmark::create(ctx.tx, doing, next, offer_at).await?;
         let confirmation = match &saved.next_step {
             Some(next) => ctx.say.pick(
-                &format!("Saved: {doing} — next: {next}. Ask \"what was I doing?\" when you're back."),
-                &format!("Noté : {doing} — ensuite : {next}. Demande « je faisais quoi ? » à ton retour."),
+                &format!(
+                    "Saved: {doing} — next: {next}. Ask \"what was I doing?\" when you're back."
+                ),
+                &format!(
+                    "Noté : {doing} — ensuite : {next}. Demande « je faisais quoi ? » à ton retour."
+                ),
             ),
             None => ctx.say.pick(
                 &format!("Saved: {doing}. Ask \"what was I doing?\" when you're back."),

@@ -53,7 +53,10 @@ fn kinds(args: &Value, key: &str) -> Result<Vec<Proactive>, ToolError> {
 fn kind_name(kind: Proactive, say: Wording) -> String {
     match kind {
         Proactive::Nudges => say.pick("nudges until you answer", "relances jusqu'à ta réponse"),
-        Proactive::BookmarkOffer => say.pick("\"back?\" offers after a brb", "rappels après un « je reviens »"),
+        Proactive::BookmarkOffer => say.pick(
+            "\"back?\" offers after a brb",
+            "rappels après un « je reviens »",
+        ),
         Proactive::FocusCheckin => say.pick("focus check-ins", "points de fin de concentration"),
     }
 }
@@ -104,7 +107,10 @@ fn set_follow_through<'a>(
         }
         for kind in &change.turn_off {
             let name = kind_name(*kind, say);
-            said.push(say.pick(&format!("Turned off: {name}."), &format!("Désactivé : {name}.")));
+            said.push(say.pick(
+                &format!("Turned off: {name}."),
+                &format!("Désactivé : {name}."),
+            ));
         }
         for kind in &change.turn_on {
             let name = kind_name(*kind, say);

@@ -62,7 +62,12 @@ mod tests {
                 "{text}"
             );
         }
-        for text in ["what was I doing?", "where was I", "je faisais quoi ?", "j'en étais où ?"] {
+        for text in [
+            "what was I doing?",
+            "where was I",
+            "je faisais quoi ?",
+            "j'en étais où ?",
+        ] {
             assert_eq!(
                 calls_for(text),
                 vec![("what_was_i_doing".to_string(), json!({}))],

@@ -73,7 +73,7 @@ pub(in crate::agent::llm::offline) fn settings(inp: &Input, _ctx: &Ctx) -> Optio
     let n = inp.norm();
     let call = |args: Value| Some(Plan::call("set_follow_through", args));
     // The default: every reminder persists (or not).
-    if rx!(r"^(?:always\s+)?(?:keep\s+at\s+(?:it|me)|keep\s+nudging\s+me|nudge\s+me\s+again)\s+(?:for\s+(?:all\s+)?(?:my\s+)?reminders\s+)?until\s+i\s+(?:answer|reply|respond)(?:\s+(?:to\s+)?(?:my|all\s+my|every)\s+reminders?)?$").is_match(n)
+    if rx!(r"^(?:always\s+)?(?:keep\s+at\s+(?:it|me)|keep\s+nudging\s+me|nudge\s+me\s+again)\s+(?:for\s+(?:all\s+)?(?:my\s+)?reminders\s+)?until\s+i\s+(?:answer|reply|respond)(?:\s+(?:to|for|on|with)?\s*(?:my|all\s+my|every)\s+reminders?)?$").is_match(n)
         || rx!(r"^(?:make\s+)?(?:all\s+)?(?:my\s+)?reminders\s+(?:should\s+)?(?:persist|keep\s+going|repeat)\s+until\s+i\s+(?:answer|reply)$").is_match(n)
         || rx!(r"^(?:insiste|relance-moi)\s+(?:toujours|pour\s+tous\s+mes\s+rappels|sur\s+tous\s+mes\s+rappels)(?:\s+jusqu'a\s+(?:ce\s+que\s+je\s+reponde|ma\s+reponse))?$").is_match(n)
     {
@@ -84,17 +84,23 @@ pub(in crate::agent::llm::offline) fn settings(inp: &Input, _ctx: &Ctx) -> Optio
     {
         return call(json!({"persist_reminders": false}));
     }
-    if let Some(c) = rx!(r"^(?:nudge|ping|remind)\s+me\s+(?:again\s+)?every\s+(\d{1,3})\s*(?:min|mins|minutes|m)$")
-        .captures(n)
-        .or_else(|| rx!(r"^relance-moi\s+toutes\s+les\s+(\d{1,3})\s*(?:min|minutes|mn)$").captures(n))
+    if let Some(c) = rx!(
+        r"^(?:nudge|ping|remind)\s+me\s+(?:again\s+)?every\s+(\d{1,3})\s*(?:min|mins|minutes|m)$"
+    )
+    .captures(n)
+    .or_else(|| rx!(r"^relance-moi\s+toutes\s+les\s+(\d{1,3})\s*(?:min|minutes|mn)$").captures(n))
     {
         let minutes: i64 = c[1].parse().ok()?;
         return call(json!({"nudge_every_minutes": minutes}));
     }
     // "stop the nudges", "no more check-ins", "arrête les relances".
-    let off = rx!(r"^(?:stop|no\s+more|turn\s+off|disable|pause|cancel|quit)\s+(?:sending\s+(?:me\s+)?)?(.+)$")
-        .captures(n)
-        .or_else(|| rx!(r"^(?:arrete|stoppe|desactive|coupe|plus\s+de|fini\s+les)\s+(.+)$").captures(n));
+    let off = rx!(
+        r"^(?:stop|no\s+more|turn\s+off|disable|pause|cancel|quit)\s+(?:sending\s+(?:me\s+)?)?(.+)$"
+    )
+    .captures(n)
+    .or_else(|| {
+        rx!(r"^(?:arrete|stoppe|desactive|coupe|plus\s+de|fini\s+les)\s+(.+)$").captures(n)
+    });
     if let Some(c) = off
         && let Some(kind) = kind_of(&c[1])
     {
@@ -147,8 +153,14 @@ mod tests {
             assert_eq!(args["persist"], json!(true), "{text}");
             assert_eq!(args["due_local"], json!("2026-03-04T20:00"), "{text}");
             let body = args["text"].as_str().unwrap();
-            assert!(body.contains("meds") || body.contains("médicaments"), "{text}: {body}");
-            assert!(!body.contains("keep") && !body.contains("insiste"), "{text}: {body}");
+            assert!(
+                body.contains("meds") || body.contains("médicaments"),
+                "{text}: {body}"
+            );
+            assert!(
+                !body.contains("keep") && !body.contains("insiste"),
+                "{text}: {body}"
+            );
         }
         // Without the tail, nothing persists.
         let (_, args) = one("remind me to take my meds at 8pm");
@@ -157,24 +169,50 @@ mod tests {
 
     #[test]
     fn settings_by_text_in_english_and_french() {
+        let mut wrong = Vec::new();
         for (text, want) in [
-            ("keep at it until I answer for all my reminders", json!({"persist_reminders": true})),
-            ("always keep at it until I answer", json!({"persist_reminders": true})),
+            (
+                "keep at it until I answer for all my reminders",
+                json!({"persist_reminders": true}),
+            ),
+            (
+                "always keep at it until I answer",
+                json!({"persist_reminders": true}),
+            ),
             ("insiste toujours", json!({"persist_reminders": true})),
-            ("send my reminders only once", json!({"persist_reminders": false})),
+            (
+                "send my reminders only once",
+                json!({"persist_reminders": false}),
+            ),
             ("n'insiste plus", json!({"persist_reminders": false})),
-            ("nudge me every 5 minutes", json!({"nudge_every_minutes": 5})),
-            ("relance-moi toutes les 15 minutes", json!({"nudge_every_minutes": 15})),
+            (
+                "nudge me every 5 minutes",
+                json!({"nudge_every_minutes": 5}),
+            ),
+            (
+                "relance-moi toutes les 15 minutes",
+                json!({"nudge_every_minutes": 15}),
+            ),
             ("stop the nudges", json!({"turn_off": ["nudges"]})),
             ("no more nudging me", json!({"turn_off": ["nudges"]})),
             ("arrête les relances", json!({"turn_off": ["nudges"]})),
-            ("stop the brb offers", json!({"turn_off": ["bookmark_offer"]})),
+            (
+                "stop the brb offers",
+                json!({"turn_off": ["bookmark_offer"]}),
+            ),
             ("stop the check-ins", json!({"turn_off": ["focus_checkin"]})),
-            ("plus de points de concentration", json!({"turn_off": ["focus_checkin"]})),
+            (
+                "plus de points de concentration",
+                json!({"turn_off": ["focus_checkin"]}),
+            ),
             ("turn on the nudges again", json!({"turn_on": ["nudges"]})),
             ("remets les relances", json!({"turn_on": ["nudges"]})),
         ] {
-            assert_eq!(one(text), ("set_follow_through".to_string(), want), "{text}");
+            let got = std::panic::catch_unwind(|| one(text)).ok();
+            if got != Some(("set_follow_through".to_string(), want.clone())) {
+                wrong.push(format!("{text}: {got:?}"));
+            }
         }
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 }
