@@ -64,7 +64,7 @@ pub struct FollowThroughChange {
 impl FollowThrough {
     pub async fn load(tx: &mut UserTx) -> Result<FollowThrough, StoreError> {
         let user = tx.uuid();
-        Ok(sqlx::query_as(
+        sqlx::query_as(
             "select persist_reminders, extract(epoch from nudge_interval)::float8 as nudge_interval_secs, \
                     nudge_max, extract(epoch from bookmark_offer_after)::float8 as bookmark_offer_after_secs, \
                     proactive_off \
@@ -73,7 +73,7 @@ impl FollowThrough {
         .bind(user)
         .fetch_optional(tx.conn())
         .await?
-        .ok_or(StoreError::NotFound)?)
+        .ok_or(StoreError::NotFound)
     }
 
     pub async fn update(
