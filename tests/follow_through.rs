@@ -659,3 +659,67 @@ async fn ten_more_moves_the_check_in_and_done_feeds_how_long_it_usually_takes() 
         .unwrap();
     assert_eq!(asked.reply, "report, last 3 times: 25, 45, 55 min.");
 }
+
+#[tokio::test]
+async fn a_leave_by_request_schedules_two_texts_at_the_right_local_times_across_dst() {
+    let (h, ana) = harness(false).await;
+    // Saturday 2026-03-07, 15:00 in Montreal (EST); the clocks spring
+    // forward from 2:00 to 3:00 that night.
+    let agent = h
+        .state
+        .agent
+        .clone()
+        .with_clock(|| "2026-03-07T20:00:00Z".parse().unwrap());
+    let out = agent
+        .handle_text(ana, "dentist tomorrow at 3:30am, 20 min away")
+        .await
+        .unwrap();
+    // 3:30 EDT less 20 min is 3:10 EDT; 15 min before that is 1:55 EST.
+    assert_eq!(
+        out.reply,
+        "You're free until 1:55 AM. I'll text at 1:55 AM (get ready) and 3:10 AM (leave)."
+    );
+    let due = || async {
+        sqlx::query_as::<_, (String, DateTime<Utc>)>(
+            "select body, due_at from reminders order by due_at",
+        )
+        .fetch_all(&h.db.owner)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        due().await,
+        [
+            (
+                "get ready for dentist — leave at 3:10 AM".to_string(),
+                "2026-03-08T06:55:00Z".parse().unwrap()
+            ),
+            (
+                "leave now for dentist (3:30 AM)".to_string(),
+                "2026-03-08T07:10:00Z".parse().unwrap()
+            ),
+        ]
+    );
+
+    // "I was late": the next ones leave five minutes of margin.
+    let late = agent.handle_text(ana, "I was late").await.unwrap();
+    assert!(late.reply.contains("5 min of margin"), "{}", late.reply);
+    sql(&h, "delete from reminders").await;
+    let fr = agent
+        .handle_text(ana, "rdv médecin lundi 15h, à 20 min")
+        .await
+        .unwrap();
+    // Monday 15:00 EDT = 19:00Z; leave 14:35, get ready 14:20.
+    assert_eq!(
+        fr.reply,
+        "You're free until 2:20 PM. I'll text at 2:20 PM (get ready) and 2:35 PM (leave)."
+    );
+    let times: Vec<DateTime<Utc>> = due().await.into_iter().map(|(_, at)| at).collect();
+    assert_eq!(
+        times,
+        [
+            "2026-03-09T18:20:00Z".parse::<DateTime<Utc>>().unwrap(),
+            "2026-03-09T18:35:00Z".parse().unwrap()
+        ]
+    );
+}

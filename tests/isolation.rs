@@ -1014,6 +1014,11 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
             serde_json::json!({"task": "alpha report", "minutes": 25}),
         ),
         ("how_long_usually", serde_json::json!({"task": "report"})),
+        (
+            "plan_leave_by",
+            serde_json::json!({"event": "alpha dentist", "at_local": "2027-01-05T15:00", "travel_minutes": 20}),
+        ),
+        ("was_late", serde_json::json!({})),
     ];
     let mut names_called: BTreeSet<&str> = BTreeSet::new();
     for (name, args) in calls {

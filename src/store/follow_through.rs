@@ -49,6 +49,8 @@ pub struct FollowThrough {
     pub nudge_max: i16,
     pub bookmark_offer_after_secs: f64,
     pub proactive_off: Vec<String>,
+    /// Added to the travel time before a leave-by text.
+    pub leave_buffer_secs: f64,
 }
 
 /// What to change; `None` leaves a setting as it is.
@@ -67,7 +69,7 @@ impl FollowThrough {
         sqlx::query_as(
             "select persist_reminders, extract(epoch from nudge_interval)::float8 as nudge_interval_secs, \
                     nudge_max, extract(epoch from bookmark_offer_after)::float8 as bookmark_offer_after_secs, \
-                    proactive_off \
+                    proactive_off, extract(epoch from leave_buffer)::float8 as leave_buffer_secs \
              from users where id = $1",
         )
         .bind(user)
@@ -102,6 +104,22 @@ impl FollowThrough {
         .execute(tx.conn())
         .await?;
         FollowThrough::load(tx).await
+    }
+
+    /// "I was late": the next leave-by texts come `minutes` earlier (at
+    /// most two hours of margin in all). Returns the new margin.
+    pub async fn add_leave_buffer(tx: &mut UserTx, minutes: i32) -> Result<i64, StoreError> {
+        let user = tx.uuid();
+        let secs: f64 = sqlx::query_scalar(
+            "update users set leave_buffer = least(leave_buffer + make_interval(mins => $2), interval '2 hours'), \
+                updated_at = now() where id = $1 \
+             returning extract(epoch from leave_buffer)::float8",
+        )
+        .bind(user)
+        .bind(minutes)
+        .fetch_one(tx.conn())
+        .await?;
+        Ok((secs / 60.0).round() as i64)
     }
 
     /// Whether this kind of proactive text is on.

@@ -11,6 +11,7 @@ mod expenses;
 mod focus;
 mod follow_through;
 mod integrations;
+mod leave_by;
 pub mod limits;
 mod lists;
 mod memory;

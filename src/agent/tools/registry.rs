@@ -55,6 +55,7 @@ impl ToolRegistry {
         tools.extend(super::profile::tools());
         tools.extend(super::follow_through::tools());
         tools.extend(super::focus::tools());
+        tools.extend(super::leave_by::tools());
         Self::new(tools)
     }
 

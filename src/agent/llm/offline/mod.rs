@@ -326,6 +326,7 @@ fn plan_text(raw: &str, now: NaiveDateTime, locale: Locale) -> Option<Plan> {
         intents::follow_through,
         intents::bookmarks,
         intents::focus,
+        intents::leave_by,
         reminders::snooze,
         reminders::cancel_all,
         reminders::cancel_one,

@@ -45,28 +45,18 @@ pub(in crate::agent::llm::offline) fn persist_reminders(plan: Plan) -> Option<Pl
     }
 }
 
-const KINDS: &[(&str, &str)] = &[
-    (
-        r"nudges?|nudging(?:\s+me)?|nagging(?:\s+me)?|follow[- ]ups?|relances?|insistances?",
-        "nudges",
-    ),
-    (
-        r"brb\s+(?:offers?|texts?|check-?ins?)|back\s+offers?|bookmark\s+(?:offers?|texts?)|messages?\s+de\s+retour|rappels?\s+de\s+pause",
-        "bookmark_offer",
-    ),
-    (
-        r"focus\s+check-?ins?|check-?ins?|points?\s+de\s+(?:fin\s+de\s+)?concentration|points?\s+focus",
-        "focus_checkin",
-    ),
-];
-
+/// Which proactive text the words name ("the nudges", "les relances").
 fn kind_of(words: &str) -> Option<&'static str> {
-    KINDS.iter().find_map(|(pattern, kind)| {
-        regex::Regex::new(&format!(r"^(?:the\s+|my\s+|les\s+|mes\s+)?(?:{pattern})$"))
-            .ok()
-            .filter(|re| re.is_match(words))
-            .map(|_| *kind)
-    })
+    let words = rx!(r"^(?:the|my|les|mes)\s+").replace(words, "");
+    if rx!(r"^(?:nudges?|nudging(?:\s+me)?|nagging(?:\s+me)?|follow[- ]ups?|relances?|insistances?)$").is_match(&words) {
+        Some("nudges")
+    } else if rx!(r"^(?:brb\s+(?:offers?|texts?|check-?ins?)|back\s+offers?|bookmark\s+(?:offers?|texts?)|messages?\s+de\s+retour|rappels?\s+de\s+pause)$").is_match(&words) {
+        Some("bookmark_offer")
+    } else if rx!(r"^(?:focus\s+check-?ins?|check-?ins?|points?\s+de\s+(?:fin\s+de\s+)?concentration|points?\s+focus)$").is_match(&words) {
+        Some("focus_checkin")
+    } else {
+        None
+    }
 }
 
 pub(in crate::agent::llm::offline) fn settings(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
