@@ -1,6 +1,6 @@
 -- Follow-through (issue 15): reminders that persist until acknowledged,
 -- "what was I doing?" bookmarks, focus check-ins and the time they took,
--- leave-by times, and a per-person switch for each proactive text.
+-- leave-by times, a morning check-in, and a per-person switch for each proactive text.
 
 -- Nudges. `persist` null: the person's default (users.persist_reminders).
 -- `nudge_for` is the delivery the current chain of nudges is about;
@@ -23,6 +23,8 @@ alter table users
         check (bookmark_offer_after between interval '1 second' and interval '1 day'),
     -- proactive texts the person turned off: 'nudges', 'bookmark_offer', 'focus_checkin'
     add column proactive_off        text[] not null default '{}',
+    -- the morning check-in's local time; null: off
+    add column morning_checkin_at   time,
     -- leave-by margin learned from "I was late" (+5 minutes each time)
     add column leave_buffer         interval not null default interval '0 minutes'
         check (leave_buffer between interval '0 minutes' and interval '2 hours');

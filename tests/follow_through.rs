@@ -32,7 +32,8 @@ async fn sql(h: &SmsHarness, query: &str) {
         .unwrap();
 }
 
-async fn persisting(h: &SmsHarness, user: UserId, body: &str, due: DateTime<Utc>) -> Reminder {
+/// A one-off reminder at `due`, its time asked for.
+async fn one_off(h: &SmsHarness, user: UserId, body: &str, due: DateTime<Utc>) -> Reminder {
     let mut tx = UserTx::begin(&h.state.db, user).await.unwrap();
     let r = Reminder::create(
         &mut tx,
@@ -47,11 +48,28 @@ async fn persisting(h: &SmsHarness, user: UserId, body: &str, due: DateTime<Utc>
     )
     .await
     .unwrap();
+    tx.commit().await.unwrap();
+    r
+}
+
+/// A one-off reminder that persists until acknowledged.
+async fn persisting(h: &SmsHarness, user: UserId, body: &str, due: DateTime<Utc>) -> Reminder {
+    let r = one_off(h, user, body, due).await;
+    let mut tx = UserTx::begin(&h.state.db, user).await.unwrap();
     Reminder::set_persist(&mut tx, r.id, Some(true))
         .await
         .unwrap();
     tx.commit().await.unwrap();
     r
+}
+
+/// The agent on Saturday 2026-03-07, 15:00 in Montreal (EST); the clocks
+/// spring forward from 2:00 to 3:00 that night.
+fn agent_before_dst(h: &SmsHarness) -> nudge::agent::Agent {
+    h.state
+        .agent
+        .clone()
+        .with_clock(|| "2026-03-07T20:00:00Z".parse().unwrap())
 }
 
 async fn reminder(h: &SmsHarness, id: Uuid) -> (String, i16, Option<String>) {
@@ -663,13 +681,7 @@ async fn ten_more_moves_the_check_in_and_done_feeds_how_long_it_usually_takes() 
 #[tokio::test]
 async fn a_leave_by_request_schedules_two_texts_at_the_right_local_times_across_dst() {
     let (h, ana) = harness(false).await;
-    // Saturday 2026-03-07, 15:00 in Montreal (EST); the clocks spring
-    // forward from 2:00 to 3:00 that night.
-    let agent = h
-        .state
-        .agent
-        .clone()
-        .with_clock(|| "2026-03-07T20:00:00Z".parse().unwrap());
+    let agent = agent_before_dst(&h);
     let out = agent
         .handle_text(ana, "dentist tomorrow at 3:30am, 20 min away")
         .await
@@ -721,5 +733,87 @@ async fn a_leave_by_request_schedules_two_texts_at_the_right_local_times_across_
             "2026-03-09T18:20:00Z".parse::<DateTime<Utc>>().unwrap(),
             "2026-03-09T18:35:00Z".parse().unwrap()
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_morning_check_in_arrives_once_a_day_at_the_chosen_local_time_with_the_days_items() {
+    use nudge::db::queue::MorningCheckinJob;
+    use nudge::workers::morning_checkin::{Morning, run};
+    let (h, ana) = harness(false).await;
+    let agent = agent_before_dst(&h);
+    let set = agent
+        .handle_text(ana, "text me every morning at 8")
+        .await
+        .unwrap();
+    assert!(
+        set.reply.starts_with("Every morning at 8:00 AM"),
+        "{}",
+        set.reply
+    );
+    // Sunday's items: two reminders that day, one the day after, a task.
+    for (body, at) in [
+        ("meds", "2026-03-08T13:00:00Z"),
+        ("call Sam", "2026-03-08T18:00:00Z"),
+        ("dentist", "2026-03-09T14:00:00Z"),
+    ] {
+        one_off(&h, ana, body, at.parse().unwrap()).await;
+    }
+    let mut tx = UserTx::begin(&h.state.db, ana).await.unwrap();
+    nudge::store::Task::add(&mut tx, "renew passport")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let jobs = || async {
+        let raw: Vec<(serde_json::Value, DateTime<Utc>)> = sqlx::query_as(
+            "select convert_from(job, 'UTF8')::jsonb, run_at from apalis.jobs \
+             where job_type = 'morning_checkin' order by run_at",
+        )
+        .fetch_all(&h.db.owner)
+        .await
+        .unwrap();
+        raw.into_iter()
+            .map(|(j, at)| (serde_json::from_value::<MorningCheckinJob>(j).unwrap(), at))
+            .collect::<Vec<_>>()
+    };
+    let first = jobs().await;
+    assert_eq!(first.len(), 1);
+    // Sunday 8:00 EDT (the clocks moved at 2:00) = 12:00Z.
+    assert_eq!(
+        first[0].1,
+        "2026-03-08T12:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    let job = first[0].0.clone();
+    let at: DateTime<Utc> = "2026-03-08T12:00:00Z".parse().unwrap();
+    assert_eq!(run(&h.state, &job, at).await.unwrap(), Morning::Sent);
+    // Run again (a retry): once a day.
+    assert_eq!(
+        run(&h.state, &job, at).await.unwrap(),
+        Morning::Skipped("already_sent")
+    );
+    let texts: Vec<String> =
+        sqlx::query_scalar("select body from messages where idempotency_key like 'morning:%'")
+            .fetch_all(&h.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(
+        texts,
+        ["Good morning: 3 things today — 9:00 meds, 14:00 call Sam, task: renew passport"]
+    );
+    // The next day's, at 8:00 local again.
+    let next = jobs().await;
+    assert_eq!(next.len(), 2);
+    assert_eq!(
+        next[1].1,
+        "2026-03-09T12:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    // "stop the morning texts": the scheduled one stands down.
+    agent
+        .handle_text(ana, "stop the morning texts")
+        .await
+        .unwrap();
+    assert_eq!(
+        run(&h.state, &next[1].0, next[1].1).await.unwrap(),
+        Morning::Skipped("changed")
     );
 }

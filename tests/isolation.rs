@@ -1019,6 +1019,7 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
             serde_json::json!({"event": "alpha dentist", "at_local": "2027-01-05T15:00", "travel_minutes": 20}),
         ),
         ("was_late", serde_json::json!({})),
+        ("set_morning_checkin", serde_json::json!({"at": "08:00"})),
     ];
     let mut names_called: BTreeSet<&str> = BTreeSet::new();
     for (name, args) in calls {

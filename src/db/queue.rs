@@ -35,6 +35,7 @@ macro_rules! every_job {
             $crate::db::queue::ReminderNudgeJob,
             $crate::db::queue::BookmarkOfferJob,
             $crate::db::queue::FocusCheckinJob,
+            $crate::db::queue::MorningCheckinJob,
             $crate::db::queue::RefreshTokenJob,
             $crate::db::queue::RevokeTokenJob
         )
@@ -49,7 +50,7 @@ macro_rules! queue_names {
 }
 
 /// Every queue's name, in [`every_job!`] order.
-pub const QUEUES: [&str; 10] = every_job!(queue_names);
+pub const QUEUES: [&str; 11] = every_job!(queue_names);
 
 /// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +143,20 @@ pub struct FocusCheckinJob {
 
 impl Job for FocusCheckinJob {
     const QUEUE: &'static str = "focus_checkin";
+}
+
+/// The morning check-in of one local day: the day's reminders and open
+/// tasks. Each one schedules the next day's in its own transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MorningCheckinJob {
+    pub user_id: Uuid,
+    pub day: chrono::NaiveDate,
+    /// The local time it was set for (a changed time stands this one down).
+    pub at: chrono::NaiveTime,
+}
+
+impl Job for MorningCheckinJob {
+    const QUEUE: &'static str = "morning_checkin";
 }
 
 /// Refresh one person's token for one provider if it expires soon (single

@@ -57,6 +57,22 @@ pub fn focus_checkin_text(minutes: i64, locale: Locale) -> String {
     }
 }
 
+/// The morning check-in: the day's reminders ("9:00 meds") and open tasks,
+/// counted; no "overdue", no guilt.
+pub fn morning_text(items: &[String], locale: Locale) -> String {
+    let n = items.len();
+    match (locale, n) {
+        (Locale::Fr, 0) => {
+            "Bonjour : rien de prévu aujourd'hui. Écris-moi une tâche quand tu veux.".into()
+        }
+        (Locale::Fr, 1) => format!("Bonjour : 1 chose aujourd'hui — {}", items[0]),
+        (Locale::Fr, _) => format!("Bonjour : {n} choses aujourd'hui — {}", items.join(", ")),
+        (_, 0) => "Good morning: nothing scheduled today. Text me a task anytime.".into(),
+        (_, 1) => format!("Good morning: 1 thing today — {}", items[0]),
+        (_, _) => format!("Good morning: {n} things today — {}", items.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

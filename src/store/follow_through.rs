@@ -18,13 +18,16 @@ pub enum Proactive {
     BookmarkOffer,
     /// "25 min up — how did it go?" at the end of a focus session.
     FocusCheckin,
+    /// "Good morning: 3 things today — …" at the time the person chose.
+    MorningCheckin,
 }
 
 impl Proactive {
-    pub const ALL: [Proactive; 3] = [
+    pub const ALL: [Proactive; 4] = [
         Proactive::Nudges,
         Proactive::BookmarkOffer,
         Proactive::FocusCheckin,
+        Proactive::MorningCheckin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +35,7 @@ impl Proactive {
             Proactive::Nudges => "nudges",
             Proactive::BookmarkOffer => "bookmark_offer",
             Proactive::FocusCheckin => "focus_checkin",
+            Proactive::MorningCheckin => "morning_checkin",
         }
     }
 
@@ -51,6 +55,8 @@ pub struct FollowThrough {
     pub proactive_off: Vec<String>,
     /// Added to the travel time before a leave-by text.
     pub leave_buffer_secs: f64,
+    /// The morning check-in's local time; `None`: off.
+    pub morning_checkin_at: Option<chrono::NaiveTime>,
 }
 
 /// What to change; `None` leaves a setting as it is.
@@ -69,7 +75,8 @@ impl FollowThrough {
         sqlx::query_as(
             "select persist_reminders, extract(epoch from nudge_interval)::float8 as nudge_interval_secs, \
                     nudge_max, extract(epoch from bookmark_offer_after)::float8 as bookmark_offer_after_secs, \
-                    proactive_off, extract(epoch from leave_buffer)::float8 as leave_buffer_secs \
+                    proactive_off, extract(epoch from leave_buffer)::float8 as leave_buffer_secs, \
+                    morning_checkin_at \
              from users where id = $1",
         )
         .bind(user)
@@ -122,6 +129,26 @@ impl FollowThrough {
         Ok((secs / 60.0).round() as i64)
     }
 
+    /// Sets (or, with `None`, turns off) the morning check-in; the first
+    /// one is scheduled for `first` (a local day) in the same transaction.
+    pub async fn set_morning_checkin(
+        tx: &mut UserTx,
+        at: Option<chrono::NaiveTime>,
+        first: chrono::NaiveDate,
+        first_utc: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let user = tx.uuid();
+        sqlx::query("update users set morning_checkin_at = $2, updated_at = now() where id = $1")
+            .bind(user)
+            .bind(at)
+            .execute(tx.conn())
+            .await?;
+        if let Some(at) = at {
+            schedule_morning(tx, first, at, first_utc).await?;
+        }
+        Ok(())
+    }
+
     /// Whether this kind of proactive text is on.
     pub fn allows(&self, kind: Proactive) -> bool {
         !self.proactive_off.iter().any(|k| k == kind.as_str())
@@ -134,4 +161,24 @@ impl FollowThrough {
     pub fn bookmark_offer_after(&self) -> chrono::Duration {
         chrono::Duration::milliseconds((self.bookmark_offer_after_secs * 1000.0) as i64)
     }
+}
+
+/// Schedules the morning check-in of local day `day` at `run_at`.
+pub async fn schedule_morning(
+    tx: &mut UserTx,
+    day: chrono::NaiveDate,
+    at: chrono::NaiveTime,
+    run_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let job = crate::db::queue::MorningCheckinJob {
+        user_id: tx.uuid(),
+        day,
+        at,
+    };
+    let options = crate::db::queue::JobOptions {
+        run_at: Some(run_at.into()),
+        ..Default::default()
+    };
+    crate::db::queue::enqueue(tx.conn(), &job, options).await?;
+    Ok(())
 }

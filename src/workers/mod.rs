@@ -19,6 +19,7 @@ pub mod bookmark_offer;
 pub mod deliver_sms;
 pub mod focus_checkin;
 pub mod maintenance;
+pub mod morning_checkin;
 pub mod onboarding_sms;
 mod perform;
 mod proactive;

@@ -164,7 +164,10 @@ pub(super) async fn act_on_focus(
     match reply {
         FocusReply::Done => {
             FocusSession::finish(tx, session.id, FocusStatus::Done, now).await?;
-            let took = (now - session.started_at).num_minutes().max(1);
+            // Rounded, as "how long" reports it.
+            let took = ((now - session.started_at).num_seconds() + 30)
+                .div_euclid(60)
+                .max(1);
             Ok(say.pick(
                 &format!("Nice work: {task}, {took} min. Noted for next time."),
                 &format!("Bravo : {task}, {took} min. Noté pour la prochaine fois."),

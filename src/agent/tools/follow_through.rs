@@ -12,27 +12,71 @@ use super::{Effect, Tool, ToolContext, ToolError, Wording};
 use crate::store::{FollowThrough, FollowThroughChange, Proactive};
 
 pub fn tools() -> Vec<Arc<dyn Tool>> {
-    vec![Arc::new(BuiltinTool {
-        name: "set_follow_through",
-        description: "Change how Nudge follows through: whether reminders persist until answered by default, nudge spacing and count, and turn proactive texts (nudges, bookmark_offer, focus_checkin) off or on.",
-        parameters: || {
-            json!({
-                "type": "object",
-                "properties": {
-                    "persist_reminders": {"type": "boolean", "description": "Every reminder is texted again until the person answers."},
-                    "nudge_every_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
-                    "nudge_max": {"type": "integer", "minimum": 1, "maximum": 10},
-                    "turn_off": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin"]}},
-                    "turn_on": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin"]}}
-                }
-            })
-        },
-        effect: Effect::Write,
-        confirm: None,
-        removes: None,
-        preview: None,
-        handler: set_follow_through,
-    })]
+    vec![
+        Arc::new(BuiltinTool {
+            name: "set_morning_checkin",
+            description: "A text every morning at a local time (HH:MM) with the day's reminders and open tasks; \"off\" stops it.",
+            parameters: || json!({"type": "object", "properties": {"at": {"type": "string", "description": "HH:MM local, or off"}}, "required": ["at"]}),
+            effect: Effect::Write,
+            confirm: None,
+            removes: None,
+            preview: None,
+            handler: set_morning_checkin,
+        }),
+        Arc::new(BuiltinTool {
+            name: "set_follow_through",
+            description: "Change how Nudge follows through: whether reminders persist until answered by default, nudge spacing and count, and turn proactive texts (nudges, bookmark_offer, focus_checkin) off or on.",
+            parameters: || {
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "persist_reminders": {"type": "boolean", "description": "Every reminder is texted again until the person answers."},
+                        "nudge_every_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
+                        "nudge_max": {"type": "integer", "minimum": 1, "maximum": 10},
+                        "turn_off": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin", "morning_checkin"]}},
+                        "turn_on": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin", "morning_checkin"]}}
+                    }
+                })
+            },
+            effect: Effect::Write,
+            confirm: None,
+            removes: None,
+            preview: None,
+            handler: set_follow_through,
+        }),
+    ]
+}
+
+fn set_morning_checkin<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let raw = super::arg_str(&args, "at").unwrap_or("off");
+        let local_now = ctx.now.with_timezone(&ctx.tz);
+        if raw.eq_ignore_ascii_case("off") {
+            FollowThrough::set_morning_checkin(ctx.tx, None, local_now.date_naive(), ctx.now)
+                .await?;
+            return Ok(
+                json!({"confirmation": ctx.say.pick("Morning texts off.", "Messages du matin désactivés.")}),
+            );
+        }
+        let at = chrono::NaiveTime::parse_from_str(raw, "%H:%M")
+            .map_err(|_| ToolError::Invalid("at must look like 08:00, or off".into()))?;
+        let mut day = local_now.date_naive();
+        if at <= local_now.time() {
+            day = day.succ_opt().unwrap_or(day);
+        }
+        let first = crate::store::recurrence::resolve_local(ctx.tz, day.and_time(at));
+        FollowThrough::set_morning_checkin(ctx.tx, Some(at), day, first).await?;
+        let shown = ctx.say.time(first.with_timezone(&ctx.tz));
+        Ok(json!({
+            "confirmation": ctx.say.pick(
+                &format!("Every morning at {shown}: the day's reminders and tasks. \"stop the morning texts\" stops it."),
+                &format!("Chaque matin à {shown} : les rappels et tâches du jour. « arrête les messages du matin » pour arrêter."),
+            ),
+        }))
+    })
 }
 
 fn kinds(args: &Value, key: &str) -> Result<Vec<Proactive>, ToolError> {
@@ -58,6 +102,7 @@ fn kind_name(kind: Proactive, say: Wording) -> String {
             "rappels après un « je reviens »",
         ),
         Proactive::FocusCheckin => say.pick("focus check-ins", "points de fin de concentration"),
+        Proactive::MorningCheckin => say.pick("morning texts", "messages du matin"),
     }
 }
 

@@ -52,6 +52,8 @@ fn kind_of(words: &str) -> Option<&'static str> {
         Some("nudges")
     } else if rx!(r"^(?:brb\s+(?:offers?|texts?|check-?ins?)|back\s+offers?|bookmark\s+(?:offers?|texts?)|messages?\s+de\s+retour|rappels?\s+de\s+pause)$").is_match(&words) {
         Some("bookmark_offer")
+    } else if rx!(r"^(?:morning\s+(?:texts?|messages?|check-?ins?)|messages?\s+du\s+matin)$").is_match(&words) {
+        Some("morning_checkin")
     } else if rx!(r"^(?:focus\s+check-?ins?|check-?ins?|points?\s+de\s+(?:fin\s+de\s+)?concentration|points?\s+focus)$").is_match(&words) {
         Some("focus_checkin")
     } else {
@@ -61,6 +63,19 @@ fn kind_of(words: &str) -> Option<&'static str> {
 
 pub(in crate::agent::llm::offline) fn settings(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
     let n = inp.norm();
+    // "text me every morning at 8", "écris-moi chaque matin à 8h".
+    if let Some(c) = rx!(r"^(?:text|message|check\s+in\s+with)\s+me\s+every\s+morning\s+at\s+(\d{1,2})(?::(\d{2}))?\s*(am)?$")
+        .captures(n)
+        .or_else(|| rx!(r"^(?:ecris-moi|envoie-moi\s+un\s+message)\s+(?:chaque|tous\s+les)\s+matins?\s+a\s+(\d{1,2})\s*h\s*(\d{2})?()$").captures(n))
+    {
+        let h: u32 = c[1].parse().ok().filter(|h| *h < 13)?;
+        let m: u32 = c.get(2).map_or(Some(0), |m| m.as_str().parse().ok())?;
+        let at = format!("{:02}:{m:02}", if h == 12 { 0 } else { h });
+        return Some(Plan::call("set_morning_checkin", json!({ "at": at })));
+    }
+    if rx!(r"^(?:stop|no\s+more|turn\s+off)\s+(?:the\s+)?morning\s+(?:texts?|messages?|check-?ins?)$|^(?:arrete|plus\s+de)\s+(?:les\s+)?messages?\s+du\s+matin$").is_match(n) {
+        return Some(Plan::call("set_morning_checkin", json!({"at": "off"})));
+    }
     let call = |args: Value| Some(Plan::call("set_follow_through", args));
     // The default: every reminder persists (or not).
     if rx!(r"^(?:always\s+)?(?:keep\s+at\s+(?:it|me)|keep\s+nudging\s+me|nudge\s+me\s+again)\s+(?:for\s+(?:all\s+)?(?:my\s+)?reminders\s+)?until\s+i\s+(?:answer|reply|respond)(?:\s+(?:to|for|on|with)?\s*(?:my|all\s+my|every)\s+reminders?)?$").is_match(n)
@@ -200,6 +215,18 @@ mod tests {
         ] {
             let got = std::panic::catch_unwind(|| one(text)).ok();
             if got != Some(("set_follow_through".to_string(), want.clone())) {
+                wrong.push(format!("{text}: {got:?}"));
+            }
+        }
+        for (text, want) in [
+            ("text me every morning at 8", json!({"at": "08:00"})),
+            ("text me every morning at 7:30am", json!({"at": "07:30"})),
+            ("écris-moi chaque matin à 8h", json!({"at": "08:00"})),
+            ("stop the morning texts", json!({"at": "off"})),
+            ("arrête les messages du matin", json!({"at": "off"})),
+        ] {
+            let got = std::panic::catch_unwind(|| one(text)).ok();
+            if got != Some(("set_morning_checkin".to_string(), want.clone())) {
                 wrong.push(format!("{text}: {got:?}"));
             }
         }
