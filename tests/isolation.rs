@@ -96,9 +96,9 @@ async fn catalog_is_isolated() {
     let violations = catalog_violations(&db.owner).await;
     assert!(violations.is_empty(), "{violations:#?}");
     // The 18 tables named by the issue, the turn leases, the agent's
-    // journal, the OAuth connect links and the pending account deletions,
-    // all user-owned.
-    assert_eq!(user_tables(&db.owner).await.len(), 22);
+    // journal, the OAuth connect links, the pending account deletions, and
+    // the follow-through bookmarks and focus sessions, all user-owned.
+    assert_eq!(user_tables(&db.owner).await.len(), 24);
 }
 
 #[tokio::test]
@@ -546,6 +546,23 @@ async fn seed_person(pool: &PgPool, word: &str, phones: [&'static str; 2]) -> Se
     record_llm_usage(&mut tx, "offline", "rules", 1, 2, 3)
         .await
         .unwrap();
+    Bookmark::create(&mut tx, &format!("{word} bookmark"), None, None)
+        .await
+        .unwrap();
+    let report = format!("{word} report");
+    // Done: "how long does the report take" would read it.
+    let session = FocusSession::start(
+        &mut tx,
+        &report,
+        None,
+        25,
+        chrono::Utc::now() - chrono::Duration::hours(2),
+    )
+    .await
+    .unwrap();
+    FocusSession::finish(&mut tx, session.id, FocusStatus::Done, chrono::Utc::now())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Seeded {
         id,
@@ -615,6 +632,8 @@ impl Seen {
             "bravo note",
             "bravo summary",
             "bravo cancel all",
+            "bravo bookmark",
+            "bravo report",
         ]
         .map(String::from)
         .to_vec();
@@ -981,6 +1000,26 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
             "set_quiet_hours",
             serde_json::json!({"start": "22:00", "end": "07:00"}),
         ),
+        (
+            "set_follow_through",
+            serde_json::json!({"persist_reminders": true, "turn_off": ["nudges"]}),
+        ),
+        (
+            "save_bookmark",
+            serde_json::json!({"doing": "alpha taxes", "next": "alpha receipt"}),
+        ),
+        ("what_was_i_doing", serde_json::json!({})),
+        (
+            "start_focus",
+            serde_json::json!({"task": "alpha report", "minutes": 25}),
+        ),
+        ("how_long_usually", serde_json::json!({"task": "report"})),
+        (
+            "plan_leave_by",
+            serde_json::json!({"event": "alpha dentist", "at_local": "2027-01-05T15:00", "travel_minutes": 20}),
+        ),
+        ("was_late", serde_json::json!({})),
+        ("set_morning_checkin", serde_json::json!({"at": "08:00"})),
     ];
     let mut names_called: BTreeSet<&str> = BTreeSet::new();
     for (name, args) in calls {

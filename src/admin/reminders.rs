@@ -1,5 +1,6 @@
 //! `nudge admin reminders …`: a person's upcoming occurrences in their
-//! local time, and what was missed while the system was down.
+//! local time with the state of their nudges, and what was missed while
+//! the system was down.
 
 use clap::Subcommand;
 use serde_json::json;
@@ -27,7 +28,7 @@ async fn list(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
     let id = resolve_user(&op.pool, reference).await?;
     let mut tx = op.scoped_read(id, "reminders.list").await?;
     let user = User::current(&mut tx).await?;
-    let upcoming = Reminder::upcoming(&mut tx, 100).await?;
+    let upcoming = Reminder::upcoming_or_nudging(&mut tx, 100).await?;
     tx.commit().await?;
     let tz = user.tz();
     let rows = upcoming
@@ -44,14 +45,26 @@ async fn list(op: &Operator, reference: &str) -> Result<Rendered, AdminError> {
                     .map(|j| j.0.describe(false))
                     .unwrap_or_else(|| "once".into()),
                 r.body.clone(),
+                follow_up(r),
             ]
         })
         .collect();
     Ok(Rendered::table(
         json!({"timezone": tz.name(), "reminders": upcoming}),
-        vec!["ID", "NEXT (LOCAL)", "REPEATS", "TEXT"],
+        vec!["ID", "NEXT (LOCAL)", "REPEATS", "TEXT", "NUDGES"],
         rows,
     ))
+}
+
+/// The state of a reminder's nudges: "2 sent, waiting", "3 sent,
+/// acknowledged"; "persists" before its first delivery; "-" otherwise.
+fn follow_up(r: &Reminder) -> String {
+    match (r.nudge_for, r.nudge_end) {
+        (Some(_), None) => format!("{} sent, waiting", r.nudges_sent),
+        (Some(_), Some(end)) => format!("{} sent, {}", r.nudges_sent, end.as_str()),
+        (None, _) if r.persist == Some(true) => "persists".into(),
+        (None, _) => "-".into(),
+    }
 }
 
 /// Across people: on the owner role, and audited.

@@ -3,6 +3,7 @@
 //! the model and tools, store and return the reply.
 
 pub mod conversation;
+pub mod focus_replies;
 pub mod llm;
 pub mod planner;
 pub mod reminder_replies;

@@ -92,6 +92,11 @@ mod tests {
             ("done with the report, thanks", None),
             ("snooze -5", None),
             ("add milk", None),
+            // What the last nudge asks for (reminders::wording::nudge_text).
+            ("DONE", Some(Done)),
+            ("SNOOZE 30", Some(Snooze { minutes: 30 })),
+            ("FAIT", Some(Done)),
+            ("REPORTE 30", Some(Snooze { minutes: 30 })),
         ] {
             assert_eq!(parse(text), want, "{text}");
         }

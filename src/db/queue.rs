@@ -32,6 +32,10 @@ macro_rules! every_job {
             $crate::db::queue::DeliverReminderJob,
             $crate::db::queue::OnboardingSmsJob,
             $crate::db::queue::ReminderDueJob,
+            $crate::db::queue::ReminderNudgeJob,
+            $crate::db::queue::BookmarkOfferJob,
+            $crate::db::queue::FocusCheckinJob,
+            $crate::db::queue::MorningCheckinJob,
             $crate::db::queue::RefreshTokenJob,
             $crate::db::queue::RevokeTokenJob,
             $crate::db::queue::EraseAccountJob
@@ -47,7 +51,7 @@ macro_rules! queue_names {
 }
 
 /// Every queue's name, in [`every_job!`] order.
-pub const QUEUES: [&str; 8] = every_job!(queue_names);
+pub const QUEUES: [&str; 12] = every_job!(queue_names);
 
 /// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +104,60 @@ pub struct ReminderDueJob {
 
 impl Job for ReminderDueJob {
     const QUEUE: &'static str = "reminder_due";
+}
+
+/// Text a reminder again (nudge number `nudge`) unless the delivery at
+/// `delivered_at` was acknowledged; `at` is when it is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderNudgeJob {
+    pub user_id: Uuid,
+    pub reminder_id: Uuid,
+    pub delivered_at: chrono::DateTime<chrono::Utc>,
+    pub nudge: i16,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Job for ReminderNudgeJob {
+    const QUEUE: &'static str = "reminder_nudge";
+}
+
+/// One gentle "back?" offer after a "brb" and a long quiet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookmarkOfferJob {
+    pub user_id: Uuid,
+    pub bookmark_id: Uuid,
+}
+
+impl Job for BookmarkOfferJob {
+    const QUEUE: &'static str = "bookmark_offer";
+}
+
+/// The check-in at the end of a focus session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FocusCheckinJob {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    /// The end this check-in is for ("10 MORE" moves the end; the old
+    /// job then stands down).
+    pub ends_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Job for FocusCheckinJob {
+    const QUEUE: &'static str = "focus_checkin";
+}
+
+/// The morning check-in of one local day: the day's reminders and open
+/// tasks. Each one schedules the next day's in its own transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MorningCheckinJob {
+    pub user_id: Uuid,
+    pub day: chrono::NaiveDate,
+    /// The local time it was set for (a changed time stands this one down).
+    pub at: chrono::NaiveTime,
+}
+
+impl Job for MorningCheckinJob {
+    const QUEUE: &'static str = "morning_checkin";
 }
 
 /// Refresh one person's token for one provider if it expires soon (single

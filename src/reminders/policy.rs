@@ -22,6 +22,15 @@ pub struct Person {
     pub quiet_hours: Option<(NaiveTime, NaiveTime)>,
 }
 
+impl Person {
+    /// Whether `at` falls in the person's quiet hours, in their timezone.
+    pub fn quiet_at(&self, at: DateTime<Utc>) -> bool {
+        self.quiet_hours.is_some_and(|(start, end)| {
+            in_quiet_hours(at.with_timezone(&self.tz).time(), start, end)
+        })
+    }
+}
+
 /// The decision for one occurrence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Outcome {
@@ -81,7 +90,7 @@ pub fn decide(reminder: &Reminder, person: &Person, now: DateTime<Utc>) -> Outco
 }
 
 /// Whether `t` falls in `[start, end)`, which may span midnight.
-fn in_quiet_hours(t: NaiveTime, start: NaiveTime, end: NaiveTime) -> bool {
+pub(crate) fn in_quiet_hours(t: NaiveTime, start: NaiveTime, end: NaiveTime) -> bool {
     if start <= end {
         t >= start && t < end
     } else {
@@ -130,6 +139,10 @@ mod tests {
             last_sent_at: None,
             created_at: utc(due),
             staleness_secs: 3600.0,
+            persist: None,
+            nudge_for: None,
+            nudges_sent: 0,
+            nudge_end: None,
         }
     }
 

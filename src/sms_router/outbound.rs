@@ -18,6 +18,7 @@ use super::segments::{
 };
 use super::sender::{OutboundSms, SendError, SmsSender};
 use crate::db::UserTx;
+use crate::store::nudges::{answered_since, nudged_delivery};
 use crate::store::{
     Claim, Direction, MessageStatus, PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus,
     record_sms_usage,
@@ -111,6 +112,12 @@ pub async fn deliver_as(
         .idempotency_key
         .as_deref()
         .is_some_and(|k| k.starts_with(OPT_OUT_CONFIRMATION_PREFIX));
+    // A nudge waiting its turn in the queue when the person answered the
+    // reminder: never sent after the answer.
+    let acknowledged = match message.idempotency_key.as_deref().and_then(nudged_delivery) {
+        Some(delivered) => answered_since(&mut tx, delivered).await?,
+        None => false,
+    };
     let suppressed = match (&user.status, phone) {
         (UserStatus::Disabled, _) => Err("disabled"),
         (_, None) => Err("no_number"),
@@ -118,6 +125,7 @@ pub async fn deliver_as(
         // The carrier said 30003/30005/30006: reminders and replies wait
         // until the number texts in again.
         (_, Some(p)) if p.unreachable_at.is_some() => Err("unreachable"),
+        (_, Some(_)) if acknowledged => Err("acknowledged"),
         (_, Some(p)) => Ok(p),
     };
     let phone = match suppressed {

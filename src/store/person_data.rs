@@ -37,6 +37,8 @@ pub const PERSON_TABLES: &[&str] = &[
     "turn_leases",
     "agent_steps",
     "account_deletions",
+    "bookmarks",
+    "focus_sessions",
 ];
 
 /// Columns never exported, whatever the table: sealed secrets and the

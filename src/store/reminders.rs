@@ -10,6 +10,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::StoreError;
+use super::nudges::NudgeEnd;
 use super::recurrence::Recurrence;
 use crate::db::UserTx;
 use crate::db::queue;
@@ -71,6 +72,13 @@ pub struct Reminder {
     pub created_at: DateTime<Utc>,
     /// Older than this when delivered, an occurrence is missed, not sent.
     pub staleness_secs: f64,
+    /// Nudge until acknowledged; `None`: the person's default.
+    pub persist: Option<bool>,
+    /// The delivery the current chain of nudges is about.
+    pub nudge_for: Option<DateTime<Utc>>,
+    pub nudges_sent: i16,
+    /// Why the chain stopped; `None` while it runs (or never started).
+    pub nudge_end: Option<NudgeEnd>,
 }
 
 /// What a new reminder needs.
@@ -87,7 +95,7 @@ pub struct NewReminder {
 macro_rules! reminder_columns {
     () => {
         "id, body, due_at, timezone, local_time, recurrence, explicit_time, status, last_sent_at, created_at, \
-         extract(epoch from staleness_window)::float8 as staleness_secs"
+         extract(epoch from staleness_window)::float8 as staleness_secs, persist, nudge_for, nudges_sent, nudge_end"
     };
 }
 
@@ -138,6 +146,26 @@ impl Reminder {
         .fetch_optional(tx.conn())
         .await?
         .ok_or(StoreError::NotFound)
+    }
+
+    /// Upcoming reminders and those being nudged right now, soonest first
+    /// (for the operator's view of a person's reminders).
+    pub async fn upcoming_or_nudging(
+        tx: &mut UserTx,
+        limit: i64,
+    ) -> Result<Vec<Reminder>, StoreError> {
+        let user = tx.uuid();
+        Ok(sqlx::query_as(concat!(
+            "select ",
+            reminder_columns!(),
+            " from reminders where user_id = $2 \
+               and (status = 'scheduled' or (nudge_for is not null and nudge_end is null)) \
+             order by due_at, id limit $1"
+        ))
+        .bind(limit)
+        .bind(user)
+        .fetch_all(tx.conn())
+        .await?)
     }
 
     /// Scheduled reminders whose text contains every word of `query`.

@@ -10,18 +10,23 @@
 //! another (no session locks, no transaction across a network call). The
 //! rest of the pool serves apalis' own fetches, acknowledgements and
 //! heartbeats. Jobs in flight can outnumber connections (8 turns, 8 + 4
-//! deliveries, 8 reminders, 2 onboarding texts): a job then waits a few
+//! deliveries, 8 reminders, 4 nudges, 2 onboarding texts): a job then waits a few
 //! milliseconds for a connection, it never deadlocks, since no one waits
 //! while holding one.
 
 pub mod agent_turn;
+pub mod bookmark_offer;
 pub mod deliver_sms;
 pub mod erase_account;
+pub mod focus_checkin;
 pub mod maintenance;
+pub mod morning_checkin;
 pub mod onboarding_sms;
 mod perform;
+mod proactive;
 pub mod refresh_tokens;
 pub mod reminder_due;
+pub mod reminder_nudge;
 mod retry;
 pub mod sweeper;
 pub mod wake;

@@ -6,7 +6,9 @@
 //! `reminder:<id>:<due>` and its delivery job enqueued, the occurrence marked
 //! sent and — for a recurring reminder — the next one scheduled, all in one
 //! transaction. A recurring reminder never bursts after downtime: the next
-//! occurrence is the first one after now.
+//! occurrence is the first one after now. A reminder that persists until
+//! acknowledged gets its first nudge's job in that same transaction (see
+//! `reminder_nudge`).
 
 use apalis::prelude::TaskId;
 use chrono::{DateTime, Utc};
@@ -17,7 +19,8 @@ use crate::db::UserTx;
 use crate::db::queue::{self, DeliverReminderJob, DeliverSmsJob, JobOptions, ReminderDueJob};
 use crate::reminders::{Outcome, Person, decide, wording};
 use crate::store::{
-    Actor, Reminder, ReminderStatus, SmsMessage, StoreError, User, UserId, record_audit,
+    Actor, FollowThrough, Proactive, Reminder, ReminderStatus, SmsMessage, StoreError, User,
+    UserId, record_audit,
 };
 
 /// What the job did.
@@ -109,6 +112,14 @@ pub async fn run(
             )
             .await?;
             Reminder::advance(&mut tx, reminder.id, ReminderStatus::Sent, next, Some(now)).await?;
+            // Persisting until acknowledged: the first nudge is written
+            // with the delivery, so neither exists without the other.
+            let follow = FollowThrough::load(&mut tx).await?;
+            if reminder.persist.unwrap_or(follow.persist_reminders)
+                && follow.allows(Proactive::Nudges)
+            {
+                Reminder::start_nudges(&mut tx, reminder.id, now, follow.nudge_interval()).await?;
+            }
             tx.commit().await?;
             metrics::counter!("reminders_fired_total", "late" => late.to_string()).increment(1);
             metrics::histogram!("reminder_lateness_seconds").record(late_secs);

@@ -2,6 +2,7 @@
 //! with an owner pool and an application-role pool; an app on port 0.
 #![allow(dead_code)]
 
+pub mod drill;
 pub mod gemini;
 pub mod integrations;
 pub mod oauth;

@@ -102,6 +102,15 @@ pub const FIXTURES: &[(&str, &str)] = &[
         "insert into agent_steps (user_id, message_id, round, kind, result) \
          select $1, id, 0, 'model', '{}' from messages where user_id = $1 limit 1",
     ),
+    (
+        "bookmarks",
+        "insert into bookmarks (user_id, doing, next_step) values ($1, 'taxes', 'find receipt')",
+    ),
+    (
+        "focus_sessions",
+        "insert into focus_sessions (user_id, task, started_at, ends_at) \
+         values ($1, 'report', now() - interval '40 minutes', now() - interval '15 minutes')",
+    ),
 ];
 
 pub fn owner_column(table: &str) -> &'static str {

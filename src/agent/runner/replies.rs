@@ -1,5 +1,6 @@
 //! The replies a turn makes without the model: the "yes"/"no" to a pending
-//! action, a "done"/"snooze" after a reminder, input it cannot read, and
+//! action, a "done"/"snooze" after a reminder, a "done"/"10 more"/"stuck"
+//! after a focus check-in, input it cannot read, and
 //! the apologies when the budget or every provider ran out.
 
 use chrono::{DateTime, Utc};
@@ -7,13 +8,16 @@ use chrono::{DateTime, Utc};
 use super::journal::Journal;
 use super::turn::{Turn, TurnEnd};
 use super::{Agent, AgentError, is_no, is_yes};
+use crate::agent::focus_replies::{self, FocusReply};
 use crate::agent::planner::TurnFacts;
 use crate::agent::reminder_replies;
 use crate::agent::reminder_replies::ReminderReply;
 use crate::agent::tools::Wording;
 use crate::agent::tools::limits::{MAX_MESSAGE_CHARS, message_too_long};
 use crate::db::UserTx;
-use crate::store::{InboundContent, NewReminder, PendingAction, Reminder, User};
+use crate::store::{
+    FocusSession, FocusStatus, InboundContent, NewReminder, PendingAction, Reminder, User,
+};
 
 impl Agent {
     /// A turn the model is not asked for: the answer to a pending action's
@@ -58,14 +62,33 @@ impl Agent {
                 return Ok(Some(Turn::short(reply, TurnEnd::Declined)));
             }
         }
-        if let Some(reply) = reminder_replies::parse(text)
-            && let Some(reminder) =
-                Reminder::delivered_since(tx, now - reminder_replies::REPLY_WINDOW).await?
-        {
-            let answer = act_on_reminder(tx, &reminder, reply, now, user, say).await?;
-            return Ok(Some(Turn::short(answer, TurnEnd::ReminderReply)));
+        let focus = match focus_replies::parse(text) {
+            Some(reply) => FocusSession::awaiting_answer(tx, now - focus_replies::REPLY_WINDOW)
+                .await?
+                .map(|s| (reply, s)),
+            None => None,
+        };
+        let reminder = match reminder_replies::parse(text) {
+            Some(reply) => Reminder::delivered_since(tx, now - reminder_replies::REPLY_WINDOW)
+                .await?
+                .map(|r| (reply, r)),
+            None => None,
+        };
+        // "done" after both a reminder and a check-in: the later one.
+        match (focus, reminder) {
+            (Some((reply, session)), r)
+                if r.as_ref()
+                    .is_none_or(|(_, r)| r.last_sent_at <= session.checked_in_at) =>
+            {
+                let answer = act_on_focus(tx, &session, reply, now, user, say).await?;
+                Ok(Some(Turn::short(answer, TurnEnd::FocusReply)))
+            }
+            (_, Some((reply, reminder))) => {
+                let answer = act_on_reminder(tx, &reminder, reply, now, user, say).await?;
+                Ok(Some(Turn::short(answer, TurnEnd::ReminderReply)))
+            }
+            _ => Ok(None),
         }
-        Ok(None)
     }
 }
 
@@ -128,6 +151,54 @@ pub(super) async fn act_on_reminder(
                 &format!("OK, I'll remind you again at {at}: {}.", reminder.body),
                 &format!("D'accord, je te le rappelle à {at} : {}.", reminder.body),
             ))
+        }
+    }
+}
+
+/// Ends or extends the focus session, and says so in a few words. STUCK
+/// gets one concrete next step: the first step the person named, or a
+/// two-minute start.
+pub(super) async fn act_on_focus(
+    tx: &mut UserTx,
+    session: &FocusSession,
+    reply: FocusReply,
+    now: DateTime<Utc>,
+    user: &User,
+    say: Wording,
+) -> Result<String, AgentError> {
+    let task = &session.task;
+    match reply {
+        FocusReply::Done => {
+            FocusSession::finish(tx, session.id, FocusStatus::Done, now).await?;
+            // Rounded, as "how long" reports it.
+            let took = ((now - session.started_at).num_seconds() + 30)
+                .div_euclid(60)
+                .max(1);
+            Ok(say.pick(
+                &format!("Nice work: {task}, {took} min. Noted for next time."),
+                &format!("Bravo : {task}, {took} min. Noté pour la prochaine fois."),
+            ))
+        }
+        FocusReply::More { minutes } => {
+            let until = FocusSession::extend(tx, session.id, minutes, now).await?;
+            let at = say.time(until.with_timezone(&user.tz()));
+            Ok(say.pick(
+                &format!("OK, {minutes} more min on {task}. I'll check in at {at}."),
+                &format!("D'accord, {minutes} min de plus sur {task}. Je te fais signe à {at}."),
+            ))
+        }
+        FocusReply::Stuck => {
+            FocusSession::finish(tx, session.id, FocusStatus::Stuck, now).await?;
+            Ok(match &session.first_step {
+                Some(step) => say.pick(
+                    &format!("Stuck is normal. One small step: {step}. Then text \"starting 10 min on {task}\"."),
+                    &format!("Bloquer, c'est normal. Un petit pas : {step}. Puis écris « je commence 10 min sur {task} »."),
+                ),
+                None => say.pick(
+                    &format!("Stuck is normal. One small step: open {task} and write one rough line, 2 minutes only. Then text \"starting 10 min on {task}\"."),
+                    &format!("Bloquer, c'est normal. Un petit pas : ouvre {task} et écris une ligne, même brouillon, 2 minutes seulement. Puis écris « je commence 10 min sur {task} »."),
+                ),
+            })
         }
     }
 }

@@ -105,6 +105,8 @@ pub enum TurnEnd {
     ProvidersFailed,
     /// "done"/"snooze" acted on the reminder just delivered.
     ReminderReply,
+    /// "done"/"10 more"/"stuck" answered a focus check-in.
+    FocusReply,
     /// The input cannot be taken as it is (pictures only, over a limit);
     /// the reply says what would work.
     InputRefused,

@@ -9,7 +9,10 @@
 mod builtin;
 mod calendar;
 mod expenses;
+mod focus;
+mod follow_through;
 mod integrations;
+mod leave_by;
 pub mod limits;
 mod lists;
 mod memory;

@@ -54,6 +54,9 @@ impl ToolRegistry {
         tools.extend(super::expenses::tools());
         tools.extend(super::memory::tools());
         tools.extend(super::profile::tools());
+        tools.extend(super::follow_through::tools());
+        tools.extend(super::focus::tools());
+        tools.extend(super::leave_by::tools());
         Self::new(tools)
     }
 

@@ -25,6 +25,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
                         "text": {"type": "string", "description": "What to remind about, in the person's words."},
                         "due_local": {"type": "string", "description": "Local wall-clock time YYYY-MM-DDTHH:MM in the person's timezone; the first occurrence for a recurring reminder."},
                         "in_minutes": {"type": "integer", "minimum": 1, "maximum": 525600, "description": "Delay from now, instead of due_local."},
+                        "persist": {"type": "boolean", "description": "Text it again until the person answers (\"keep at it until I answer\", \"insiste\"); omit to follow their default."},
                         "recurrence": {
                             "type": "object",
                             "properties": {
@@ -229,9 +230,20 @@ fn create<'a>(
             },
         )
         .await?;
+        let persist = args.get("persist").and_then(Value::as_bool);
+        if persist.is_some() {
+            Reminder::set_persist(ctx.tx, reminder.id, persist).await?;
+        }
         let what = describe(&reminder, ctx);
+        let until_answer = match persist {
+            Some(true) => ctx.say.pick(
+                " I'll keep at it until you answer.",
+                " J'insisterai jusqu'à ta réponse.",
+            ),
+            _ => String::new(),
+        };
         Ok(json!({
-            "confirmation": ctx.say.pick(&format!("Reminder set: {what}."), &format!("Rappel créé : {what}.")),
+            "confirmation": ctx.say.pick(&format!("Reminder set: {what}.{until_answer}"), &format!("Rappel créé : {what}.{until_answer}")),
             "reminder": reminder_json(&reminder, ctx),
         }))
     })

@@ -313,6 +313,12 @@ fn plan_text(raw: &str, now: NaiveDateTime, locale: Locale) -> Option<Plan> {
         return intents::small_talk(&Input::new(raw), &ctx)
             .or_else(|| Some(Plan::Reply(intents::ack(raw, lang))));
     }
+    // "… and keep at it until I answer": the same plan, persisting.
+    if let Some(rest) = intents::persisting(raw)
+        && let Some(plan) = plan_text(&rest, now, locale).and_then(intents::persist_reminders)
+    {
+        return Some(plan);
+    }
     // Order matters: a whole-message command must win over a looser rule
     // ("in 30 min" alone snoozes; with a task it is a reminder), and the
     // time-only reminder rule comes last because a time appears in many
@@ -323,6 +329,10 @@ fn plan_text(raw: &str, now: NaiveDateTime, locale: Locale) -> Option<Plan> {
         // Before the reminder rules: "cancel deletion" is not a reminder.
         intents::privacy,
         intents::integrations,
+        intents::follow_through,
+        intents::bookmarks,
+        intents::focus,
+        intents::leave_by,
         reminders::snooze,
         reminders::cancel_all,
         reminders::cancel_one,

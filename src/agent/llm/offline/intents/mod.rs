@@ -6,10 +6,14 @@
 //! Option<Plan>` that [`super::plan_text`] tries in its fixed order.
 
 mod agenda;
+mod bookmarks;
 mod calendar;
 mod cities;
 mod expenses;
+mod focus;
+mod follow_through;
 mod integrations;
+mod leave_by;
 mod lists;
 mod memory;
 mod privacy;
@@ -23,9 +27,13 @@ use regex::Captures;
 use super::text::{self, Input};
 
 pub(super) use agenda::agenda;
+pub(super) use bookmarks::bookmarks;
 pub(super) use calendar::calendar_plan;
 pub(super) use expenses::expenses;
+pub(super) use focus::focus;
+pub(super) use follow_through::{persist_reminders, persisting, settings as follow_through};
 pub(super) use integrations::integrations;
+pub(super) use leave_by::leave_by;
 pub(super) use lists::lists;
 pub(super) use memory::{recall, remember};
 pub(super) use privacy::privacy;

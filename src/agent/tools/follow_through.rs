@@ -1,0 +1,173 @@
+//! Follow-through settings by text: reminders that persist until
+//! acknowledged by default, how often and how many times to nudge, and
+//! turning each proactive text off or back on ("stop the nudges").
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::builtin::BuiltinTool;
+use super::{Effect, Tool, ToolContext, ToolError, Wording};
+use crate::store::{FollowThrough, FollowThroughChange, Proactive};
+
+pub fn tools() -> Vec<Arc<dyn Tool>> {
+    vec![
+        Arc::new(BuiltinTool {
+            name: "set_morning_checkin",
+            description: "A text every morning at a local time (HH:MM) with the day's reminders and open tasks; \"off\" stops it.",
+            parameters: || json!({"type": "object", "properties": {"at": {"type": "string", "description": "HH:MM local, or off"}}, "required": ["at"]}),
+            effect: Effect::Write,
+            confirm: None,
+            removes: None,
+            preview: None,
+            handler: set_morning_checkin,
+        }),
+        Arc::new(BuiltinTool {
+            name: "set_follow_through",
+            description: "Change how Nudge follows through: whether reminders persist until answered by default, nudge spacing and count, and turn proactive texts (nudges, bookmark_offer, focus_checkin) off or on.",
+            parameters: || {
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "persist_reminders": {"type": "boolean", "description": "Every reminder is texted again until the person answers."},
+                        "nudge_every_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
+                        "nudge_max": {"type": "integer", "minimum": 1, "maximum": 10},
+                        "turn_off": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin", "morning_checkin"]}},
+                        "turn_on": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin", "morning_checkin"]}}
+                    }
+                })
+            },
+            effect: Effect::Write,
+            confirm: None,
+            removes: None,
+            preview: None,
+            handler: set_follow_through,
+        }),
+    ]
+}
+
+fn set_morning_checkin<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let raw = super::arg_str(&args, "at").unwrap_or("off");
+        let local_now = ctx.now.with_timezone(&ctx.tz);
+        if raw.eq_ignore_ascii_case("off") {
+            FollowThrough::set_morning_checkin(ctx.tx, None, local_now.date_naive(), ctx.now)
+                .await?;
+            return Ok(
+                json!({"confirmation": ctx.say.pick("Morning texts off.", "Messages du matin désactivés.")}),
+            );
+        }
+        let at = chrono::NaiveTime::parse_from_str(raw, "%H:%M")
+            .map_err(|_| ToolError::Invalid("at must look like 08:00, or off".into()))?;
+        let mut day = local_now.date_naive();
+        if at <= local_now.time() {
+            day = day.succ_opt().unwrap_or(day);
+        }
+        let first = crate::store::recurrence::resolve_local(ctx.tz, day.and_time(at));
+        FollowThrough::set_morning_checkin(ctx.tx, Some(at), day, first).await?;
+        let shown = ctx.say.time(first.with_timezone(&ctx.tz));
+        Ok(json!({
+            "confirmation": ctx.say.pick(
+                &format!("Every morning at {shown}: the day's reminders and tasks. \"stop the morning texts\" stops it."),
+                &format!("Chaque matin à {shown} : les rappels et tâches du jour. « arrête les messages du matin » pour arrêter."),
+            ),
+        }))
+    })
+}
+
+fn kinds(args: &Value, key: &str) -> Result<Vec<Proactive>, ToolError> {
+    match args.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .and_then(Proactive::parse)
+                    .ok_or_else(|| ToolError::Invalid(format!("{key}: unknown kind {v}")))
+            })
+            .collect(),
+        Some(_) => Err(ToolError::Invalid(format!("{key} must be a list"))),
+    }
+}
+
+fn kind_name(kind: Proactive, say: Wording) -> String {
+    match kind {
+        Proactive::Nudges => say.pick("nudges until you answer", "relances jusqu'à ta réponse"),
+        Proactive::BookmarkOffer => say.pick(
+            "\"back?\" offers after a brb",
+            "rappels après un « je reviens »",
+        ),
+        Proactive::FocusCheckin => say.pick("focus check-ins", "points de fin de concentration"),
+        Proactive::MorningCheckin => say.pick("morning texts", "messages du matin"),
+    }
+}
+
+fn set_follow_through<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let int = |key: &str, max: i64| -> Result<Option<i64>, ToolError> {
+            match args.get(key).and_then(Value::as_i64) {
+                None => Ok(None),
+                Some(n) if (1..=max).contains(&n) => Ok(Some(n)),
+                Some(_) => Err(ToolError::Invalid(format!("{key} must be 1 to {max}"))),
+            }
+        };
+        let change = FollowThroughChange {
+            persist_reminders: args.get("persist_reminders").and_then(Value::as_bool),
+            nudge_interval_minutes: int("nudge_every_minutes", 240)?,
+            nudge_max: int("nudge_max", 10)?.map(|n| n as i16),
+            turn_off: kinds(&args, "turn_off")?,
+            turn_on: kinds(&args, "turn_on")?,
+        };
+        let say = ctx.say;
+        let mut said = Vec::new();
+        if let Some(persist) = change.persist_reminders {
+            said.push(match persist {
+                true => say.pick(
+                    "Your reminders will keep at it until you answer.",
+                    "Tes rappels insisteront jusqu'à ta réponse.",
+                ),
+                false => say.pick(
+                    "Your reminders will be sent once.",
+                    "Tes rappels seront envoyés une seule fois.",
+                ),
+            });
+        }
+        if change.nudge_interval_minutes.is_some() || change.nudge_max.is_some() {
+            let stored = FollowThrough::load(ctx.tx).await?;
+            let every = change
+                .nudge_interval_minutes
+                .unwrap_or((stored.nudge_interval_secs / 60.0).round() as i64);
+            let times = change.nudge_max.unwrap_or(stored.nudge_max);
+            said.push(say.pick(
+                &format!("Nudges: every {every} min, up to {times} times."),
+                &format!("Relances : toutes les {every} min, jusqu'à {times} fois."),
+            ));
+        }
+        for kind in &change.turn_off {
+            let name = kind_name(*kind, say);
+            said.push(say.pick(
+                &format!("Turned off: {name}."),
+                &format!("Désactivé : {name}."),
+            ));
+        }
+        for kind in &change.turn_on {
+            let name = kind_name(*kind, say);
+            said.push(say.pick(&format!("Turned on: {name}."), &format!("Activé : {name}.")));
+        }
+        if said.is_empty() {
+            return Err(ToolError::Invalid("nothing to change".into()));
+        }
+        let settings = FollowThrough::update(ctx.tx, &change).await?;
+        Ok(json!({
+            "confirmation": said.join(" "),
+            "settings": settings,
+        }))
+    })
+}

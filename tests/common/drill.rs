@@ -1,0 +1,44 @@
+//! Crash drills: a `nudge worker` PROCESS against a test database and a
+//! wiremock Twilio, killed with SIGKILL and restarted during the run.
+
+use wiremock::MockServer;
+
+use super::TestDb;
+
+/// A size from the environment (the bench scripts raise them).
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn spawn_worker(db: &TestDb, twilio: &MockServer, prefix: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .arg("worker")
+        .env_clear()
+        .env("NUDGE_ENV", "development")
+        .env("DATABASE_URL", db.app_url())
+        .env("REDIS_URL", super::redis_url())
+        .env("REDIS_KEY_PREFIX", prefix)
+        .env("TWILIO_ACCOUNT_SID", "ACdrill")
+        .env("TWILIO_AUTH_TOKEN", "drill-token")
+        .env("TWILIO_FROM_NUMBER", "+15005550006")
+        .env("TWILIO_API_BASE", twilio.uri())
+        .env("TWILIO_MAX_MPS", "100000")
+        .env("WORKER_HEARTBEAT_SECONDS", "1")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+pub fn sigkill(child: &mut std::process::Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = child.wait();
+}
