@@ -23,6 +23,7 @@
 //!   llm/           LlmClient; gemini, openai-compatible, offline rules, chain with breakers
 //!   tools/         Tool trait, registry, built-in tools
 //! oauth/           per-person OAuth: token vault, providers, connect flow, refresh
+//! knowledge/       the person's notes and Notion: chunking, embeddings, hybrid retrieval
 //! sms_router/      Twilio webhook, signature, keywords, senders, segments, limits, pacing
 //! workers/         apalis wiring and one file per job
 //! api/             axum routers, middleware, health, metrics
@@ -45,6 +46,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http_client;
+pub mod knowledge;
 pub mod oauth;
 pub mod reminders;
 pub mod sms_router;

@@ -22,6 +22,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("reminders", &["config", "db", "store"]),
     ("oauth", &["config", "db", "store", "http_client", "cache"]),
     (
+        "knowledge",
+        &["config", "db", "store", "http_client", "oauth", "telemetry"],
+    ),
+    (
         "agent",
         &[
             "config",
@@ -32,6 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cache",
             "telemetry",
             "oauth",
+            "knowledge",
         ],
     ),
     (
@@ -50,6 +55,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "app",
             "cache",
             "oauth",
+            "knowledge",
         ],
     ),
     (
@@ -67,7 +73,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "admin",
-        &["config", "db", "store", "agent", "sms_router", "oauth"],
+        &[
+            "config",
+            "db",
+            "store",
+            "agent",
+            "sms_router",
+            "oauth",
+            "knowledge",
+        ],
     ),
 ];
 

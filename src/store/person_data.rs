@@ -36,6 +36,10 @@ pub const PERSON_TABLES: &[&str] = &[
     "audit_log",
     "turn_leases",
     "agent_steps",
+    "knowledge_sources",
+    "knowledge_documents",
+    "knowledge_chunks",
+    "knowledge_runs",
 ];
 
 /// Columns never exported, whatever the table: sealed secrets and the

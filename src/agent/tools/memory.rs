@@ -64,6 +64,10 @@ fn recall<'a>(
             .ok_or_else(|| ToolError::Invalid("query is required".into()))?;
         let found = Memory::recall(ctx.tx, query, 3).await?;
         let facts: Vec<&str> = found.iter().map(|m| m.content.as_str()).collect();
+        if facts.is_empty() {
+            // "what's the wifi at mum's": not a fact, maybe a note or a page.
+            return super::knowledge::answer_from_notes(ctx, query).await;
+        }
         let confirmation = match facts.as_slice() {
             [] => ctx.say.pick(
                 "I don't have anything saved about that.",

@@ -9,6 +9,7 @@
 mod builtin;
 mod expenses;
 mod integrations;
+mod knowledge;
 pub mod limits;
 mod lists;
 mod memory;

@@ -8,6 +8,7 @@
 mod agenda;
 mod cities;
 mod expenses;
+mod knowledge;
 mod lists;
 mod memory;
 mod settings;
@@ -21,6 +22,7 @@ use super::text::{self, Input};
 
 pub(super) use agenda::agenda;
 pub(super) use expenses::expenses;
+pub(super) use knowledge::{ask_notes, note, sync_notion};
 pub(super) use lists::lists;
 pub(super) use memory::{recall, remember};
 pub(super) use settings::{display_name, quiet_hours, timezone};
