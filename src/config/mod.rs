@@ -13,11 +13,14 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+mod knowledge;
 mod llm;
 mod oauth;
 mod reader;
 mod twilio;
 
+use knowledge::read_knowledge;
+pub use knowledge::*;
 pub use llm::*;
 use oauth::read_oauth;
 pub use oauth::*;
@@ -105,6 +108,8 @@ pub struct Config {
     /// `TOKEN_ENCRYPTION_KEYS`: versioned AES-256-GCM keys, `id:base64key,…`.
     pub token_encryption_keys: Option<SecretString>,
     pub oauth: OAuthConfig,
+    /// Notion ingestion and embeddings (the knowledge base).
+    pub knowledge: KnowledgeConfig,
 }
 
 /// Every problem found while reading the configuration, reported at once.
@@ -323,6 +328,7 @@ impl Config {
             r.problem(format!("TOKEN_ENCRYPTION_KEYS: {why}"));
         }
         let oauth = read_oauth(&mut r);
+        let knowledge = read_knowledge(&mut r);
         let any_provider = [&oauth.google, &oauth.microsoft, &oauth.notion]
             .iter()
             .any(|app| app.client_id.is_some());
@@ -361,6 +367,7 @@ impl Config {
             llm,
             token_encryption_keys,
             oauth,
+            knowledge,
         })
     }
 
@@ -431,6 +438,7 @@ impl fmt::Debug for Config {
             .field("llm", &self.llm)
             .field("token_encryption_keys", &self.token_encryption_keys)
             .field("oauth", &self.oauth)
+            .field("knowledge", &self.knowledge)
             .finish_non_exhaustive()
     }
 }

@@ -33,7 +33,8 @@ macro_rules! every_job {
             $crate::db::queue::OnboardingSmsJob,
             $crate::db::queue::ReminderDueJob,
             $crate::db::queue::RefreshTokenJob,
-            $crate::db::queue::RevokeTokenJob
+            $crate::db::queue::RevokeTokenJob,
+            $crate::db::queue::NotionSyncJob
         )
     };
 }
@@ -46,7 +47,7 @@ macro_rules! queue_names {
 }
 
 /// Every queue's name, in [`every_job!`] order.
-pub const QUEUES: [&str; 7] = every_job!(queue_names);
+pub const QUEUES: [&str; 8] = every_job!(queue_names);
 
 /// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +140,19 @@ impl std::fmt::Debug for RevokeTokenJob {
 
 impl Job for RevokeTokenJob {
     const QUEUE: &'static str = "revoke_token";
+}
+
+/// Sync one person's Notion workspace (a knowledge run queued with it).
+/// Idempotent: a retry resumes the same run (see `knowledge::notion::sync`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotionSyncJob {
+    pub user_id: Uuid,
+    pub source_id: Uuid,
+    pub run_id: Uuid,
+}
+
+impl Job for NotionSyncJob {
+    const QUEUE: &'static str = "notion_sync";
 }
 
 /// Schedules a reminder's delivery at `due` in the caller's transaction.

@@ -242,3 +242,38 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
         dot / (na.sqrt() * nb.sqrt())
     }
 }
+
+/// The configured embedder, or `None`: retrieval is then full text alone.
+pub fn from_config(
+    config: &crate::config::Config,
+    http: reqwest::Client,
+) -> Option<std::sync::Arc<dyn Embedder>> {
+    use crate::config::EmbeddingsProvider;
+    let k = &config.knowledge;
+    match k.embeddings {
+        EmbeddingsProvider::None => None,
+        EmbeddingsProvider::Gemini => {
+            let key = k
+                .embeddings_api_key
+                .clone()
+                .or_else(|| config.llm.gemini_api_key.clone())?;
+            Some(std::sync::Arc::new(GeminiEmbedder::new(
+                http,
+                k.embeddings_url
+                    .as_deref()
+                    .unwrap_or(&config.llm.gemini_base_url),
+                key,
+                k.embeddings_model
+                    .as_deref()
+                    .unwrap_or(GeminiEmbedder::DEFAULT_MODEL),
+                GeminiEmbedder::DEFAULT_DIMENSIONS,
+            )))
+        }
+        EmbeddingsProvider::OpenAi => Some(std::sync::Arc::new(OpenAiEmbedder::new(
+            http,
+            k.embeddings_url.as_deref()?,
+            k.embeddings_api_key.clone(),
+            k.embeddings_model.as_deref().unwrap_or("default"),
+        ))),
+    }
+}

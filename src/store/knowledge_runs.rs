@@ -176,6 +176,19 @@ impl KnowledgeRun {
         Ok(())
     }
 
+    /// Records why the last attempt of a live run failed (it stays live:
+    /// the job's retry resumes it).
+    pub async fn note_error(tx: &mut UserTx, run: Uuid, error: &str) -> Result<(), StoreError> {
+        let error: String = error.chars().take(300).collect();
+        sqlx::query("update knowledge_runs set error = $3 where user_id = $1 and id = $2")
+            .bind(tx.uuid())
+            .bind(run)
+            .bind(error)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
     /// Ends a live run as ready, failed (with a short reason) or canceled.
     /// False if it was no longer live (canceled meanwhile).
     pub async fn finish(

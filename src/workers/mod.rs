@@ -17,6 +17,7 @@
 pub mod agent_turn;
 pub mod deliver_sms;
 pub mod maintenance;
+pub mod notion_sync;
 pub mod onboarding_sms;
 mod perform;
 pub mod refresh_tokens;

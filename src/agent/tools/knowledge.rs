@@ -42,7 +42,40 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             preview: None,
             handler: search_knowledge,
         }),
+        Arc::new(BuiltinTool {
+            name: "sync_notion",
+            description: "Sync the person's connected Notion now (new and edited pages become searchable).",
+            parameters: || json!({"type": "object", "properties": {}}),
+            effect: Effect::Write,
+            confirm: None,
+            removes: None,
+            preview: None,
+            handler: sync_notion,
+        }),
     ]
+}
+
+fn sync_notion<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    _args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(async move {
+        let connected = crate::store::integrations::token_state(ctx.tx, "notion")
+            .await?
+            .is_some_and(|t| t.status == "connected");
+        if !connected {
+            return Ok(json!({"confirmation": ctx.say.pick(
+                "Notion isn't connected yet. Text \"connect notion\" to link it.",
+                "Notion n'est pas encore connecté. Écris « connecter notion » pour le relier.",
+            ), "queued": false}));
+        }
+        let (run, new) = crate::knowledge::notion::request_sync(ctx.tx).await?;
+        let confirmation = match new {
+            true => ctx.say.pick("Syncing your Notion now; new pages will be searchable in a few minutes.", "Je mets à jour Notion ; les nouvelles pages seront consultables dans quelques minutes."),
+            false => ctx.say.pick("A Notion sync is already under way.", "Une mise à jour de Notion est déjà en cours."),
+        };
+        Ok(json!({"confirmation": confirmation, "queued": new, "run_id": run.id}))
+    })
 }
 
 fn note<'a>(ctx: &'a mut ToolContext<'_>, args: Value) -> BoxFuture<'a, Result<Value, ToolError>> {

@@ -7,4 +7,4 @@ pub mod client;
 pub mod sync;
 
 pub use client::{NotionClient, NotionError};
-pub use sync::{Ended, SyncError, sync};
+pub use sync::{Ended, SyncError, WORKSPACE, request_sync, sync};

@@ -98,6 +98,7 @@ pub async fn sync(
             // The error is recorded for `status` and the job retries; the
             // run stays live so the retry resumes it.
             tracing::warn!(error = %e, "notion sync failed");
+            KnowledgeRun::note_error(&mut tx, run, &e.to_string()).await?;
             tx.commit().await?;
             return Err(e);
         }
@@ -292,4 +293,31 @@ async fn database_rows(
             _ => return Ok(()),
         }
     }
+}
+
+/// The external id of a person's Notion source: one connection per person.
+pub const WORKSPACE: &str = "notion";
+
+/// Queues a sync of the person's Notion in their transaction (run and job
+/// together), or returns the run already queued or running. `true` when
+/// a new run was queued.
+pub async fn request_sync(tx: &mut UserTx) -> Result<(KnowledgeRun, bool), StoreError> {
+    let source = KnowledgeSource::ensure(
+        tx,
+        crate::store::knowledge::SourceKind::Notion,
+        WORKSPACE,
+        "Notion",
+    )
+    .await?;
+    if let Some(live) = KnowledgeRun::live(tx, source.id).await? {
+        return Ok((live, false));
+    }
+    let run = KnowledgeRun::queue(tx, source.id).await?;
+    let job = crate::db::queue::NotionSyncJob {
+        user_id: tx.uuid(),
+        source_id: source.id,
+        run_id: run.id,
+    };
+    crate::db::queue::enqueue(tx.conn(), &job, crate::db::queue::JobOptions::default()).await?;
+    Ok((run, true))
 }
