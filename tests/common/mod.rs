@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gemini;
+pub mod notion;
 pub mod oauth;
 pub mod person_rows;
 pub mod scripted_llm;
