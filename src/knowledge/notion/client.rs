@@ -187,6 +187,15 @@ impl NotionClient {
     }
 }
 
+/// RFC 3986's unreserved characters stay as they are (Notion ids are
+/// UUIDs with dashes); everything else in a path segment or query value
+/// is escaped.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
