@@ -60,7 +60,7 @@ pub struct GeminiEmbedder {
     http: reqwest::Client,
     base_url: String,
     api_key: SecretString,
-    model: String,
+    model_name: String,
     dimensions: u32,
     alias: String,
 }
@@ -83,7 +83,7 @@ impl GeminiEmbedder {
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key,
             alias: format!("gemini:{model}@{dimensions}"),
-            model: model.to_string(),
+            model_name: model.to_string(),
             dimensions,
         }
     }
@@ -117,7 +117,7 @@ impl Embedder for GeminiEmbedder {
             .iter()
             .map(|t| {
                 json!({
-                    "model": format!("models/{}", self.model),
+                    "model": format!("models/{}", self.model_name),
                     "content": {"parts": [{"text": t}]},
                     "taskType": task,
                     "outputDimensionality": self.dimensions,
@@ -126,7 +126,7 @@ impl Embedder for GeminiEmbedder {
             .collect();
         let url = format!(
             "{}/v1beta/models/{}:batchEmbedContents",
-            self.base_url, self.model
+            self.base_url, self.model_name
         );
         let response = post(
             self.http
@@ -151,7 +151,7 @@ pub struct OpenAiEmbedder {
     http: reqwest::Client,
     base_url: String,
     api_key: Option<SecretString>,
-    model: String,
+    model_name: String,
     alias: String,
 }
 
@@ -171,7 +171,7 @@ impl OpenAiEmbedder {
                 .to_string(),
             api_key,
             alias: format!("openai:{model}"),
-            model: model.to_string(),
+            model_name: model.to_string(),
         }
     }
 }
@@ -204,7 +204,7 @@ impl Embedder for OpenAiEmbedder {
         let mut request = self
             .http
             .post(format!("{}/v1/embeddings", self.base_url))
-            .json(&json!({"model": self.model, "input": texts}));
+            .json(&json!({"model": self.model_name, "input": texts}));
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key.expose_secret());
         }

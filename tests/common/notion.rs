@@ -108,7 +108,7 @@ impl Respond for FakeNotion {
         let answer = if path == "/v1/search" {
             assert_eq!(body["sort"]["timestamp"], "last_edited_time");
             let mut pages = w.pages.clone();
-            pages.sort_by(|a, b| b.edited.cmp(&a.edited));
+            pages.sort_by_key(|p| std::cmp::Reverse(p.edited));
             let results: Vec<Value> = pages.iter().map(page_json).collect();
             list(&results, start, size)
         } else if let Some(id) = path
