@@ -96,7 +96,14 @@ fn workspace(pages: usize) -> Workspace {
     let mut n = 0usize;
     let add = |w: &mut Workspace, n: &mut usize, title: &str, body: &str| {
         let id = format!("p{:05}", *n);
-        add_page(w, &id, title, body, "", t0() + TimeDelta::minutes(*n as i64));
+        add_page(
+            w,
+            &id,
+            title,
+            body,
+            "",
+            t0() + TimeDelta::minutes(*n as i64),
+        );
         // One section is enough here: drop the empty second paragraph.
         w.children.get_mut(&id).unwrap().truncate(2);
         w.children.get_mut(&id).unwrap()[0] = block(&format!("{id}-h1"), "heading_1", title, false);
@@ -122,10 +129,15 @@ fn hash_vector(text: &str) -> Vec<f32> {
     let mut v = vec![0f32; 256];
     let lower = text.to_lowercase();
     let mut add = |s: &str, w: f32| {
-        let h = s.bytes().fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
+        let h = s
+            .bytes()
+            .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
         v[(h % 256) as usize] += w;
     };
-    for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2) {
+    for word in lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+    {
         add(word, 1.0);
         let chars: Vec<char> = word.chars().collect();
         for t in chars.windows(3) {
@@ -149,8 +161,16 @@ async fn sync_once(db: &TestDb, user: UserId, server: &wiremock::MockServer) {
     let mut tx = UserTx::begin(&db.app, user).await.unwrap();
     let (run, _) = request_sync(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
-    let client = NotionClient::new(reqwest::Client::new(), &server.uri(), "2022-06-28", SecretString::from("t"), 1000.0);
-    sync(&db.app, user, run.source_id, run.id, &client).await.unwrap();
+    let client = NotionClient::new(
+        reqwest::Client::new(),
+        &server.uri(),
+        "2022-06-28",
+        SecretString::from("t"),
+        1000.0,
+    );
+    sync(&db.app, user, run.source_id, run.id, &client)
+        .await
+        .unwrap();
 }
 
 /// recall@3, MRR@10 over the questions.
@@ -160,7 +180,10 @@ async fn quality(db: &TestDb, user: UserId, hybrid: bool) -> (f64, f64) {
     for f in &facts {
         let mut tx = UserTx::begin(&db.app, user).await.unwrap();
         let vector = hash_vector(&f.question);
-        let q = hybrid.then(|| QueryVector { values: &vector, model: HashingEmbedder.model() });
+        let q = hybrid.then(|| QueryVector {
+            values: &vector,
+            model: HashingEmbedder.model(),
+        });
         let found = search(&mut tx, &f.question, q, 10).await.unwrap();
         tx.commit().await.unwrap();
         let mut titles: Vec<&str> = Vec::new();
@@ -184,7 +207,10 @@ async fn latency(db: &TestDb, user: UserId, hybrid: bool) -> (f64, f64) {
             let vector = hash_vector(&f.question);
             let started = Instant::now();
             let mut tx = UserTx::begin(&db.app, user).await.unwrap();
-            let q = hybrid.then(|| QueryVector { values: &vector, model: HashingEmbedder.model() });
+            let q = hybrid.then(|| QueryVector {
+                values: &vector,
+                model: HashingEmbedder.model(),
+            });
             search(&mut tx, &f.question, q, 3).await.unwrap();
             tx.commit().await.unwrap();
             samples.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -212,20 +238,41 @@ fn main() {
                 let id = format!("p{:05}", k * 12);
                 w.pages.iter_mut().find(|p| p.id == id).unwrap().edited = t0() + TimeDelta::days(5);
                 let blocks = w.children.get_mut(&id).unwrap();
-                let text = blocks[1]["paragraph"]["rich_text"][0]["plain_text"].as_str().unwrap().to_string();
-                blocks[1] = block(&format!("{id}-p1"), "paragraph", &format!("{text} (updated)"), false);
+                let text = blocks[1]["paragraph"]["rich_text"][0]["plain_text"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                blocks[1] = block(
+                    &format!("{id}-p1"),
+                    "paragraph",
+                    &format!("{text} (updated)"),
+                    false,
+                );
             }
             w.requests.clear();
         }
         sync_once(&db, small, &server).await;
         let second_sync_requests = w.lock().unwrap().requests.len();
-        println!("knowledge retrieval, {} questions (EN+FR), source page known", facts().len());
-        println!("  second sync after 10 of 300 pages changed: {second_sync_requests} requests to Notion");
-        nudge::knowledge::indexer::embed_pending(&db.app, small, &HashingEmbedder).await.unwrap();
+        println!(
+            "knowledge retrieval, {} questions (EN+FR), source page known",
+            facts().len()
+        );
+        println!(
+            "  second sync after 10 of 300 pages changed: {second_sync_requests} requests to Notion"
+        );
+        nudge::knowledge::indexer::embed_pending(&db.app, small, &HashingEmbedder)
+            .await
+            .unwrap();
         let ft = quality(&db, small, false).await;
-        println!("  300 pages   full text: recall@3 {:.3}  MRR {:.3}", ft.0, ft.1);
+        println!(
+            "  300 pages   full text: recall@3 {:.3}  MRR {:.3}",
+            ft.0, ft.1
+        );
         let hy = quality(&db, small, true).await;
-        println!("  300 pages   hybrid (fixture hashing vectors): recall@3 {:.3}  MRR {:.3}", hy.0, hy.1);
+        println!(
+            "  300 pages   hybrid (fixture hashing vectors): recall@3 {:.3}  MRR {:.3}",
+            hy.0, hy.1
+        );
         let (p50, p95) = latency(&db, small, false).await;
         println!("  300 pages full-text search latency: p50 {p50:.1} ms  p95 {p95:.1} ms");
         let (p50, p95) = latency(&db, small, true).await;
@@ -237,9 +284,14 @@ fn main() {
         sync_once(&db, large, &big_server).await;
         let ingest_5000 = started.elapsed().as_secs_f64();
         println!("  5,000-page first sync (fake Notion, 1000 req/s): {ingest_5000:.1} s");
-        nudge::knowledge::indexer::embed_pending(&db.app, large, &HashingEmbedder).await.unwrap();
+        nudge::knowledge::indexer::embed_pending(&db.app, large, &HashingEmbedder)
+            .await
+            .unwrap();
         let ft_big = quality(&db, large, false).await;
-        println!("  5,000 pages full text: recall@3 {:.3}  MRR {:.3}", ft_big.0, ft_big.1);
+        println!(
+            "  5,000 pages full text: recall@3 {:.3}  MRR {:.3}",
+            ft_big.0, ft_big.1
+        );
         let (p50, p95) = latency(&db, large, false).await;
         println!("  5,000 pages full-text search latency: p50 {p50:.1} ms  p95 {p95:.1} ms");
         let (p50, p95) = latency(&db, large, true).await;
