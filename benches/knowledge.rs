@@ -79,7 +79,7 @@ fn filler(i: usize) -> (String, String) {
         "Oublié le code du cadenas du vélo, il faut le changer.",
         "Idée : cuisiner en lot le dimanche pour gagner du temps.",
     ];
-    let pool = if i % 2 == 0 { EN } else { FR };
+    let pool = if i.is_multiple_of(2) { EN } else { FR };
     let a = pool[i % pool.len()];
     let b = pool[(i * 7 + 3) % pool.len()];
     (format!("Journal {}", i + 1), format!("{a} {b} Entry {i}."))
