@@ -27,6 +27,7 @@
 //! oauth/           per-person OAuth: token vault, providers, connect flow, refresh
 //! privacy/         export links, what an erase reaches beyond the rows, deletion by text
 //! integrations/    provider API clients: calendars (Google, Microsoft), web search
+//! knowledge/       the person's notes and Notion: chunking, embeddings, hybrid retrieval
 //! sms_router/      Twilio webhook, signature, keywords, senders, segments, limits, pacing
 //! workers/         apalis wiring and one file per job
 //! api/             axum routers, middleware, health, metrics
@@ -52,6 +53,7 @@ pub mod db;
 pub mod error;
 pub mod http_client;
 pub mod integrations;
+pub mod knowledge;
 pub mod oauth;
 pub mod privacy;
 pub mod reminders;

@@ -96,9 +96,10 @@ async fn catalog_is_isolated() {
     let violations = catalog_violations(&db.owner).await;
     assert!(violations.is_empty(), "{violations:#?}");
     // The 18 tables named by the issue, the turn leases, the agent's
-    // journal, the OAuth connect links, the pending account deletions, and
-    // the follow-through bookmarks and focus sessions, all user-owned.
-    assert_eq!(user_tables(&db.owner).await.len(), 24);
+    // journal, the OAuth connect links, the pending account deletions, the
+    // follow-through bookmarks and focus sessions, and the knowledge base's
+    // four (sources, documents, chunks, runs), all user-owned.
+    assert_eq!(user_tables(&db.owner).await.len(), 28);
 }
 
 #[tokio::test]
@@ -988,6 +989,15 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
             serde_json::json!({"fact": "alpha bike code 1234"}),
         ),
         ("recall", serde_json::json!({"query": "bravo locker"})),
+        (
+            "save_note",
+            serde_json::json!({"text": "alpha note: the shed code is 9"}),
+        ),
+        (
+            "search_knowledge",
+            serde_json::json!({"query": "wifi Blue42 bravo"}),
+        ),
+        ("sync_notion", serde_json::json!({})),
         (
             "set_timezone",
             serde_json::json!({"timezone": "America/Toronto"}),

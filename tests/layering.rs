@@ -31,6 +31,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["config", "db", "store", "http_client", "cache", "oauth"],
     ),
     (
+        "knowledge",
+        &["config", "db", "store", "http_client", "oauth", "telemetry"],
+    ),
+    (
         "agent",
         &[
             "config",
@@ -43,6 +47,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "oauth",
             "privacy",
             "integrations",
+            "knowledge",
         ],
     ),
     (
@@ -62,6 +67,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cache",
             "oauth",
             "privacy",
+            "knowledge",
         ],
     ),
     (
@@ -89,6 +95,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "oauth",
             "privacy",
             "cache",
+            "knowledge",
         ],
     ),
 ];

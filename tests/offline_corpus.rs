@@ -125,6 +125,8 @@ struct Expect {
     /// Every list afterwards (name → items).
     lists: Option<BTreeMap<String, Vec<String>>>,
     memories: Option<Vec<String>>,
+    /// Every texted note afterwards (issue 11: "note: …" is a document).
+    notes: Option<Vec<String>>,
     /// Every expense afterwards: (amount, category, currency).
     expenses: Option<Vec<(f64, String, String)>>,
     timezone: Option<String>,
@@ -275,6 +277,7 @@ struct State {
     progress: BTreeMap<String, Vec<String>>,
     lists: BTreeMap<String, Vec<String>>,
     memories: Vec<String>,
+    notes: Vec<String>,
     expenses: Vec<(i64, String, String)>,
     timezone: String,
     quiet: Option<(String, String)>,
@@ -353,6 +356,16 @@ async fn read_state(db: &TestDb, user: UserId) -> State {
             .await
             .unwrap(),
     );
+    let notes = sorted(
+        &sqlx::query_scalar::<_, String>(
+            "select c.body from knowledge_chunks c join knowledge_documents d on d.id = c.document_id \
+             join knowledge_sources s on s.id = d.source_id where c.user_id = $1 and s.kind = 'notes'",
+        )
+        .bind(u)
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+    );
     let mut expenses: Vec<(i64, String, String)> =
         sqlx::query_as("select amount_minor, category, currency from expenses where user_id = $1")
             .bind(u)
@@ -396,6 +409,7 @@ async fn read_state(db: &TestDb, user: UserId) -> State {
         progress,
         lists,
         memories,
+        notes,
         expenses,
         timezone,
         quiet,
@@ -480,6 +494,11 @@ fn check(case: &Case, before: &State, after: &State, reply: &str) -> Vec<String>
         "memories",
         format!("{:?}", or_before(&e.memories, &before.memories)),
         format!("{:?}", after.memories),
+    );
+    eq(
+        "notes",
+        format!("{:?}", or_before(&e.notes, &before.notes)),
+        format!("{:?}", after.notes),
     );
     let expenses: Vec<(i64, String, String)> = match &e.expenses {
         Some(x) => {

@@ -13,6 +13,7 @@ mod audit;
 mod chat;
 mod integrations;
 mod jobs;
+mod knowledge;
 mod llm;
 mod output;
 mod phones;
@@ -70,6 +71,9 @@ pub enum AdminSubcommand {
     /// Connected accounts (OAuth): list, disconnect.
     #[command(subcommand)]
     Integrations(integrations::IntegrationsCommand),
+    /// The knowledge base (notes, Notion): sync, status, reindex, search.
+    #[command(subcommand)]
+    Knowledge(knowledge::KnowledgeCommand),
     /// Token encryption keys: rotate.
     #[command(subcommand)]
     Keys(integrations::KeysCommand),
@@ -268,6 +272,7 @@ pub async fn execute(
         AdminSubcommand::Jobs(c) => jobs::execute(operator, c).await,
         AdminSubcommand::Reminders(c) => reminders::execute(operator, c).await,
         AdminSubcommand::Audit(c) => audit::execute(operator, c).await,
+        AdminSubcommand::Knowledge(c) => knowledge::execute(operator, c).await,
         AdminSubcommand::Chat(_)
         | AdminSubcommand::Sms(_)
         | AdminSubcommand::Llm(_)

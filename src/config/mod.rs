@@ -14,6 +14,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 mod integrations;
+mod knowledge;
 mod llm;
 mod oauth;
 mod reader;
@@ -21,6 +22,8 @@ mod twilio;
 
 use integrations::read_integrations;
 pub use integrations::{DEFAULT_INTEGRATION_TIMEOUT, IntegrationsConfig};
+use knowledge::read_knowledge;
+pub use knowledge::*;
 pub use llm::*;
 use oauth::read_oauth;
 pub use oauth::*;
@@ -116,6 +119,8 @@ pub struct Config {
     pub oauth: OAuthConfig,
     /// The provider APIs behind the integration tools.
     pub integrations: IntegrationsConfig,
+    /// Notion ingestion and embeddings (the knowledge base).
+    pub knowledge: KnowledgeConfig,
 }
 
 /// Every problem found while reading the configuration, reported at once.
@@ -347,6 +352,7 @@ impl Config {
         }
         let oauth = read_oauth(&mut r);
         let integrations = read_integrations(&mut r);
+        let knowledge = read_knowledge(&mut r);
         let any_provider = [&oauth.google, &oauth.microsoft, &oauth.notion]
             .iter()
             .any(|app| app.client_id.is_some());
@@ -388,6 +394,7 @@ impl Config {
             token_encryption_keys,
             oauth,
             integrations,
+            knowledge,
         })
     }
 
@@ -461,6 +468,7 @@ impl fmt::Debug for Config {
             .field("token_encryption_keys", &self.token_encryption_keys)
             .field("oauth", &self.oauth)
             .field("integrations", &self.integrations)
+            .field("knowledge", &self.knowledge)
             .finish_non_exhaustive()
     }
 }

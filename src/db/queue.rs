@@ -38,7 +38,8 @@ macro_rules! every_job {
             $crate::db::queue::MorningCheckinJob,
             $crate::db::queue::RefreshTokenJob,
             $crate::db::queue::RevokeTokenJob,
-            $crate::db::queue::EraseAccountJob
+            $crate::db::queue::EraseAccountJob,
+            $crate::db::queue::NotionSyncJob
         )
     };
 }
@@ -51,7 +52,7 @@ macro_rules! queue_names {
 }
 
 /// Every queue's name, in [`every_job!`] order.
-pub const QUEUES: [&str; 12] = every_job!(queue_names);
+pub const QUEUES: [&str; 13] = every_job!(queue_names);
 
 /// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +211,19 @@ pub struct EraseAccountJob {
 
 impl Job for EraseAccountJob {
     const QUEUE: &'static str = "erase_account";
+}
+
+/// Sync one person's Notion workspace (a knowledge run queued with it).
+/// Idempotent: a retry resumes the same run (see `knowledge::notion::sync`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotionSyncJob {
+    pub user_id: Uuid,
+    pub source_id: Uuid,
+    pub run_id: Uuid,
+}
+
+impl Job for NotionSyncJob {
+    const QUEUE: &'static str = "notion_sync";
 }
 
 /// Schedules a reminder's delivery at `due` in the caller's transaction.

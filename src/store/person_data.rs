@@ -39,6 +39,10 @@ pub const PERSON_TABLES: &[&str] = &[
     "account_deletions",
     "bookmarks",
     "focus_sessions",
+    "knowledge_sources",
+    "knowledge_documents",
+    "knowledge_chunks",
+    "knowledge_runs",
 ];
 
 /// Columns never exported, whatever the table: sealed secrets and the

@@ -21,6 +21,7 @@ pub mod erase_account;
 pub mod focus_checkin;
 pub mod maintenance;
 pub mod morning_checkin;
+pub mod notion_sync;
 pub mod onboarding_sms;
 mod perform;
 mod proactive;

@@ -111,6 +111,24 @@ pub const FIXTURES: &[(&str, &str)] = &[
         "insert into focus_sessions (user_id, task, started_at, ends_at) \
          values ($1, 'report', now() - interval '40 minutes', now() - interval '15 minutes')",
     ),
+    (
+        "knowledge_sources",
+        "insert into knowledge_sources (user_id, kind, external_id) values ($1, 'notes', 'notes')",
+    ),
+    (
+        "knowledge_documents",
+        "insert into knowledge_documents (user_id, source_id, external_id, title, content_hash) \
+         select $1, id, 'n1', 'wifi', repeat('a', 64) from knowledge_sources where user_id = $1",
+    ),
+    (
+        "knowledge_chunks",
+        "insert into knowledge_chunks (user_id, document_id, position, body, content_hash) \
+         select $1, id, 0, 'the wifi is Blue42', repeat('b', 64) from knowledge_documents where user_id = $1",
+    ),
+    (
+        "knowledge_runs",
+        "insert into knowledge_runs (user_id, source_id) select $1, id from knowledge_sources where user_id = $1",
+    ),
 ];
 
 pub fn owner_column(table: &str) -> &'static str {

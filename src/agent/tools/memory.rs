@@ -100,6 +100,10 @@ fn recall<'a>(
             .filter(|(_, rank)| *rank > best * 0.5)
             .map(|(m, _)| m.content.as_str())
             .collect();
+        if facts.is_empty() {
+            // "what's the wifi at mum's": not a fact, maybe a note or a page.
+            return super::knowledge::answer_from_notes(ctx, query).await;
+        }
         let confirmation = match facts.as_slice() {
             [] => ctx.say.pick(
                 "I don't have anything saved about that.",

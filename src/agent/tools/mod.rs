@@ -12,6 +12,7 @@ mod expenses;
 mod focus;
 mod follow_through;
 mod integrations;
+mod knowledge;
 mod leave_by;
 pub mod limits;
 mod lists;

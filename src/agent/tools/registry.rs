@@ -53,6 +53,7 @@ impl ToolRegistry {
         tools.extend(super::lists::tools());
         tools.extend(super::expenses::tools());
         tools.extend(super::memory::tools());
+        tools.extend(super::knowledge::tools());
         tools.extend(super::profile::tools());
         tools.extend(super::follow_through::tools());
         tools.extend(super::focus::tools());
