@@ -133,7 +133,7 @@ async fn connect_sends_a_link_and_disconnect_asks_first_then_revokes() {
         });
     let confirmation = result.unwrap()["confirmation"].as_str().unwrap().to_owned();
     assert!(
-        confirmation.starts_with("Tap to connect Google Calendar (works once, for 15 minutes): https://nudge.example/connect/"),
+        confirmation.starts_with("Tap to connect Google Calendar (link works once, 15 min): https://nudge.example/connect/"),
         "{confirmation}"
     );
     let links: i64 =

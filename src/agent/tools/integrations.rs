@@ -86,7 +86,7 @@ impl Tool for Connect {
         };
         Ok(json!({
             "confirmation": ctx.say.pick(
-                &format!("Tap to connect {} (works once, for 15 minutes): {link}", p.display_name()),
+                &format!("Tap to connect {} (link works once, 15 min): {link}", p.display_name()),
                 &format!("Touchez pour connecter {} (valable une fois, 15 minutes) : {link}", p.display_name()),
             ),
             "link": link,

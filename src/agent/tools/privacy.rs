@@ -82,7 +82,7 @@ impl Tool for Export {
         .await?;
         Ok(json!({
             "confirmation": ctx.say.pick(
-                &format!("Your data (works once, for 15 minutes): {link}"),
+                &format!("Your data (link works once, 15 min): {link}"),
                 &format!("Tes données (valable une fois, 15 minutes) : {link}"),
             ),
             "link": link,
