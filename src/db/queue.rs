@@ -233,16 +233,13 @@ pub async fn schedule_reminder(
     reminder_id: Uuid,
     due: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), QueueError> {
-    enqueue(
+    enqueue_at(
         conn,
         &ReminderDueJob {
             user_id,
             reminder_id,
         },
-        JobOptions {
-            run_at: Some(SystemTime::from(due)),
-            ..JobOptions::default()
-        },
+        due,
     )
     .await
 }
@@ -322,6 +319,20 @@ pub async fn enqueue<J: Job>(
             }
             other => QueueError::Backend(other.to_string()),
         })
+}
+
+/// Enqueues `job` to run at `at` (not before), with default options, in the
+/// caller's transaction: how every scheduled job is written.
+pub async fn enqueue_at<J: Job>(
+    conn: &mut PgConnection,
+    job: &J,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), QueueError> {
+    let options = JobOptions {
+        run_at: Some(SystemTime::from(at)),
+        ..JobOptions::default()
+    };
+    enqueue(conn, job, options).await
 }
 
 /// Moves a failed job's next run `delay` into the future (before apalis

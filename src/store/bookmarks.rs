@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::db::UserTx;
-use crate::db::queue::{self, BookmarkOfferJob, JobOptions};
+use crate::db::queue::{self, BookmarkOfferJob};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Bookmark {
@@ -43,11 +43,7 @@ impl Bookmark {
                 user_id: user,
                 bookmark_id: bookmark.id,
             };
-            let options = JobOptions {
-                run_at: Some(at.into()),
-                ..JobOptions::default()
-            };
-            queue::enqueue(tx.conn(), &job, options).await?;
+            queue::enqueue_at(tx.conn(), &job, at).await?;
         }
         Ok(bookmark)
     }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::StoreError;
 use super::reminders::like_all_words;
 use crate::db::UserTx;
-use crate::db::queue::{self, FocusCheckinJob, JobOptions};
+use crate::db::queue::{self, FocusCheckinJob};
 
 /// Where a session is: the `focus_sessions.status` CHECK lists these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
@@ -191,10 +191,6 @@ async fn schedule_checkin(
         session_id,
         ends_at,
     };
-    let options = JobOptions {
-        run_at: Some(ends_at.into()),
-        ..JobOptions::default()
-    };
-    queue::enqueue(tx.conn(), &job, options).await?;
+    queue::enqueue_at(tx.conn(), &job, ends_at).await?;
     Ok(())
 }

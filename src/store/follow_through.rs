@@ -175,10 +175,6 @@ pub async fn schedule_morning(
         day,
         at,
     };
-    let options = crate::db::queue::JobOptions {
-        run_at: Some(run_at.into()),
-        ..Default::default()
-    };
-    crate::db::queue::enqueue(tx.conn(), &job, options).await?;
+    crate::db::queue::enqueue_at(tx.conn(), &job, run_at).await?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{Reminder, StoreError};
 use crate::db::UserTx;
-use crate::db::queue::{self, JobOptions, ReminderNudgeJob};
+use crate::db::queue::{self, ReminderNudgeJob};
 
 /// Why a chain of nudges stopped: the `reminders.nudge_end` CHECK lists
 /// exactly these.
@@ -179,11 +179,7 @@ async fn schedule_nudge(
         nudge,
         at,
     };
-    let options = JobOptions {
-        run_at: Some(at.into()),
-        ..JobOptions::default()
-    };
-    queue::enqueue(tx.conn(), &job, options).await?;
+    queue::enqueue_at(tx.conn(), &job, at).await?;
     Ok(())
 }
 

@@ -6,12 +6,12 @@
 //! French confirmation question fits in three SMS segments unabridged.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::{Effect, Tool, ToolContext, ToolError, Wording};
-use crate::db::queue::{self, EraseAccountJob, JobOptions};
+use crate::db::queue::{self, EraseAccountJob};
 use crate::privacy::ExportLinks;
 use crate::store::account_deletions;
 use crate::store::{Actor, StoreError, record_audit};
@@ -139,16 +139,13 @@ impl Tool for Delete {
         let (deletion, new) = account_deletions::schedule(ctx.tx, due_at).await?;
         if new {
             // A moment after the due time: the job then always finds it due.
-            let run_at = SystemTime::from(deletion.due_at) + Duration::from_secs(2);
-            queue::enqueue(
+            let run_at = deletion.due_at + chrono::Duration::seconds(2);
+            queue::enqueue_at(
                 ctx.tx.conn(),
                 &EraseAccountJob {
                     deletion_id: deletion.id,
                 },
-                JobOptions {
-                    run_at: Some(run_at),
-                    ..JobOptions::default()
-                },
+                run_at,
             )
             .await
             .map_err(StoreError::from)?;
