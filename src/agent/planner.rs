@@ -46,18 +46,44 @@ impl TurnFacts {
             user: r.user,
             has_pending_action: r.has_pending_action,
             summary: r.summary,
-            connected: r
-                .connected_providers
-                .iter()
-                .filter_map(|p| match p.as_str() {
-                    "google" => Some(Integration::Google),
-                    "microsoft" => Some(Integration::Microsoft),
-                    "notion" => Some(Integration::Notion),
-                    _ => None,
-                })
-                .collect(),
+            connected: connected(&r.connected_providers, &r.granted_scopes),
         }))
     }
+}
+
+/// The integrations a person's tools may use: each connected provider, and
+/// its mail when the mail scopes were granted (see `Provider::grants_mail`).
+fn connected(providers: &[String], scopes: &[(String, String)]) -> HashSet<Integration> {
+    let mut set = HashSet::new();
+    for name in providers {
+        let Ok(p) = name.parse::<crate::oauth::Provider>() else {
+            continue;
+        };
+        let granted: Vec<&str> = scopes
+            .iter()
+            .filter(|(of, _)| of == name)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        let mail = p.grants_mail(&granted);
+        match p {
+            crate::oauth::Provider::Google => {
+                set.insert(Integration::Google);
+                if mail {
+                    set.insert(Integration::GoogleMail);
+                }
+            }
+            crate::oauth::Provider::Microsoft => {
+                set.insert(Integration::Microsoft);
+                if mail {
+                    set.insert(Integration::MicrosoftMail);
+                }
+            }
+            crate::oauth::Provider::Notion => {
+                set.insert(Integration::Notion);
+            }
+        }
+    }
+    set
 }
 
 /// Builds the request for `text`. `before` is the stored inbound message's

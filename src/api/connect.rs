@@ -61,7 +61,12 @@ pub async fn consent(
     match oauth.consent(&token).await {
         Ok(c) => page(
             StatusCode::OK,
-            pages::consent(lang_of(c.locale), c.provider, &format!("/connect/{token}")),
+            pages::consent(
+                lang_of(c.locale),
+                c.provider,
+                c.access,
+                &format!("/connect/{token}"),
+            ),
         ),
         Err(e) => failure(&headers, &e),
     }

@@ -3,7 +3,7 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use crate::oauth::{FlowError, Provider};
+use crate::oauth::{Access, FlowError, Provider};
 
 /// The page language: the person's when known, else the browser's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub(super) fn layout(lang: Lang, title: &str, body: Markup) -> Markup {
 }
 
 /// "Connect Google Calendar?" with one button that posts back to the link.
-pub fn consent(lang: Lang, provider: Provider, action: &str) -> Markup {
+pub fn consent(lang: Lang, provider: Provider, access: Access, action: &str) -> Markup {
     let name = provider.display_name();
     let fr = lang.fr();
     let title = if fr {
@@ -63,6 +63,15 @@ pub fn consent(lang: Lang, provider: Provider, action: &str) -> Markup {
             p {
                 @if fr { "Nudge aura accès à " } @else { "Nudge will get access to " }
                 (provider.shared_summary(fr)) "."
+            }
+            @if access == Access::Mail {
+                p {
+                    @if fr {
+                        "Et à vos courriels : les lire, préparer des brouillons et envoyer ceux que vous confirmez par SMS (Nudge demande toujours avant d'envoyer)."
+                    } @else {
+                        "And to your mail: read it, prepare drafts, and send what you confirm by text (Nudge always asks before sending)."
+                    }
+                }
             }
             p.small {
                 @if fr {

@@ -22,6 +22,8 @@ pub struct IntegrationsConfig {
     pub google_calendar_url: String,
     /// `MICROSOFT_GRAPH_URL` (default `https://graph.microsoft.com/v1.0`).
     pub microsoft_graph_url: String,
+    /// `GMAIL_API_URL` (default `https://gmail.googleapis.com/gmail/v1`).
+    pub gmail_url: String,
     /// `BRAVE_SEARCH_API_KEY`: with it, `web_search` asks Brave first.
     pub brave_api_key: Option<SecretString>,
     /// `BRAVE_SEARCH_URL` (default `https://api.search.brave.com/res/v1/web/search`).
@@ -42,6 +44,7 @@ impl Default for IntegrationsConfig {
         IntegrationsConfig {
             google_calendar_url: "https://www.googleapis.com/calendar/v3".into(),
             microsoft_graph_url: "https://graph.microsoft.com/v1.0".into(),
+            gmail_url: "https://gmail.googleapis.com/gmail/v1".into(),
             brave_api_key: None,
             brave_search_url: "https://api.search.brave.com/res/v1/web/search".into(),
             wikipedia_url: "https://{lang}.wikipedia.org".into(),
@@ -66,12 +69,14 @@ pub(super) fn read_integrations(r: &mut Reader<'_>) -> IntegrationsConfig {
     };
     let google_calendar_url = url("GOOGLE_CALENDAR_API_URL", defaults.google_calendar_url);
     let microsoft_graph_url = url("MICROSOFT_GRAPH_URL", defaults.microsoft_graph_url);
+    let gmail_url = url("GMAIL_API_URL", defaults.gmail_url);
     let brave_search_url = url("BRAVE_SEARCH_URL", defaults.brave_search_url);
     let wikipedia_url = url("WIKIPEDIA_URL", defaults.wikipedia_url);
     let youtube_url = url("YOUTUBE_API_URL", defaults.youtube_url);
     IntegrationsConfig {
         google_calendar_url,
         microsoft_graph_url,
+        gmail_url,
         brave_api_key: r.secret("BRAVE_SEARCH_API_KEY"),
         brave_search_url,
         wikipedia_url,

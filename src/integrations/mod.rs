@@ -1,5 +1,5 @@
 //! Provider API clients: calendars (Google Calendar v3, Microsoft Graph
-//! v1.0 `calendarView`), web search (Brave, Wikipedia) and YouTube search.
+//! v1.0 `calendarView`), mail (Gmail v1, Graph mail), web search (Brave, Wikipedia) and YouTube search.
 //!
 //! Why here and not in `oauth/`: `oauth` owns tokens (vault, refresh,
 //! revoke) and knows nothing of what they open; these clients speak each
@@ -21,8 +21,12 @@
 
 pub mod calendar;
 pub mod client;
+mod gmail;
 mod google_calendar;
+pub mod mail;
 mod microsoft_calendar;
+mod microsoft_mail;
+mod mime;
 pub mod web_search;
 pub mod youtube;
 

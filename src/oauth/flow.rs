@@ -93,6 +93,8 @@ impl From<sqlx::Error> for FlowError {
 #[derive(Debug)]
 pub struct Consent {
     pub provider: Provider,
+    /// Mail asked for on top of the calendar.
+    pub access: super::Access,
     pub locale: Locale,
 }
 
@@ -128,10 +130,24 @@ impl OAuthService {
         tx: &mut UserTx,
         provider: Provider,
     ) -> Result<String, FlowError> {
+        self.connect_link_for(tx, provider, super::Access::Calendar)
+            .await
+    }
+
+    /// A fresh link asking for `access` (mail: the mail scopes on top of
+    /// what was granted — incremental consent, never a silent widening).
+    pub async fn connect_link_for(
+        &self,
+        tx: &mut UserTx,
+        provider: Provider,
+        access: super::Access,
+    ) -> Result<String, FlowError> {
         if !provider.app(&self.config).is_configured() {
             return Err(FlowError::NotConfigured(provider));
         }
-        let (token, claims) = self.links.sign(tx.uuid(), provider, Utc::now());
+        let (token, claims) = self
+            .links
+            .sign_with(tx.uuid(), provider, access, Utc::now());
         integrations::record_link(tx, claims.jti, provider.as_str(), claims.expires_at).await?;
         Ok(format!("{}/connect/{token}", self.public_base_url))
     }
@@ -148,6 +164,7 @@ impl OAuthService {
         tx.commit().await?;
         Ok(Consent {
             provider: claims.provider,
+            access: claims.access,
             locale,
         })
     }
@@ -166,11 +183,7 @@ impl OAuthService {
             .vault
             .seal(user, provider, Purpose::PkceVerifier, &verifier)
             .map_err(|e| FlowError::Internal(e.to_string()))?;
-        let scopes: Vec<String> = provider
-            .default_scopes()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let scopes = provider.scopes_for(claims.access);
 
         let mut tx = UserTx::begin(&self.db, UserId(user)).await?;
         if !integrations::use_link(&mut tx, claims.jti, provider.as_str()).await? {

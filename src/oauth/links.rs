@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Provider;
+use super::{Access, Provider};
 use crate::config::parse_link_keys;
 
 /// How long a texted link works.
@@ -32,6 +32,10 @@ struct Claims {
     sub: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     prv: Option<String>,
+    /// The access asked for when more than the first connection's
+    /// ("m": mail); absent for a first connection, so those links stay short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acc: Option<String>,
     #[serde(with = "compact_id")]
     jti: Uuid,
     aud: String,
@@ -58,11 +62,20 @@ mod compact_id {
     }
 }
 
+/// An access in a token: one letter, as every character is texted.
+fn access_code(access: Access) -> &'static str {
+    match access {
+        Access::Calendar => "c",
+        Access::Mail => "m",
+    }
+}
+
 /// What a valid link says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkClaims {
     pub user: Uuid,
     pub provider: Provider,
+    pub access: Access,
     pub jti: Uuid,
     pub expires_at: DateTime<Utc>,
 }
@@ -109,10 +122,24 @@ impl ConnectLinks {
     /// A new signed token for this person and provider; the caller records
     /// its `jti` (`store::integrations::record_link`).
     pub fn sign(&self, user: Uuid, provider: Provider, now: DateTime<Utc>) -> (String, LinkClaims) {
-        let (token, jti, expires_at) = self.sign_for(user, AUDIENCE, Some(provider), now);
+        self.sign_with(user, provider, Access::Calendar, now)
+    }
+
+    /// As [`ConnectLinks::sign`], asking for `access` (mail: incremental
+    /// consent on top of what was granted).
+    pub fn sign_with(
+        &self,
+        user: Uuid,
+        provider: Provider,
+        access: Access,
+        now: DateTime<Utc>,
+    ) -> (String, LinkClaims) {
+        let extra = (access != Access::Calendar).then_some(access);
+        let (token, jti, expires_at) = self.sign_for(user, AUDIENCE, Some((provider, extra)), now);
         let claims = LinkClaims {
             user,
             provider,
+            access,
             jti,
             expires_at,
         };
@@ -137,7 +164,7 @@ impl ConnectLinks {
         &self,
         user: Uuid,
         audience: &str,
-        provider: Option<Provider>,
+        provider: Option<(Provider, Option<Access>)>,
         now: DateTime<Utc>,
     ) -> (String, Uuid, DateTime<Utc>) {
         let (kid, key) = self
@@ -153,7 +180,8 @@ impl ConnectLinks {
         header.kid = Some(kid.clone());
         let body = Claims {
             sub: user,
-            prv: provider.map(|p| p.as_str().into()),
+            prv: provider.map(|(p, _)| p.as_str().into()),
+            acc: provider.and_then(|(_, a)| a).map(|a| access_code(a).into()),
             jti,
             aud: audience.into(),
             exp: expires_at.timestamp(),
@@ -175,9 +203,15 @@ impl ConnectLinks {
             .as_deref()
             .and_then(|p| p.parse().ok())
             .ok_or(LinkError::Invalid)?;
+        let access = match c.acc.as_deref() {
+            None => Access::Calendar,
+            Some("m") => Access::Mail,
+            Some(_) => return Err(LinkError::Invalid),
+        };
         Ok(LinkClaims {
             user: c.sub,
             provider,
+            access,
             jti: c.jti,
             expires_at,
         })
@@ -254,6 +288,19 @@ mod tests {
         // `https://nudge.example.com` and the sentence around it, a connect
         // reply stays within 320 characters, two SMS segments.
         assert!(token.len() <= 240, "{} characters: {token}", token.len());
+    }
+
+    #[test]
+    fn a_mail_link_carries_its_access_and_stays_short() {
+        let l = links(K1);
+        let now = Utc::now();
+        let (token, claims) = l.sign_with(Uuid::new_v4(), Provider::Google, Access::Mail, now);
+        // 14 characters more than a first connection's link.
+        assert!(token.len() <= 248, "{} characters", token.len());
+        assert_eq!(claims.access, Access::Mail);
+        assert_eq!(l.verify(&token, now).unwrap(), claims);
+        let (plain, _) = l.sign(Uuid::new_v4(), Provider::Google, now);
+        assert_eq!(l.verify(&plain, now).unwrap().access, Access::Calendar);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 pub use flow::{CallbackParams, FlowError};
-pub use providers::Provider;
+pub use providers::{Access, Provider};
 pub use vault::{Purpose, Sealed, Vault, VaultError};
 
 use crate::config::{Config, OAuthConfig};

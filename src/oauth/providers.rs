@@ -83,6 +83,34 @@ impl FromStr for Provider {
     }
 }
 
+/// What a connect link asks access to: the calendar (the first
+/// connection), or mail too (asked for later, when the person asks about
+/// mail or a provider answers 403 for a missing scope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    #[default]
+    Calendar,
+    Mail,
+}
+
+impl Access {
+    /// As carried in a connect link and a tool's arguments.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Calendar => "calendar",
+            Access::Mail => "mail",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Access> {
+        match s {
+            "calendar" => Some(Access::Calendar),
+            "mail" => Some(Access::Mail),
+            _ => None,
+        }
+    }
+}
+
 impl Provider {
     /// The scopes asked for at first connection: the narrowest that serves
     /// the calendar (Google, Microsoft) or the pages shared (Notion, which
@@ -102,6 +130,46 @@ impl Provider {
             ],
             Provider::Notion => &[],
         }
+    }
+
+    /// The extra scopes mail needs, asked for only when the person asks
+    /// about mail (incremental consent): reading, and composing (drafts
+    /// and sending) — Gmail's `gmail.compose` covers both; Graph needs
+    /// `Mail.ReadWrite` for drafts and `Mail.Send` to send.
+    pub fn mail_scopes(self) -> &'static [&'static str] {
+        match self {
+            Provider::Google => &[
+                "https://www.googleapis.com/auth/gmail.readonly",
+                "https://www.googleapis.com/auth/gmail.compose",
+            ],
+            Provider::Microsoft => &["Mail.ReadWrite", "Mail.Send"],
+            Provider::Notion => &[],
+        }
+    }
+
+    /// The scopes a connect link for `access` asks for: the default ones,
+    /// plus mail's when asked (Google adds them to what was granted, with
+    /// `include_granted_scopes`; Microsoft asks consent for the new ones).
+    pub fn scopes_for(self, access: Access) -> Vec<String> {
+        let extra: &[&str] = match access {
+            Access::Calendar => &[],
+            Access::Mail => self.mail_scopes(),
+        };
+        self.default_scopes()
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    /// Whether `granted` (as stored from the token answer) holds every
+    /// mail scope. Graph may name a scope with its resource
+    /// (`https://graph.microsoft.com/Mail.Send`) and in any case.
+    pub fn grants_mail(self, granted: &[&str]) -> bool {
+        let short = |s: &str| s.rsplit('/').next().unwrap_or(s).to_ascii_lowercase();
+        let have: Vec<String> = granted.iter().map(|s| short(s)).collect();
+        let needed = self.mail_scopes();
+        !needed.is_empty() && needed.iter().all(|n| have.contains(&short(n)))
     }
 
     /// Provider-specific authorization parameters: Google gives a refresh
@@ -166,7 +234,26 @@ impl Provider {
 
 #[cfg(test)]
 mod tests {
-    use super::Provider;
+    use super::{Access, Provider};
+
+    #[test]
+    fn mail_is_asked_for_on_top_and_recognised_when_granted() {
+        let google = Provider::Google.scopes_for(Access::Mail);
+        assert!(google.contains(&"https://www.googleapis.com/auth/calendar.events".into()));
+        assert!(google.contains(&"https://www.googleapis.com/auth/gmail.compose".into()));
+        assert_eq!(
+            Provider::Google.scopes_for(Access::Calendar).len(),
+            Provider::Google.default_scopes().len()
+        );
+        assert!(Provider::Microsoft.grants_mail(&[
+            "openid",
+            "https://graph.microsoft.com/Mail.ReadWrite",
+            "mail.send"
+        ]));
+        assert!(!Provider::Microsoft.grants_mail(&["Mail.ReadWrite"]));
+        assert!(!Provider::Google.grants_mail(&[]));
+        assert!(!Provider::Notion.grants_mail(&["anything"]));
+    }
 
     #[test]
     fn the_names_people_text_name_a_provider() {

@@ -18,6 +18,8 @@ pub struct StoredTurnFacts {
     pub summary: Option<String>,
     /// Providers whose integration is `connected`.
     pub connected_providers: Vec<String>,
+    /// `(provider, scope)` for every scope granted to a connected one.
+    pub granted_scopes: Vec<(String, String)>,
     /// Tokens per model since the start of the person's local day.
     pub usage_today: Vec<ModelUsage>,
 }
@@ -29,6 +31,7 @@ struct FactsRow {
     has_pending_action: bool,
     summary: Option<String>,
     integrations: Vec<String>,
+    scopes: Json<Vec<(String, String)>>,
     usage_today: Json<Vec<ModelUsage>>,
 }
 
@@ -50,6 +53,9 @@ impl StoredTurnFacts {
                coalesce((select array_agg(provider) from oauth_integrations \
                  where user_id = u.id and status = 'connected'), \
                  '{}') as integrations, \
+               (select coalesce(jsonb_agg(jsonb_build_array(i.provider, s.scope)), '[]'::jsonb) \
+                 from oauth_integrations i cross join lateral unnest(i.scopes) as s(scope) \
+                 where i.user_id = u.id and i.status = 'connected') as scopes, \
                (select coalesce(jsonb_agg(jsonb_build_object('model', m.model, \
                    'input_tokens', m.input_tokens, 'output_tokens', m.output_tokens, \
                    'total_tokens', m.total_tokens)), '[]'::jsonb) \
@@ -70,6 +76,7 @@ impl StoredTurnFacts {
             has_pending_action: r.has_pending_action,
             summary: r.summary,
             connected_providers: r.integrations,
+            granted_scopes: r.scopes.0,
             usage_today: r.usage_today.0,
         }))
     }

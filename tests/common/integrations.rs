@@ -59,6 +59,7 @@ pub fn config(server: &MockServer, brave_key: Option<&str>) -> IntegrationsConfi
     IntegrationsConfig {
         google_calendar_url: format!("{}/calendar/v3", server.uri()),
         microsoft_graph_url: format!("{}/v1.0", server.uri()),
+        gmail_url: format!("{}/gmail/v1", server.uri()),
         brave_api_key: brave_key.map(|k| SecretString::from(k.to_owned())),
         brave_search_url: format!("{}/brave/res/v1/web/search", server.uri()),
         wikipedia_url: format!("{}/wiki-{{lang}}", server.uri()),
@@ -91,6 +92,19 @@ pub async fn connect(
     provider: Provider,
     access: &str,
 ) {
+    connect_with_scopes(db, oauth, user, provider, access, &[]).await;
+}
+
+/// As [`connect`], with these scopes recorded as granted (mail tools are
+/// offered only once the provider's mail scopes are).
+pub async fn connect_with_scopes(
+    db: &TestDb,
+    oauth: &OAuthService,
+    user: UserId,
+    provider: Provider,
+    access: &str,
+    scopes: &[String],
+) {
     let seal = |purpose, v: &str| {
         let s = oauth
             .vault()
@@ -105,7 +119,7 @@ pub async fn connect(
     integrations::save_connected(
         &mut tx,
         provider.as_str(),
-        &[],
+        scopes,
         None,
         &SealedTokens {
             key_id: 1,

@@ -5,6 +5,7 @@
 pub mod drill;
 pub mod gemini;
 pub mod integrations;
+pub mod mail;
 pub mod notion;
 pub mod oauth;
 pub mod person_rows;

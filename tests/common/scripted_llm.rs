@@ -62,6 +62,20 @@ impl ScriptedLlm {
     pub fn request(&self, i: usize) -> LlmRequest {
         self.requests.lock().unwrap()[i].clone()
     }
+
+    /// The first function response the model saw in its `i`-th request.
+    pub fn tool_result(&self, i: usize) -> Value {
+        self.request(i)
+            .messages
+            .last()
+            .and_then(|m| {
+                m.parts.iter().find_map(|p| match p {
+                    Part::FunctionResponse(r) => Some(r.response.clone()),
+                    _ => None,
+                })
+            })
+            .unwrap_or_else(|| panic!("request {i} carries no function response"))
+    }
 }
 
 #[async_trait::async_trait]

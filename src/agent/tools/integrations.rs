@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Effect, Tool, ToolContext, ToolError, Wording, arg_str};
 use crate::db::queue::{self, JobOptions, RevokeTokenJob};
-use crate::oauth::{OAuthService, Provider};
+use crate::oauth::{Access, OAuthService, Provider};
 use crate::store::integrations;
 use crate::store::{Actor, record_audit};
 
@@ -30,10 +30,21 @@ fn parameters() -> Value {
                 "type": "string",
                 "enum": ["google", "microsoft", "notion"],
                 "description": "google (Google Calendar), microsoft (Outlook) or notion",
-            }
+            },
+            "access": {
+                "type": "string",
+                "enum": ["calendar", "mail"],
+                "description": "mail: ask the person for access to their mail too (when they ask about mail and no mail tool is offered)",
+            },
         },
         "required": ["provider"],
     })
+}
+
+fn access(args: &Value) -> Access {
+    arg_str(args, "access")
+        .and_then(Access::parse)
+        .unwrap_or_default()
 }
 
 fn provider(args: &Value) -> Result<Provider, ToolError> {
@@ -75,15 +86,34 @@ impl Tool for Connect {
     }
 
     async fn call(&self, ctx: &mut ToolContext<'_>, args: Value) -> Result<Value, ToolError> {
-        let p = provider(&args)?;
+        let mut p = provider(&args)?;
+        let access = access(&args);
         let Some(oauth) = &self.oauth else {
             return Ok(unavailable(ctx.say, p));
         };
-        let link = match oauth.connect_link(ctx.tx, p).await {
+        if access == Access::Mail {
+            p = mail_provider(ctx, p).await?;
+        }
+        let link = match oauth.connect_link_for(ctx.tx, p, access).await {
             Ok(link) => link,
             Err(crate::oauth::FlowError::NotConfigured(_)) => return Ok(unavailable(ctx.say, p)),
             Err(e) => return Err(ToolError::Invalid(e.to_string())),
         };
+        // Short: the link is long, and the reply must fit two segments.
+        if access == Access::Mail {
+            let mailbox = if p == Provider::Microsoft {
+                "Outlook"
+            } else {
+                "Gmail"
+            };
+            return Ok(json!({
+                "confirmation": ctx.say.pick(
+                    &format!("Allow Nudge into your {mailbox} (15 min): {link}"),
+                    &format!("Accès à vos courriels {mailbox} (15 min) : {link}"),
+                ),
+                "link": link,
+            }));
+        }
         Ok(json!({
             "confirmation": ctx.say.pick(
                 &format!("Tap to connect {} (link works once, 15 min): {link}", p.display_name()),
@@ -92,6 +122,31 @@ impl Tool for Connect {
             "link": link,
         }))
     }
+}
+
+/// The account mail access is asked for: the one named, unless only the
+/// other is connected ("des mails ?" from someone with Outlook alone).
+async fn mail_provider(ctx: &mut ToolContext<'_>, named: Provider) -> Result<Provider, ToolError> {
+    if named == Provider::Notion {
+        return Err(ToolError::Invalid(
+            "mail access is for google or microsoft".into(),
+        ));
+    }
+    let connected =
+        |i: Option<integrations::Integration>| i.is_some_and(|i| i.status == "connected");
+    if connected(integrations::get(ctx.tx, named.as_str()).await?) {
+        return Ok(named);
+    }
+    let other = match named {
+        Provider::Google => Provider::Microsoft,
+        _ => Provider::Google,
+    };
+    Ok(
+        match connected(integrations::get(ctx.tx, other.as_str()).await?) {
+            true => other,
+            false => named,
+        },
+    )
 }
 
 struct Disconnect {

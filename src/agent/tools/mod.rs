@@ -16,6 +16,7 @@ mod knowledge;
 mod leave_by;
 pub mod limits;
 mod lists;
+mod mail;
 mod memory;
 mod privacy;
 mod profile;
@@ -56,6 +57,10 @@ pub enum Integration {
     Google,
     Microsoft,
     Notion,
+    /// Google connected with the Gmail scopes granted.
+    GoogleMail,
+    /// Microsoft connected with the Graph mail scopes granted.
+    MicrosoftMail,
 }
 
 /// What a tool that calls a provider gets instead of a [`ToolContext`]: no

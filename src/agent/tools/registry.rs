@@ -83,6 +83,7 @@ impl ToolRegistry {
         let tools = super::integrations::tools(integrations.oauth().cloned())
             .into_iter()
             .chain(super::calendar::tools(&integrations))
+            .chain(super::mail::tools(&integrations))
             .chain(super::web_search::tools(&integrations))
             .chain(super::youtube::tools(&integrations));
         for tool in tools {

@@ -268,6 +268,8 @@ mod tests {
             Integration::Google,
             Integration::Microsoft,
             Integration::Notion,
+            Integration::GoogleMail,
+            Integration::MicrosoftMail,
         ]
         .into_iter()
         .collect()

@@ -151,8 +151,10 @@ fn respond(request: &LlmRequest) -> Message {
         .naive_local();
     let responses = last.function_responses();
     if responses.is_empty() {
-        // With a calendar connected, "what's on tomorrow" reads it.
-        let plan = intents::calendar_plan(request, &last.text(), now, locale);
+        // With a calendar connected, "what's on tomorrow" reads it; a
+        // question about mail reads it (or asks for access to it).
+        let plan = intents::calendar_plan(request, &last.text(), now, locale)
+            .or_else(|| intents::mail_plan(request, &last.text(), locale));
         let plan = plan.unwrap_or_else(|| plan_turn(&request.messages, now, locale));
         return to_message(plan, locale);
     }
