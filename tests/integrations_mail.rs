@@ -52,6 +52,21 @@ async fn mail_user(
     (ann, oauth)
 }
 
+/// An agent over `llm` with every tool, on `server`'s fake providers.
+fn on(
+    db: &TestDb,
+    server: &MockServer,
+    oauth: &OAuthService,
+    llm: Arc<dyn nudge::agent::llm::LlmClient>,
+) -> nudge::agent::Agent {
+    agent(
+        db,
+        llm,
+        integrations(Some(oauth.clone()), server, None, &quick_breakers()),
+        now(),
+    )
+}
+
 async fn gmail_inbox(server: &MockServer) {
     get_json(
         server,
@@ -112,12 +127,7 @@ async fn gmail_search_and_read_through_the_agent_loop() {
         Step::Calls(vec![("mail_read", json!({"id": "m2"}))]),
         Step::Text("Packed lunch on Friday.".into()),
     ]));
-    let agent = agent(
-        &db,
-        llm.clone(),
-        integrations(Some(oauth), &server, None, &quick_breakers()),
-        now(),
-    );
+    let agent = on(&db, &server, &oauth, llm.clone());
 
     let out = agent.handle_text(ann, "did marie email me?").await.unwrap();
     assert_eq!(out.reply, "Marie wrote about pickup.");
@@ -194,12 +204,7 @@ async fn a_gmail_reply_waits_for_yes_then_goes_once_in_its_thread() {
             json!({"to": ["sam@example.com"], "subject": "Dinner", "body": "Running late, start without me"}),
         )]),
     ]));
-    let agent = agent(
-        &db,
-        llm.clone(),
-        integrations(Some(oauth), &server, None, &quick_breakers()),
-        now(),
-    );
+    let agent = on(&db, &server, &oauth, llm.clone());
     let send_path = format!("{GMAIL}/messages/send");
 
     let asked = agent
@@ -277,12 +282,7 @@ async fn a_gmail_draft_is_saved_at_once_and_never_sent() {
         )]),
         Step::Text("Draft ready.".into()),
     ]));
-    let agent = agent(
-        &db,
-        llm.clone(),
-        integrations(Some(oauth), &server, None, &quick_breakers()),
-        now(),
-    );
+    let agent = on(&db, &server, &oauth, llm.clone());
     let out = agent
         .handle_text(ann, "draft a mail to my landlord about the heating")
         .await
@@ -376,12 +376,7 @@ async fn graph_mail_search_read_draft_and_reply_after_yes() {
             json!({"reply_to_id": "AAMkAG=1", "body": "Yes, I'll get him"}),
         )]),
     ]));
-    let agent = agent(
-        &db,
-        llm.clone(),
-        integrations(Some(oauth), &server, None, &quick_breakers()),
-        now(),
-    );
+    let agent = on(&db, &server, &oauth, llm.clone());
 
     agent
         .handle_text(ann, "any mail from marie?")
@@ -467,12 +462,7 @@ async fn the_offline_planner_answers_mail_questions_in_english_and_french() {
     let server = MockServer::start().await;
     gmail_inbox(&server).await;
     let (ann, oauth) = mail_user(&db, &server, "+15145550405", Provider::Google).await;
-    let ann_agent = agent(
-        &db,
-        Arc::new(OfflinePlanner::new()),
-        integrations(Some(oauth), &server, None, &quick_breakers()),
-        now(),
-    );
+    let ann_agent = on(&db, &server, &oauth, Arc::new(OfflinePlanner::new()));
     let want = "2 mails: Marie Curie — Pickup at 4 · École Jean-Jaurès — Sortie scolaire";
     for (said, q) in [
         ("any mail from the school?", "q=from%3Aschool"),
@@ -511,12 +501,7 @@ async fn the_offline_planner_answers_mail_questions_in_english_and_french() {
     )
     .await;
     let (bob, oauth) = mail_user(&db, &bob_server, "+15145550406", Provider::Microsoft).await;
-    let bob_agent = agent(
-        &db,
-        Arc::new(OfflinePlanner::new()),
-        integrations(Some(oauth), &bob_server, None, &quick_breakers()),
-        now(),
-    );
+    let bob_agent = on(&db, &bob_server, &oauth, Arc::new(OfflinePlanner::new()));
     let out = bob_agent
         .handle_text(bob, "des mails de l'école ?")
         .await
@@ -554,12 +539,7 @@ async fn without_the_mail_scope_the_person_gets_an_incremental_consent_link() {
     // Outlook connected for the calendar only.
     connect(&db, &oauth, ann, Provider::Microsoft, "ms.ann").await;
     let llm = Arc::new(ScriptedLlm::new(vec![Step::Text("hi".into())]));
-    let scripted = agent(
-        &db,
-        llm.clone(),
-        integrations(Some(oauth.clone()), &server, None, &breakers),
-        now(),
-    );
+    let scripted = on(&db, &server, &oauth, llm.clone());
     scripted.handle_text(ann, "hello").await.unwrap();
     let names: Vec<String> = llm
         .request(0)
@@ -570,12 +550,7 @@ async fn without_the_mail_scope_the_person_gets_an_incremental_consent_link() {
     assert!(!names.iter().any(|n| n.starts_with("mail_")), "{names:?}");
     assert!(names.contains(&"calendar_events".to_string()));
 
-    let offline = agent(
-        &db,
-        Arc::new(OfflinePlanner::new()),
-        integrations(Some(oauth.clone()), &server, None, &breakers),
-        now(),
-    );
+    let offline = on(&db, &server, &oauth, Arc::new(OfflinePlanner::new()));
     let out = offline
         .handle_text(ann, "any mail from the school?")
         .await
@@ -645,12 +620,7 @@ async fn a_403_for_a_missing_scope_becomes_a_link_and_429_is_waited_out() {
         .mount(&server)
         .await;
     let (ann, oauth) = mail_user(&db, &server, "+15145550408", Provider::Google).await;
-    let offline = agent(
-        &db,
-        Arc::new(OfflinePlanner::new()),
-        integrations(Some(oauth.clone()), &server, None, &quick_breakers()),
-        now(),
-    );
+    let offline = on(&db, &server, &oauth, Arc::new(OfflinePlanner::new()));
     let out = offline
         .handle_text(ann, "did Marie email me?")
         .await
@@ -670,12 +640,7 @@ async fn a_403_for_a_missing_scope_becomes_a_link_and_429_is_waited_out() {
     );
 
     let (bob, oauth) = mail_user(&db, &server, "+15145550409", Provider::Microsoft).await;
-    let offline = agent(
-        &db,
-        Arc::new(OfflinePlanner::new()),
-        integrations(Some(oauth), &server, None, &quick_breakers()),
-        now(),
-    );
+    let offline = on(&db, &server, &oauth, Arc::new(OfflinePlanner::new()));
     let out = offline
         .handle_text(bob, "j'ai reçu un mail de Marie ?")
         .await
