@@ -580,6 +580,7 @@ async fn without_the_mail_scope_the_person_gets_an_incremental_consent_link() {
         .next()
         .unwrap()
         .to_string();
+    assert_eq!(oauth.consent(&token).await.unwrap().access, Access::Mail);
     let begun = oauth.begin(&token).await.unwrap();
     let url = url::Url::parse(&begun.authorize_url).unwrap();
     let scope = url
@@ -646,4 +647,131 @@ async fn a_403_for_a_missing_scope_becomes_a_link_and_429_is_waited_out() {
         .await
         .unwrap();
     assert_eq!(link_access(&out.reply), (Provider::Microsoft, Access::Mail));
+}
+
+#[tokio::test]
+async fn gmail_pages_are_followed_only_as_far_as_an_sms_needs() {
+    let db = TestDb::new().await;
+    let server = MockServer::start().await;
+    let list = format!("{GMAIL}/messages");
+    Mock::given(method("GET"))
+        .and(path(&list))
+        .and(query_param("pageToken", "p2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(gmail_list(&["m4", "m5", "m6"], Some("p3"))),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    get_json(&server, &list, gmail_list(&["m1", "m2", "m3"], Some("p2"))).await;
+    for id in ["m1", "m2", "m3", "m4", "m5", "m6"] {
+        get_json(
+            &server,
+            &format!("{GMAIL}/messages/{id}"),
+            gmail_metadata(id, "Marie <marie@example.com>", &format!("Note {id}"), ""),
+        )
+        .await;
+    }
+    let (ann, oauth) = mail_user(&db, &server, "+15145550410", Provider::Google).await;
+    let offline = on(&db, &server, &oauth, Arc::new(OfflinePlanner::new()));
+    let out = offline
+        .handle_text(ann, "any mail from marie?")
+        .await
+        .unwrap();
+    assert!(
+        out.reply.starts_with("5 mails: Marie — Note m1 · "),
+        "{}",
+        out.reply
+    );
+    let pages = received(&server, "GET", &list).await;
+    assert_eq!(pages.len(), 2, "two pages, never the third");
+    assert!(pages[1].url.query().unwrap().contains("pageToken=p2"));
+    assert!(
+        received(&server, "GET", &format!("{GMAIL}/messages/m6"))
+            .await
+            .is_empty(),
+        "only the five an SMS lists are read"
+    );
+}
+
+#[tokio::test]
+async fn outlook_sends_new_mail_after_yes_and_drafts_replies_in_the_thread() {
+    let db = TestDb::new().await;
+    let server = MockServer::start().await;
+    get_json(
+        &server,
+        "/v1.0/me/messages/AAMk1",
+        graph_message("AAMk1", "Sam", "sam@example.com", "Dinner", "7pm?"),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/me/sendMail"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/me/messages/AAMk1/createReply"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": "AAMk-draft", "isDraft": true})),
+        )
+        .mount(&server)
+        .await;
+    let (ann, oauth) = mail_user(&db, &server, "+15145550411", Provider::Microsoft).await;
+    let llm = Arc::new(ScriptedLlm::new(vec![
+        Step::Calls(vec![(
+            "mail_draft",
+            json!({"reply_to_id": "AAMk1", "body": "7pm works"}),
+        )]),
+        Step::Text("Draft ready.".into()),
+        Step::Calls(vec![(
+            "mail_send",
+            json!({"to": ["marie@example.com", "Léa <lea@example.com>"], "subject": "Retard", "body": "J'arrive dans 10 min"}),
+        )]),
+    ]));
+    let agent = on(&db, &server, &oauth, llm.clone());
+    agent
+        .handle_text(ann, "draft 7pm works to sam")
+        .await
+        .unwrap();
+    let drafts = received(&server, "POST", "/v1.0/me/messages/AAMk1/createReply").await;
+    assert_eq!(
+        drafts[0].body_json::<Value>().unwrap(),
+        json!({"comment": "7pm works"})
+    );
+    assert_eq!(
+        llm.tool_result(1)["confirmation"],
+        "Draft saved in Outlook — not sent."
+    );
+
+    let asked = agent
+        .handle_text(ann, "tell marie and léa I'm late")
+        .await
+        .unwrap();
+    assert!(
+        asked
+            .reply
+            .contains("send to marie@example.com, lea@example.com (subject \"Retard\"): \"J'arrive dans 10 min\""),
+        "{}",
+        asked.reply
+    );
+    assert!(
+        received(&server, "POST", "/v1.0/me/sendMail")
+            .await
+            .is_empty()
+    );
+    let done = agent.handle_text(ann, "oui").await.unwrap();
+    assert_eq!(done.reply, "Sent to marie@example.com, lea@example.com.");
+    let sent = received(&server, "POST", "/v1.0/me/sendMail").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].body_json::<Value>().unwrap(),
+        json!({"message": {
+            "subject": "Retard",
+            "body": {"contentType": "Text", "content": "J'arrive dans 10 min"},
+            "toRecipients": [
+                {"emailAddress": {"address": "marie@example.com"}},
+                {"emailAddress": {"address": "lea@example.com"}},
+            ],
+        }, "saveToSentItems": true})
+    );
 }

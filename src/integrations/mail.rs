@@ -64,8 +64,9 @@ pub struct MailQuery {
     pub unread_only: bool,
 }
 
-/// One message in a listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One message in a listing. `Debug` shows its id only: what people
+/// write never reaches a log.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct MailSummary {
     pub id: String,
     pub from: String,
@@ -75,8 +76,8 @@ pub struct MailSummary {
     pub snippet: String,
 }
 
-/// One message, read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One message, read (`Debug`: its id only).
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Mail {
     pub id: String,
     pub from: String,
@@ -90,7 +91,7 @@ pub struct Mail {
 }
 
 /// Who a reply goes to, and the headers that keep it in its thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ReplyTarget {
     pub to: Address,
     pub subject: String,
@@ -100,14 +101,36 @@ pub struct ReplyTarget {
     pub references: Option<String>,
 }
 
-/// A message to send or keep as a draft.
-#[derive(Debug, Clone)]
+/// A message to send or keep as a draft (`Debug`: how many recipients,
+/// never who or what).
+#[derive(Clone)]
 pub struct Outgoing {
     pub to: Vec<Address>,
     pub subject: String,
     pub body: String,
     /// The message it answers (by its provider id), when a reply.
     pub in_reply_to: Option<String>,
+}
+
+/// Mail content stays out of `Debug` (and so out of logs and errors).
+macro_rules! redacted_debug {
+    ($($ty:ident => |$v:ident| $shown:expr;)*) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let $v = self;
+                f.debug_struct(stringify!($ty))
+                    .field("shown", &$shown)
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+redacted_debug! {
+    MailSummary => |m| m.id.as_str();
+    Mail => |m| m.id.as_str();
+    ReplyTarget => |t| t.thread_id.as_deref();
+    Outgoing => |o| o.to.len();
 }
 
 /// "Re: Pickup" for "Pickup", unchanged for "RE: Pickup" or "Re : x".
@@ -241,6 +264,21 @@ mod tests {
         ] {
             assert_eq!(Address::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn debug_never_shows_what_was_written() {
+        let mail = Outgoing {
+            to: vec![Address::parse("marie@example.com").unwrap()],
+            subject: "secret subject".into(),
+            body: "secret body".into(),
+            in_reply_to: None,
+        };
+        let shown = format!("{mail:?}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("marie"),
+            "{shown}"
+        );
     }
 
     #[test]
