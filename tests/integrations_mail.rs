@@ -595,6 +595,59 @@ async fn without_the_mail_scope_the_person_gets_an_incremental_consent_link() {
             && scope.contains("Mail.Send"),
         "{scope}"
     );
+
+    // Microsoft grants them; the next turn offers the mail tools, and the
+    // confirmation text says so.
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    Mock::given(method("POST"))
+        .and(path("/microsoft/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+            "scope": "openid profile email https://graph.microsoft.com/Calendars.ReadWrite https://graph.microsoft.com/Mail.ReadWrite https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/User.Read",
+            "access_token": "ms.ann.2", "refresh_token": "ms.refresh.2",
+        })))
+        .mount(&server)
+        .await;
+    let cookie = begun.set_cookie.split(';').next().unwrap().to_string();
+    let params = nudge::oauth::CallbackParams {
+        code: Some("code-1".into()),
+        state: Some(state),
+        ..Default::default()
+    };
+    oauth
+        .callback("microsoft", &params, Some(&cookie))
+        .await
+        .unwrap();
+    let text: String = sqlx::query_scalar(
+        "select body from messages where user_id = $1 and direction = 'outbound' order by created_at desc limit 1",
+    )
+    .bind(ann.0)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert!(text.starts_with("Outlook mail connected"), "{text}");
+    let llm = Arc::new(ScriptedLlm::new(vec![Step::Text("hi".into())]));
+    on(&db, &server, &oauth, llm.clone())
+        .handle_text(ann, "hello")
+        .await
+        .unwrap();
+    let names: Vec<String> = llm
+        .request(0)
+        .tools
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    for tool in ["mail_search", "mail_read", "mail_draft", "mail_send"] {
+        assert!(
+            names.contains(&tool.to_string()),
+            "{tool} missing: {names:?}"
+        );
+    }
 }
 
 #[tokio::test]

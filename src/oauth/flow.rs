@@ -338,7 +338,11 @@ impl OAuthService {
         )
         .await?;
         let locale = User::current(&mut tx).await?.locale();
-        let text = provider.connected_sms(locale == Locale::Fr);
+        let granted: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        let text = match provider.grants_mail(&granted) {
+            true => provider.mail_connected_sms(locale == Locale::Fr),
+            false => provider.connected_sms(locale == Locale::Fr),
+        };
         let key = format!("oauth-connected:{}", sha256_hex(state));
         let message = SmsMessage::insert_outbound(&mut tx, text, &key, None).await?;
         queue::enqueue(

@@ -211,6 +211,24 @@ impl Provider {
         }
     }
 
+    /// The text sent once mail access is stored (after a mail link).
+    pub fn mail_connected_sms(self, french: bool) -> &'static str {
+        match (self, french) {
+            (Provider::Microsoft, false) => {
+                "Outlook mail connected — try: any mail from the school? (I always ask before sending.)"
+            }
+            (Provider::Microsoft, true) => {
+                "Courriels Outlook connectés — essayez : des mails de l'école ? (Je demande toujours avant d'envoyer.)"
+            }
+            (_, false) => {
+                "Gmail connected — try: any mail from the school? (I always ask before sending.)"
+            }
+            (_, true) => {
+                "Gmail connecté — essayez : des mails de l'école ? (Je demande toujours avant d'envoyer.)"
+            }
+        }
+    }
+
     /// The text sent once the connection is stored.
     pub fn connected_sms(self, french: bool) -> &'static str {
         match (self, french) {
