@@ -28,7 +28,7 @@ use common::integrations::{
 use common::mail::{
     GMAIL, get_json, gmail_full_html_with_attachment, gmail_list, gmail_metadata,
     google_insufficient_scope, google_mail_scopes, google_rate_limited, graph_access_denied,
-    graph_message, graph_page, microsoft_mail_scopes, mime_body, raw_mime,
+    graph_message, graph_page, graph_throttled, microsoft_mail_scopes, mime_body, raw_mime,
 };
 use common::scripted_llm::{ScriptedLlm, Step};
 
@@ -670,6 +670,13 @@ async fn a_403_for_a_missing_scope_becomes_a_link_and_429_is_waited_out() {
         .await;
     Mock::given(method("GET"))
         .and(path("/v1.0/me/messages"))
+        .respond_with(graph_throttled(1))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/me/messages"))
         .respond_with(graph_access_denied())
         .mount(&server)
         .await;
@@ -700,6 +707,7 @@ async fn a_403_for_a_missing_scope_becomes_a_link_and_429_is_waited_out() {
         .await
         .unwrap();
     assert_eq!(link_access(&out.reply), (Provider::Microsoft, Access::Mail));
+    assert_eq!(received(&server, "GET", "/v1.0/me/messages").await.len(), 2);
 }
 
 #[tokio::test]

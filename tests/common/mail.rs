@@ -140,6 +140,15 @@ pub fn google_rate_limited(seconds: u32) -> ResponseTemplate {
         }}))
 }
 
+/// Graph's throttling answer with `Retry-After`.
+pub fn graph_throttled(seconds: u32) -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .insert_header("Retry-After", seconds.to_string().as_str())
+        .set_body_json(json!({"error": {
+            "code": "ApplicationThrottled", "message": "Application is over its MailboxConcurrency limit.",
+        }}))
+}
+
 /// Graph's 403 when the token lacks Mail.Read.
 pub fn graph_access_denied() -> ResponseTemplate {
     ResponseTemplate::new(403).set_body_json(json!({"error": {
