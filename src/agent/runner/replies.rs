@@ -54,6 +54,12 @@ impl Agent {
                 return Ok(Some(Turn::short(reply, TurnEnd::Confirmed)));
             }
             PendingAction::resolve(tx, pending.id, false).await?;
+            if pending.tool_name == "archive_task" && is_keep(text) {
+                // "Still want 'X'? ARCHIVE / KEEP": it stays, and is not
+                // offered again for another 14 quiet days.
+                let reply = say.pick("OK, keeping it.", "D'accord, je la garde.");
+                return Ok(Some(Turn::short(reply, TurnEnd::Declined)));
+            }
             if is_no(text) {
                 let reply = say.pick(
                     "OK, cancelled. Nothing was changed.",
@@ -81,7 +87,11 @@ impl Agent {
                     .is_none_or(|(_, r)| r.last_sent_at <= session.checked_in_at) =>
             {
                 let answer = act_on_focus(tx, &session, reply, now, user, say).await?;
-                Ok(Some(Turn::short(answer, TurnEnd::FocusReply)))
+                let mut turn = Turn::short(answer, TurnEnd::FocusReply);
+                if reply == FocusReply::Stuck {
+                    turn.stuck_on = Some(session);
+                }
+                Ok(Some(turn))
             }
             (_, Some((reply, reminder))) => {
                 let answer = act_on_reminder(tx, &reminder, reply, now, user, say).await?;
@@ -90,6 +100,17 @@ impl Agent {
             _ => Ok(None),
         }
     }
+}
+
+/// "KEEP" to "still want it? ARCHIVE / KEEP".
+fn is_keep(text: &str) -> bool {
+    matches!(
+        text.trim()
+            .trim_end_matches(['.', '!'])
+            .to_lowercase()
+            .as_str(),
+        "keep" | "keep it" | "garder" | "garde" | "je garde" | "garde-la" | "garde la"
+    )
 }
 
 /// The answer to a message the agent cannot take as it is: pictures with
@@ -157,7 +178,8 @@ pub(super) async fn act_on_reminder(
 
 /// Ends or extends the focus session, and says so in a few words. STUCK
 /// gets one concrete next step: the first step the person named, or a
-/// two-minute start.
+/// two-minute start (a model, when there is one, is asked after the
+/// commit: see `stuck`).
 pub(super) async fn act_on_focus(
     tx: &mut UserTx,
     session: &FocusSession,
