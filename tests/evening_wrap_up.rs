@@ -16,6 +16,7 @@ use uuid::Uuid;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use common::follow::{ANA, harness, sql};
 use common::integrations::{connect, integrations, oauth, quick_breakers};
 use common::scripted_llm::{ScriptedLlm, Step};
 use common::sms::SmsHarness;
@@ -27,23 +28,8 @@ use nudge::store::follow_through::Daily;
 use nudge::store::{FollowThrough, Task, UserId};
 use nudge::workers::evening_checkin::{Evening, run};
 
-const ANA: &str = "+15145550101";
-
 fn montreal() -> chrono_tz::Tz {
     "America/Montreal".parse().unwrap()
-}
-
-async fn harness() -> (SmsHarness, UserId) {
-    let h = SmsHarness::start_with(|_| {}, |_| {}, false).await;
-    let ana = common::create_user(&h.db, "Ana", ANA).await;
-    (h, ana)
-}
-
-async fn sql(h: &SmsHarness, query: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(query.to_string()))
-        .execute(&h.db.owner)
-        .await
-        .unwrap();
 }
 
 async fn add_task(h: &SmsHarness, user: UserId, title: &str) -> Uuid {
@@ -55,16 +41,7 @@ async fn add_task(h: &SmsHarness, user: UserId, title: &str) -> Uuid {
 
 /// The evening jobs written so far, in run order.
 async fn evening_jobs(h: &SmsHarness) -> Vec<(EveningCheckinJob, DateTime<Utc>)> {
-    let raw: Vec<(serde_json::Value, DateTime<Utc>)> = sqlx::query_as(
-        "select convert_from(job, 'UTF8')::jsonb, run_at from apalis.jobs \
-         where job_type = 'evening_checkin' order by run_at",
-    )
-    .fetch_all(&h.db.owner)
-    .await
-    .unwrap();
-    raw.into_iter()
-        .map(|(j, at)| (serde_json::from_value(j).unwrap(), at))
-        .collect()
+    common::follow::scheduled(h).await
 }
 
 async fn evening_texts(h: &SmsHarness) -> Vec<String> {
@@ -106,7 +83,7 @@ async fn evening_due_now(h: &SmsHarness, user: UserId) -> NaiveDate {
 
 #[tokio::test]
 async fn the_wrap_up_arrives_through_the_workers_with_the_days_done_count_and_yes_moves_the_task() {
-    let (mut h, ana) = harness().await;
+    let (mut h, ana) = harness(false).await;
     // Two tasks done today, one yesterday (not counted), one open.
     for (title, hours_ago) in [("email Sam", 0), ("book flights", 0), ("old one", 30)] {
         let id = add_task(&h, ana, title).await;
@@ -161,7 +138,7 @@ async fn the_wrap_up_arrives_through_the_workers_with_the_days_done_count_and_ye
 
 #[tokio::test]
 async fn once_a_local_day_across_dst_no_guilt_and_turned_off_by_text_in_both_languages() {
-    let (h, ana) = harness().await;
+    let (h, ana) = harness(false).await;
     // Saturday 2026-03-07, 15:00 in Montreal (EST); clocks spring forward that night.
     let agent = h
         .state
@@ -233,7 +210,7 @@ async fn once_a_local_day_across_dst_no_guilt_and_turned_off_by_text_in_both_lan
 #[tokio::test]
 async fn a_task_untouched_for_14_days_is_offered_for_archiving_once_and_archived_tasks_leave_lists()
 {
-    let (h, ana) = harness().await;
+    let (h, ana) = harness(false).await;
     let old = add_task(&h, ana, "learn the ukulele").await;
     let other = add_task(&h, ana, "clean the garage").await;
     let fresh = add_task(&h, ana, "call the bank").await;
@@ -318,7 +295,7 @@ fn google_event(
 
 #[tokio::test]
 async fn tomorrows_event_with_a_place_gets_one_leave_by_offer_and_yes_schedules_the_texts() {
-    let (mut h, ana) = harness().await;
+    let (mut h, ana) = harness(false).await;
     let server = MockServer::start().await;
     // Sunday 2026-03-08 (the clocks went forward at 2:00): a call with no
     // place first, then the dentist across town.
@@ -396,7 +373,7 @@ async fn tomorrows_event_with_a_place_gets_one_leave_by_offer_and_yes_schedules_
 
 #[tokio::test]
 async fn stuck_asks_the_model_for_one_next_step_after_the_session_is_committed() {
-    let (mut h, ana) = harness().await;
+    let (mut h, ana) = harness(false).await;
     let llm = Arc::new(ScriptedLlm::new(vec![Step::Text(
         "Open the report and type only its title\n".into(),
     )]));
@@ -463,7 +440,7 @@ async fn stuck_asks_the_model_for_one_next_step_after_the_session_is_committed()
 
 #[tokio::test]
 async fn brb_to_back_counts_in_how_long_a_task_usually_takes() {
-    let (h, ana) = harness().await;
+    let (h, ana) = harness(false).await;
     // A focus session on taxes of 40 min two days ago, then a brb on taxes
     // 50 minutes ago.
     sqlx::query(
