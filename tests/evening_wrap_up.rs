@@ -481,3 +481,67 @@ async fn brb_to_back_counts_in_how_long_a_task_usually_takes() {
         .unwrap();
     assert_eq!(how.reply, "taxes, last 2 times: 50, 40 min.");
 }
+
+#[tokio::test]
+async fn two_people_get_their_daily_texts_the_same_day_and_quiet_hours_hold_one_back() {
+    use nudge::db::queue::MorningCheckinJob;
+    use nudge::workers::morning_checkin::{self, Morning};
+    let (h, ana) = harness(false).await;
+    let bea = common::create_user(&h.db, "Bea", "+15145550102").await;
+    sql(
+        &h,
+        "update users set evening_checkin_at = '21:00', morning_checkin_at = '08:00'",
+    )
+    .await;
+    let day = NaiveDate::from_ymd_opt(2026, 3, 7).unwrap();
+    let evening: DateTime<Utc> = "2026-03-08T02:00:00Z".parse().unwrap();
+    let morning: DateTime<Utc> = "2026-03-07T13:00:00Z".parse().unwrap();
+    // The texts' keys name the person: one person's day never blocks another's.
+    for user in [ana, bea] {
+        let job = EveningCheckinJob {
+            user_id: user.0,
+            day,
+            at: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+        };
+        assert_eq!(run(&h.state, &job, evening).await.unwrap(), Evening::Sent);
+        let job = MorningCheckinJob {
+            user_id: user.0,
+            day,
+            at: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        };
+        assert_eq!(
+            morning_checkin::run(&h.state, &job, morning).await.unwrap(),
+            Morning::Sent
+        );
+    }
+    assert_eq!(evening_texts(&h).await.len(), 2);
+
+    // Bea's quiet hours start at 20:00: Sunday's wrap-up is held back, and
+    // Monday's is still scheduled.
+    sqlx::query(
+        "update users set quiet_hours_start = '20:00', quiet_hours_end = '07:00' where id = $1",
+    )
+    .bind(bea.0)
+    .execute(&h.db.owner)
+    .await
+    .unwrap();
+    let sunday = EveningCheckinJob {
+        user_id: bea.0,
+        day: day.succ_opt().unwrap(),
+        at: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+    };
+    assert_eq!(
+        run(&h.state, &sunday, "2026-03-09T01:00:00Z".parse().unwrap())
+            .await
+            .unwrap(),
+        Evening::Skipped("quiet_hours")
+    );
+    assert_eq!(evening_texts(&h).await.len(), 2);
+    let monday = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+    assert!(
+        evening_jobs(&h)
+            .await
+            .iter()
+            .any(|(j, _)| j.user_id == bea.0 && j.day == monday)
+    );
+}
