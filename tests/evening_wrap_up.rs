@@ -319,7 +319,7 @@ async fn tomorrows_event_with_a_place_gets_one_leave_by_offer_and_yes_schedules_
         &h.db,
         Arc::new(OfflinePlanner::new()),
         integrations(Some(oauth), &server, None, &breakers),
-        evening + chrono::Duration::minutes(5),
+        evening + chrono::Duration::hours(2),
     );
     add_task(&h, ana, "renew passport").await;
     let job = EveningCheckinJob {
