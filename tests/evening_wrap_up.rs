@@ -545,3 +545,87 @@ async fn two_people_get_their_daily_texts_the_same_day_and_quiet_hours_hold_one_
             .any(|(j, _)| j.user_id == bea.0 && j.day == monday)
     );
 }
+
+/// Answers only once the test has looked at the database while the
+/// request is held open.
+struct Held {
+    reached: std::sync::mpsc::SyncSender<()>,
+    release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    body: serde_json::Value,
+}
+
+impl wiremock::Respond for Held {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let _ = self.reached.send(());
+        let _ = self.release.lock().unwrap().recv();
+        ResponseTemplate::new(200).set_body_json(self.body.clone())
+    }
+}
+
+#[tokio::test]
+async fn no_transaction_is_open_while_the_calendar_is_read() {
+    let (mut h, ana) = harness(false).await;
+    let server = MockServer::start().await;
+    let (reached_tx, reached) = std::sync::mpsc::sync_channel(1);
+    let (release, release_rx) = std::sync::mpsc::sync_channel(1);
+    Mock::given(method("GET"))
+        .and(path("/calendar/v3/calendars/primary/events"))
+        .respond_with(Held {
+            reached: reached_tx,
+            release: std::sync::Mutex::new(release_rx),
+            body: json!({"kind": "calendar#events", "items": [
+                google_event("dentist", "Dentist", "2026-03-08T10:00:00-04:00", "2026-03-08T11:00:00-04:00", Some("12 Rue X")),
+            ]}),
+        })
+        .mount(&server)
+        .await;
+    let breakers = quick_breakers();
+    let oauth = oauth(&h.db, &server, &breakers);
+    connect(&h.db, &oauth, ana, Provider::Google, "ya29.ana").await;
+    let evening: DateTime<Utc> = "2026-03-08T02:00:00Z".parse().unwrap();
+    h.state.agent = common::integrations::agent(
+        &h.db,
+        Arc::new(OfflinePlanner::new()),
+        integrations(Some(oauth), &server, None, &breakers),
+        evening,
+    );
+    sql(&h, "update users set evening_checkin_at = '21:00'").await;
+    let job = EveningCheckinJob {
+        user_id: ana.0,
+        day: NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(),
+        at: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+    };
+    let state = h.state.clone();
+    let running = tokio::spawn(async move { run(&state, &job, evening).await });
+    tokio::task::spawn_blocking(move || reached.recv().unwrap())
+        .await
+        .unwrap();
+    // The provider holds the request: no session of this database is
+    // inside a transaction (the next day's job is already committed).
+    let open: Vec<String> = sqlx::query_scalar(
+        "select coalesce(query, '') from pg_stat_activity \
+         where datname = current_database() and pid <> pg_backend_pid() \
+           and (state like 'idle in transaction%' or (state = 'active' and xact_start is not null))",
+    )
+    .fetch_all(&h.db.owner)
+    .await
+    .unwrap();
+    let next_day: i64 = sqlx::query_scalar(
+        "select count(*) from apalis.jobs where job_type = 'evening_checkin' and run_at > $1",
+    )
+    .bind(evening)
+    .fetch_one(&h.db.owner)
+    .await
+    .unwrap();
+    release.send(()).unwrap();
+    assert!(
+        open.is_empty(),
+        "transactions open during the call: {open:?}"
+    );
+    assert_eq!(next_day, 1);
+    assert_eq!(running.await.unwrap().unwrap(), Evening::Sent);
+    assert_eq!(
+        evening_texts(&h).await,
+        ["Evening check-in. Dentist 10:00 at 12 Rue X tomorrow — want leave-by texts? YES"]
+    );
+}
