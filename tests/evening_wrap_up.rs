@@ -215,10 +215,12 @@ async fn a_task_untouched_for_14_days_is_offered_for_archiving_once_and_archived
     let other = add_task(&h, ana, "clean the garage").await;
     let fresh = add_task(&h, ana, "call the bank").await;
     sqlx::query(
-        "update tasks set touched_at = now() - interval '15 days', created_at = now() - interval '15 days' \
+        "update tasks set touched_at = now() - make_interval(days => 14 + array_position($1, id)), \
+                          created_at = now() - make_interval(days => 14 + array_position($1, id)) \
          where id = any($1)",
     )
-    .bind(vec![old, other])
+    // The ukulele untouched for 16 days, the garage for 15.
+    .bind(vec![other, old])
     .execute(&h.db.owner)
     .await
     .unwrap();

@@ -93,7 +93,7 @@ impl Task {
         let user = tx.uuid();
         Ok(sqlx::query_as(
             "select id, title, status, created_at from tasks where user_id = $1 and status = 'open' \
-             and greatest(touched_at, archive_offered_at) < $2 order by touched_at, id limit 1",
+             and greatest(touched_at, archive_offered_at) < $2 order by touched_at, created_at, id limit 1",
         )
         .bind(user)
         .bind(before)
