@@ -213,7 +213,7 @@ async fn a_task_untouched_for_14_days_is_offered_for_archiving_once_and_archived
     let (h, ana) = harness(false).await;
     let old = add_task(&h, ana, "learn the ukulele").await;
     let other = add_task(&h, ana, "clean the garage").await;
-    let fresh = add_task(&h, ana, "call the bank").await;
+    add_task(&h, ana, "call the bank").await;
     sqlx::query(
         "update tasks set touched_at = now() - make_interval(days => 14 + array_position($1, id)), \
                           created_at = now() - make_interval(days => 14 + array_position($1, id)) \
@@ -249,8 +249,10 @@ async fn a_task_untouched_for_14_days_is_offered_for_archiving_once_and_archived
         list.reply
     );
 
-    // The next evening offers the other one; KEEP keeps it, and it is not
-    // offered again the evening after (the first open task is moved instead).
+    // In French: the next evening offers the other one; GARDER keeps it,
+    // and it is not offered again the evening after (the first open task
+    // is moved instead).
+    sql(&h, "update users set locale = 'fr'").await;
     let (job, _) = evening_jobs(&h)
         .await
         .into_iter()
@@ -262,10 +264,10 @@ async fn a_task_untouched_for_14_days_is_offered_for_archiving_once_and_archived
     );
     assert_eq!(
         evening_texts(&h).await[1],
-        "Evening check-in. Still want 'clean the garage'? ARCHIVE / KEEP"
+        "Bilan du soir. Tu veux encore « clean the garage » ? ARCHIVER / GARDER"
     );
-    let kept = h.state.agent.handle_text(ana, "keep").await.unwrap();
-    assert_eq!(kept.reply, "OK, keeping it.");
+    let kept = h.state.agent.handle_text(ana, "garder").await.unwrap();
+    assert_eq!(kept.reply, "D'accord, je la garde.");
     assert_eq!(task_row(&h, other).await.0, "open");
     let (job, _) = evening_jobs(&h).await.pop().unwrap();
     assert_eq!(
@@ -274,9 +276,8 @@ async fn a_task_untouched_for_14_days_is_offered_for_archiving_once_and_archived
     );
     assert_eq!(
         evening_texts(&h).await[2],
-        "Evening check-in. Move 'clean the garage' to tomorrow? YES/NO"
+        "Bilan du soir. Je mets « clean the garage » à demain ? OUI/NON"
     );
-    let _ = fresh;
 }
 
 fn google_event(

@@ -40,7 +40,8 @@ impl Agent {
             false => None,
         };
         if let Some(pending) = pending {
-            if is_yes(text) || text.trim().eq_ignore_ascii_case(&pending.short_code) {
+            let archive = pending.tool_name == "archive_task" && is_archive(text);
+            if is_yes(text) || archive || text.trim().eq_ignore_ascii_case(&pending.short_code) {
                 PendingAction::resolve(tx, pending.id, true).await?;
                 if self.calls_providers(&pending) {
                     // Runs once the "yes" is committed (see `remote`).
@@ -102,15 +103,24 @@ impl Agent {
     }
 }
 
-/// "KEEP" to "still want it? ARCHIVE / KEEP".
+/// "KEEP" to "still want it? ARCHIVE / KEEP", in either language.
 fn is_keep(text: &str) -> bool {
     matches!(
-        text.trim()
-            .trim_end_matches(['.', '!'])
-            .to_lowercase()
-            .as_str(),
+        folded(text).as_str(),
         "keep" | "keep it" | "garder" | "garde" | "je garde" | "garde-la" | "garde la"
     )
+}
+
+/// "ARCHIVE" to the same question, in either language.
+fn is_archive(text: &str) -> bool {
+    matches!(
+        folded(text).as_str(),
+        "archive" | "archive it" | "archiver" | "archive-la" | "archive la"
+    )
+}
+
+fn folded(text: &str) -> String {
+    text.trim().trim_end_matches(['.', '!']).to_lowercase()
 }
 
 /// The answer to a message the agent cannot take as it is: pictures with
@@ -257,6 +267,17 @@ mod tests {
             body: body.into(),
             media,
         }
+    }
+
+    #[test]
+    fn archive_and_keep_in_either_language() {
+        for yes in ["ARCHIVE", "archive it", "Archiver", "archive-la!"] {
+            assert!(is_archive(yes) && !is_keep(yes), "{yes}");
+        }
+        for keep in ["KEEP", "keep it.", "garder", "Je garde"] {
+            assert!(is_keep(keep) && !is_archive(keep), "{keep}");
+        }
+        assert!(!is_archive("archive the report") && !is_keep("keeping busy"));
     }
 
     #[test]
