@@ -296,6 +296,34 @@ fn google_event(
     e
 }
 
+/// Saturday 2026-03-07, 21:00 EST: the evening before the clocks go forward.
+fn saturday_evening() -> DateTime<Utc> {
+    "2026-03-08T02:00:00Z".parse().unwrap()
+}
+
+/// Ana connected to Google on `server`, and the harness's agent wired to
+/// it with the offline planner, its clock at `now`.
+async fn with_google(h: &mut SmsHarness, ana: UserId, server: &MockServer, now: DateTime<Utc>) {
+    let breakers = quick_breakers();
+    let oauth = oauth(&h.db, server, &breakers);
+    connect(&h.db, &oauth, ana, Provider::Google, "ya29.ana").await;
+    h.state.agent = common::integrations::agent(
+        &h.db,
+        Arc::new(OfflinePlanner::new()),
+        integrations(Some(oauth), server, None, &breakers),
+        now,
+    );
+}
+
+/// Ana's wrap-up of Saturday 2026-03-07 at 21:00.
+fn saturday_job(ana: UserId) -> EveningCheckinJob {
+    EveningCheckinJob {
+        user_id: ana.0,
+        day: NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(),
+        at: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+    }
+}
+
 #[tokio::test]
 async fn tomorrows_event_with_a_place_gets_one_leave_by_offer_and_yes_schedules_the_texts() {
     let (mut h, ana) = harness(false).await;
@@ -313,23 +341,11 @@ async fn tomorrows_event_with_a_place_gets_one_leave_by_offer_and_yes_schedules_
         .expect(1)
         .mount(&server)
         .await;
-    let breakers = quick_breakers();
-    let oauth = oauth(&h.db, &server, &breakers);
-    connect(&h.db, &oauth, ana, Provider::Google, "ya29.ana").await;
-    // Saturday 21:00 EST.
-    let evening: DateTime<Utc> = "2026-03-08T02:00:00Z".parse().unwrap();
-    h.state.agent = common::integrations::agent(
-        &h.db,
-        Arc::new(OfflinePlanner::new()),
-        integrations(Some(oauth), &server, None, &breakers),
-        evening + chrono::Duration::hours(2),
-    );
+    let evening = saturday_evening();
+    // The answer comes two hours later.
+    with_google(&mut h, ana, &server, evening + chrono::Duration::hours(2)).await;
     add_task(&h, ana, "renew passport").await;
-    let job = EveningCheckinJob {
-        user_id: ana.0,
-        day: NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(),
-        at: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
-    };
+    let job = saturday_job(ana);
     sql(&h, "update users set evening_checkin_at = '21:00'").await;
     assert_eq!(run(&h.state, &job, evening).await.unwrap(), Evening::Sent);
     assert_eq!(
@@ -582,22 +598,10 @@ async fn no_transaction_is_open_while_the_calendar_is_read() {
         })
         .mount(&server)
         .await;
-    let breakers = quick_breakers();
-    let oauth = oauth(&h.db, &server, &breakers);
-    connect(&h.db, &oauth, ana, Provider::Google, "ya29.ana").await;
-    let evening: DateTime<Utc> = "2026-03-08T02:00:00Z".parse().unwrap();
-    h.state.agent = common::integrations::agent(
-        &h.db,
-        Arc::new(OfflinePlanner::new()),
-        integrations(Some(oauth), &server, None, &breakers),
-        evening,
-    );
+    let evening = saturday_evening();
+    with_google(&mut h, ana, &server, evening).await;
     sql(&h, "update users set evening_checkin_at = '21:00'").await;
-    let job = EveningCheckinJob {
-        user_id: ana.0,
-        day: NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(),
-        at: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
-    };
+    let job = saturday_job(ana);
     let state = h.state.clone();
     let running = tokio::spawn(async move { run(&state, &job, evening).await });
     tokio::task::spawn_blocking(move || reached.recv().unwrap())
