@@ -11,26 +11,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use common::follow::{ANA, harness, sql};
 use common::sms::SmsHarness;
 use nudge::db::UserTx;
 use nudge::db::queue::ReminderNudgeJob;
 use nudge::store::{FocusSession, NewReminder, NudgeEnd, Reminder, UserId};
 use nudge::workers::reminder_nudge::{self, Nudged};
-
-const ANA: &str = "+15145550101";
-
-async fn harness(workers: bool) -> (SmsHarness, UserId) {
-    let h = SmsHarness::start_with(|_| {}, |_| {}, workers).await;
-    let ana = common::create_user(&h.db, "Ana", ANA).await;
-    (h, ana)
-}
-
-async fn sql(h: &SmsHarness, query: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(query.to_string()))
-        .execute(&h.db.owner)
-        .await
-        .unwrap();
-}
 
 /// A one-off reminder at `due`, its time asked for.
 async fn one_off(h: &SmsHarness, user: UserId, body: &str, due: DateTime<Utc>) -> Reminder {
@@ -764,18 +750,7 @@ async fn a_morning_check_in_arrives_once_a_day_at_the_chosen_local_time_with_the
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let jobs = || async {
-        let raw: Vec<(serde_json::Value, DateTime<Utc>)> = sqlx::query_as(
-            "select convert_from(job, 'UTF8')::jsonb, run_at from apalis.jobs \
-             where job_type = 'morning_checkin' order by run_at",
-        )
-        .fetch_all(&h.db.owner)
-        .await
-        .unwrap();
-        raw.into_iter()
-            .map(|(j, at)| (serde_json::from_value::<MorningCheckinJob>(j).unwrap(), at))
-            .collect::<Vec<_>>()
-    };
+    let jobs = || common::follow::scheduled::<MorningCheckinJob>(&h);
     let first = jobs().await;
     assert_eq!(first.len(), 1);
     // Sunday 8:00 EDT (the clocks moved at 2:00) = 12:00Z.

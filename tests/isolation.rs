@@ -1030,6 +1030,20 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
         ),
         ("was_late", serde_json::json!({})),
         ("set_morning_checkin", serde_json::json!({"at": "08:00"})),
+        ("set_evening_checkin", serde_json::json!({"at": "21:00"})),
+        (
+            "move_task",
+            serde_json::json!({"task_id": b(bravo.task), "date": "2027-01-05"}),
+        ),
+        (
+            "move_task",
+            serde_json::json!({"query": "bravo", "date": "2027-01-05"}),
+        ),
+        (
+            "archive_task",
+            serde_json::json!({"task_id": b(bravo.task)}),
+        ),
+        ("archive_task", serde_json::json!({"query": "bravo"})),
     ];
     let mut names_called: BTreeSet<&str> = BTreeSet::new();
     for (name, args) in calls {

@@ -2,6 +2,7 @@
 //! tools. `Agent::handle_text` is one turn: store the message, plan, call
 //! the model and tools, store and return the reply.
 
+pub mod calendar_offer;
 pub mod conversation;
 pub mod focus_replies;
 pub mod llm;

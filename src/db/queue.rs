@@ -36,6 +36,7 @@ macro_rules! every_job {
             $crate::db::queue::BookmarkOfferJob,
             $crate::db::queue::FocusCheckinJob,
             $crate::db::queue::MorningCheckinJob,
+            $crate::db::queue::EveningCheckinJob,
             $crate::db::queue::RefreshTokenJob,
             $crate::db::queue::RevokeTokenJob,
             $crate::db::queue::EraseAccountJob,
@@ -52,7 +53,7 @@ macro_rules! queue_names {
 }
 
 /// Every queue's name, in [`every_job!`] order.
-pub const QUEUES: [&str; 13] = every_job!(queue_names);
+pub const QUEUES: [&str; 14] = every_job!(queue_names);
 
 /// Answer a person's oldest unanswered message (and deliver the reply).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +160,18 @@ pub struct MorningCheckinJob {
 
 impl Job for MorningCheckinJob {
     const QUEUE: &'static str = "morning_checkin";
+}
+
+/// The evening wrap-up of one local day, as [`MorningCheckinJob`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EveningCheckinJob {
+    pub user_id: Uuid,
+    pub day: chrono::NaiveDate,
+    pub at: chrono::NaiveTime,
+}
+
+impl Job for EveningCheckinJob {
+    const QUEUE: &'static str = "evening_checkin";
 }
 
 /// Refresh one person's token for one provider if it expires soon (single

@@ -73,6 +73,76 @@ pub fn morning_text(items: &[String], locale: Locale) -> String {
     }
 }
 
+/// The evening wrap-up's one question, when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EveningAsk {
+    /// Tomorrow's first event with a place: leave-by texts for it?
+    LeaveBy {
+        title: String,
+        time: String,
+        location: String,
+    },
+    /// A task untouched for 14 days: still wanted?
+    Archive { title: String },
+    /// An open task: first thing tomorrow?
+    Move { title: String },
+}
+
+/// The evening wrap-up: what got done today (never what did not: open
+/// tasks roll forward quietly), then at most one question.
+pub fn evening_text(done: i64, open: usize, ask: Option<&EveningAsk>, locale: Locale) -> String {
+    let fr = locale == Locale::Fr;
+    let head = match (fr, done) {
+        (false, 0) => "Evening check-in.".to_string(),
+        (false, n) => format!("Done today: {n} ✅."),
+        (true, 0) => "Bilan du soir.".to_string(),
+        (true, n) => format!("Fait aujourd'hui : {n} ✅."),
+    };
+    let tail = match (ask, fr) {
+        (
+            Some(EveningAsk::LeaveBy {
+                title,
+                time,
+                location,
+            }),
+            false,
+        ) => {
+            format!("{title} {time} at {location} tomorrow — want leave-by texts? YES")
+        }
+        (
+            Some(EveningAsk::LeaveBy {
+                title,
+                time,
+                location,
+            }),
+            true,
+        ) => {
+            format!(
+                "{title} {time} à {location} demain — tu veux les textos pour partir à l'heure ? OUI"
+            )
+        }
+        (Some(EveningAsk::Archive { title }), false) => {
+            format!("Still want '{title}'? ARCHIVE / KEEP")
+        }
+        (Some(EveningAsk::Archive { title }), true) => {
+            format!("Tu veux encore « {title} » ? ARCHIVER / GARDER")
+        }
+        (Some(EveningAsk::Move { title }), false) => {
+            format!("Move '{title}' to tomorrow? YES/NO")
+        }
+        (Some(EveningAsk::Move { title }), true) => {
+            format!("Je mets « {title} » à demain ? OUI/NON")
+        }
+        (None, false) if open > 0 => "Open tasks roll to tomorrow as they are. Rest well.".into(),
+        (None, true) if open > 0 => {
+            "Les tâches en cours passent à demain telles quelles. Bonne soirée.".into()
+        }
+        (None, false) => "Nothing open. Rest well.".into(),
+        (None, true) => "Rien en cours. Bonne soirée.".into(),
+    };
+    format!("{head} {tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

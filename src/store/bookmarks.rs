@@ -98,4 +98,26 @@ impl Bookmark {
             .await?;
         Ok(())
     }
+
+    /// The person is back: the latest bookmark saved after `since` and not
+    /// yet closed gets its `back_at` (brb → back is recorded per task).
+    pub async fn mark_back(
+        tx: &mut UserTx,
+        since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Bookmark>, StoreError> {
+        let user = tx.uuid();
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "update bookmarks set back_at = $3 where user_id = $1 and id = ( \
+               select id from bookmarks where user_id = $1 and back_at is null \
+                 and created_at > $2 and created_at <= $3 \
+               order by created_at desc, id limit 1) \
+             returning {COLUMNS}"
+        )))
+        .bind(user)
+        .bind(since)
+        .bind(at)
+        .fetch_optional(tx.conn())
+        .await?)
+    }
 }

@@ -160,8 +160,9 @@ impl FocusSession {
         Ok(ends_at)
     }
 
-    /// Minutes the last `limit` done sessions whose task has every word of
-    /// `query` took, newest first.
+    /// Minutes the last `limit` timed stretches of work whose task has
+    /// every word of `query` took, newest first: done focus sessions
+    /// (start → DONE) and bookmarks (brb → back).
     pub async fn durations(
         tx: &mut UserTx,
         query: &str,
@@ -169,9 +170,14 @@ impl FocusSession {
     ) -> Result<Vec<(String, f64)>, StoreError> {
         let user = tx.uuid();
         Ok(sqlx::query_as(
-            "select task, extract(epoch from ended_at - started_at)::float8 / 60 \
-             from focus_sessions where user_id = $1 and status = 'done' and ended_at is not null \
-               and task ilike all($2) order by started_at desc limit $3",
+            "select task, minutes from ( \
+               select task, started_at as at, extract(epoch from ended_at - started_at)::float8 / 60 as minutes \
+               from focus_sessions where user_id = $1 and status = 'done' and ended_at is not null \
+                 and task ilike all($2) \
+               union all \
+               select doing, created_at, extract(epoch from back_at - created_at)::float8 / 60 \
+               from bookmarks where user_id = $1 and back_at is not null and doing ilike all($2) \
+             ) timed order by at desc limit $3",
         )
         .bind(user)
         .bind(like_all_words(query))

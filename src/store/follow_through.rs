@@ -20,14 +20,21 @@ pub enum Proactive {
     FocusCheckin,
     /// "Good morning: 3 things today — …" at the time the person chose.
     MorningCheckin,
+    /// "Done today: 2 ✅; move 'X' to tomorrow? YES/NO" in the evening.
+    EveningCheckin,
+    /// "Dentist 10:00 at 12 Rue X tomorrow — want leave-by texts? YES",
+    /// asked in the evening wrap-up when a calendar is connected.
+    LeaveByOffer,
 }
 
 impl Proactive {
-    pub const ALL: [Proactive; 4] = [
+    pub const ALL: [Proactive; 6] = [
         Proactive::Nudges,
         Proactive::BookmarkOffer,
         Proactive::FocusCheckin,
         Proactive::MorningCheckin,
+        Proactive::EveningCheckin,
+        Proactive::LeaveByOffer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +43,8 @@ impl Proactive {
             Proactive::BookmarkOffer => "bookmark_offer",
             Proactive::FocusCheckin => "focus_checkin",
             Proactive::MorningCheckin => "morning_checkin",
+            Proactive::EveningCheckin => "evening_checkin",
+            Proactive::LeaveByOffer => "leave_by_offer",
         }
     }
 
@@ -57,6 +66,35 @@ pub struct FollowThrough {
     pub leave_buffer_secs: f64,
     /// The morning check-in's local time; `None`: off.
     pub morning_checkin_at: Option<chrono::NaiveTime>,
+    /// The evening wrap-up's local time; `None`: off.
+    pub evening_checkin_at: Option<chrono::NaiveTime>,
+}
+
+/// A text sent once a day at a local time the person picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Daily {
+    /// "Good morning: 3 things today — …"
+    Morning,
+    /// "Done today: 2 ✅; move 'renew passport' to tomorrow? YES/NO"
+    Evening,
+}
+
+impl Daily {
+    /// Its time's column on `users` (a fixed name, never input).
+    fn column(self) -> &'static str {
+        match self {
+            Daily::Morning => "morning_checkin_at",
+            Daily::Evening => "evening_checkin_at",
+        }
+    }
+
+    /// The local time it is set for.
+    pub fn at(self, settings: &FollowThrough) -> Option<chrono::NaiveTime> {
+        match self {
+            Daily::Morning => settings.morning_checkin_at,
+            Daily::Evening => settings.evening_checkin_at,
+        }
+    }
 }
 
 /// What to change; `None` leaves a setting as it is.
@@ -76,7 +114,7 @@ impl FollowThrough {
             "select persist_reminders, extract(epoch from nudge_interval)::float8 as nudge_interval_secs, \
                     nudge_max, extract(epoch from bookmark_offer_after)::float8 as bookmark_offer_after_secs, \
                     proactive_off, extract(epoch from leave_buffer)::float8 as leave_buffer_secs, \
-                    morning_checkin_at \
+                    morning_checkin_at, evening_checkin_at \
              from users where id = $1",
         )
         .bind(user)
@@ -129,22 +167,26 @@ impl FollowThrough {
         Ok((secs / 60.0).round() as i64)
     }
 
-    /// Sets (or, with `None`, turns off) the morning check-in; the first
-    /// one is scheduled for `first` (a local day) in the same transaction.
-    pub async fn set_morning_checkin(
+    /// Sets (or, with `None`, turns off) a daily text; the first one is
+    /// scheduled for `first` (a local day) in the same transaction.
+    pub async fn set_daily(
         tx: &mut UserTx,
+        which: Daily,
         at: Option<chrono::NaiveTime>,
         first: chrono::NaiveDate,
         first_utc: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
         let user = tx.uuid();
-        sqlx::query("update users set morning_checkin_at = $2, updated_at = now() where id = $1")
-            .bind(user)
-            .bind(at)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "update users set {} = $2, updated_at = now() where id = $1",
+            which.column()
+        )))
+        .bind(user)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
         if let Some(at) = at {
-            schedule_morning(tx, first, at, first_utc).await?;
+            schedule_daily(tx, which, first, at, first_utc).await?;
         }
         Ok(())
     }
@@ -163,18 +205,25 @@ impl FollowThrough {
     }
 }
 
-/// Schedules the morning check-in of local day `day` at `run_at`.
-pub async fn schedule_morning(
+/// Schedules the daily text of local day `day` at `run_at`.
+pub async fn schedule_daily(
     tx: &mut UserTx,
+    which: Daily,
     day: chrono::NaiveDate,
     at: chrono::NaiveTime,
     run_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), StoreError> {
-    let job = crate::db::queue::MorningCheckinJob {
-        user_id: tx.uuid(),
-        day,
-        at,
-    };
-    crate::db::queue::enqueue_at(tx.conn(), &job, run_at).await?;
+    use crate::db::queue::{EveningCheckinJob, MorningCheckinJob, enqueue_at};
+    let user_id = tx.uuid();
+    match which {
+        Daily::Morning => {
+            let job = MorningCheckinJob { user_id, day, at };
+            enqueue_at(tx.conn(), &job, run_at).await?;
+        }
+        Daily::Evening => {
+            let job = EveningCheckinJob { user_id, day, at };
+            enqueue_at(tx.conn(), &job, run_at).await?;
+        }
+    }
     Ok(())
 }

@@ -1,4 +1,9 @@
 //! Tasks and goals: things to do, and longer aims with progress notes.
+//!
+//! Open tasks roll forward quietly: nothing is ever "overdue". One moved
+//! to a day (`due_at`) comes first in that day's texts; one untouched for
+//! a while is offered for archiving, and an archived task leaves every
+//! list.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -29,11 +34,13 @@ impl Task {
         .await?)
     }
 
+    /// Open tasks: the ones moved to a day first (earliest day first),
+    /// then the rest oldest first.
     pub async fn open(tx: &mut UserTx) -> Result<Vec<Task>, StoreError> {
         let user = tx.uuid();
         Ok(sqlx::query_as(
             "select id, title, status, created_at from tasks where user_id = $1 and status = 'open' \
-             order by created_at, id",
+             order by due_at nulls last, created_at, id",
         )
         .bind(user)
         .fetch_all(tx.conn())
@@ -56,6 +63,105 @@ impl Task {
         .bind(like_all_words(query))
         .bind(user)
         .fetch_all(tx.conn())
+        .await?)
+    }
+
+    /// Tasks done in `[from, to)`.
+    pub async fn done_between(
+        tx: &mut UserTx,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let user = tx.uuid();
+        Ok(sqlx::query_scalar(
+            "select count(*) from tasks where user_id = $1 and status = 'done' \
+             and completed_at >= $2 and completed_at < $3",
+        )
+        .bind(user)
+        .bind(from)
+        .bind(to)
+        .fetch_one(tx.conn())
+        .await?)
+    }
+
+    /// The oldest open task nobody touched (nor offered for archiving)
+    /// since `before`.
+    pub async fn untouched_since(
+        tx: &mut UserTx,
+        before: DateTime<Utc>,
+    ) -> Result<Option<Task>, StoreError> {
+        let user = tx.uuid();
+        Ok(sqlx::query_as(
+            "select id, title, status, created_at from tasks where user_id = $1 and status = 'open' \
+             and greatest(touched_at, archive_offered_at) < $2 order by touched_at, created_at, id limit 1",
+        )
+        .bind(user)
+        .bind(before)
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// The first open task not already moved to `tomorrow` or later.
+    pub async fn first_to_move(
+        tx: &mut UserTx,
+        tomorrow: DateTime<Utc>,
+    ) -> Result<Option<Task>, StoreError> {
+        let user = tx.uuid();
+        Ok(sqlx::query_as(
+            "select id, title, status, created_at from tasks where user_id = $1 and status = 'open' \
+             and (due_at is null or due_at < $2) order by due_at nulls last, created_at, id limit 1",
+        )
+        .bind(user)
+        .bind(tomorrow)
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// Records that the task was offered for archiving now.
+    pub async fn mark_archive_offered(
+        tx: &mut UserTx,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("update tasks set archive_offered_at = $3 where user_id = $1 and id = $2")
+            .bind(tx.uuid())
+            .bind(id)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Moves an open task to the day starting at `day_start`; `None` when
+    /// it is no longer open.
+    pub async fn move_to(
+        tx: &mut UserTx,
+        id: Uuid,
+        day_start: DateTime<Utc>,
+    ) -> Result<Option<Task>, StoreError> {
+        Ok(sqlx::query_as(
+            "update tasks set due_at = $3, touched_at = now() \
+             where user_id = $1 and id = $2 and status = 'open' \
+             returning id, title, status, created_at",
+        )
+        .bind(tx.uuid())
+        .bind(id)
+        .bind(day_start)
+        .fetch_optional(tx.conn())
+        .await?)
+    }
+
+    /// Archives an open task: it leaves every list. `None` when it is no
+    /// longer open.
+    pub async fn archive(tx: &mut UserTx, id: Uuid) -> Result<Option<Task>, StoreError> {
+        Ok(sqlx::query_as(
+            "update tasks set status = 'archived', archived_at = now() \
+             where user_id = $1 and id = $2 and status = 'open' \
+             returning id, title, status, created_at",
+        )
+        .bind(tx.uuid())
+        .bind(id)
+        .fetch_optional(tx.conn())
         .await?)
     }
 

@@ -16,8 +16,10 @@
 
 pub mod agent_turn;
 pub mod bookmark_offer;
+mod daily;
 pub mod deliver_sms;
 pub mod erase_account;
+pub mod evening_checkin;
 pub mod focus_checkin;
 pub mod maintenance;
 pub mod morning_checkin;

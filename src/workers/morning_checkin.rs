@@ -7,17 +7,15 @@
 use apalis::prelude::TaskId;
 use chrono::{DateTime, NaiveTime, Utc};
 
-use super::proactive::{self, Gate};
+use super::daily::{Start, Today};
+use super::proactive;
 use super::{Perform, WorkerOptions};
 use crate::app::AppState;
-use crate::db::UserTx;
 use crate::db::queue::MorningCheckinJob;
 use crate::reminders::wording;
-use crate::store::follow_through::schedule_morning;
+use crate::store::follow_through::Daily;
 use crate::store::recurrence::resolve_local;
-use crate::store::{
-    FollowThrough, Proactive, Reminder, SmsMessage, StoreError, Task, User, UserId,
-};
+use crate::store::{Reminder, StoreError, Task};
 
 /// Open tasks named in one morning text.
 const TASKS_SHOWN: usize = 3;
@@ -46,35 +44,18 @@ pub async fn run(
     job: &MorningCheckinJob,
     now: DateTime<Utc>,
 ) -> Result<Morning, StoreError> {
-    let mut tx = UserTx::begin(&state.db, UserId(job.user_id)).await?;
-    let user = User::current(&mut tx).await?;
-    if FollowThrough::load(&mut tx).await?.morning_checkin_at != Some(job.at) {
-        // Turned off, or moved: the new time has its own job.
-        return Ok(Morning::Skipped("changed"));
-    }
-    let key = format!("morning:{}", job.day);
-    if SmsMessage::by_idempotency_key(&mut tx, &key)
-        .await?
-        .is_some()
-    {
-        return Ok(Morning::Skipped("already_sent"));
-    }
+    let today = Today {
+        which: Daily::Morning,
+        user_id: job.user_id,
+        day: job.day,
+        at: job.at,
+    };
+    let (mut tx, user) = match today.start(state, now).await? {
+        Start::Go(tx, user) => (tx, user),
+        Start::Skipped(why) => return Ok(Morning::Skipped(why)),
+    };
     let tz = user.tz();
     let next_day = job.day.succ_opt().unwrap_or(job.day);
-    schedule_morning(
-        &mut tx,
-        next_day,
-        job.at,
-        resolve_local(tz, next_day.and_time(job.at)),
-    )
-    .await?;
-    let user = match proactive::gate(&mut tx, Proactive::MorningCheckin, now).await? {
-        Gate::Open(user) => user,
-        Gate::Closed(why) => {
-            tx.commit().await?;
-            return Ok(Morning::Skipped(why));
-        }
-    };
     let day_end = resolve_local(tz, next_day.and_time(NaiveTime::MIN));
     let mut items: Vec<String> = Reminder::upcoming(&mut tx, 50)
         .await?
@@ -100,7 +81,7 @@ pub async fn run(
             .map(|t| format!("{task_word}: {}", t.title)),
     );
     let body = wording::morning_text(&items, user.locale());
-    proactive::send(&mut tx, &body, &key).await?;
+    proactive::send(&mut tx, &body, &today.key()).await?;
     tx.commit().await?;
     metrics::counter!("morning_checkins_total").increment(1);
     Ok(Morning::Sent)

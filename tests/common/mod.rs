@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod drill;
+pub mod follow;
 pub mod gemini;
 pub mod integrations;
 pub mod mail;

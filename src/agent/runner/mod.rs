@@ -16,6 +16,7 @@
 //! runs them once confirmed; `replies` answers what needs no model
 //! (a pending action's "yes", a reminder's "done", canned replies); `turn`
 //! holds the turn's types;
+//! `stuck` asks a model for one next step after a focus check-in's STUCK;
 //! `daily_budget` hands the turn to the free offline planner once the
 //! person's daily tokens or money are spent.
 
@@ -26,6 +27,7 @@ mod journal;
 mod remote;
 mod replies;
 mod round;
+mod stuck;
 mod turn;
 
 pub use confirm::{MAX_UNCONFIRMED_REMOVALS, is_no, is_yes};
@@ -85,6 +87,11 @@ impl Agent {
 
     pub fn llm(&self) -> &Arc<dyn LlmClient> {
         &self.llm
+    }
+
+    /// The provider clients behind the integration tools, when wired.
+    pub fn integrations(&self) -> Option<&crate::integrations::Integrations> {
+        self.registry.integrations()
     }
 
     /// Stores `text` as the person's message on the console channel
@@ -184,6 +191,13 @@ impl Agent {
                 quick.reply = self
                     .run_confirmed_remote(&facts.user, &pending, &facts.connected, now, say)
                     .await?;
+                tx = UserTx::begin(&self.pool, user_id).await?;
+            }
+            if let Some(session) = quick.stuck_on.take() {
+                // The session's end commits before the model is asked.
+                tx.commit().await?;
+                self.suggest_next_step(&facts, &session, now, say, &mut quick)
+                    .await;
                 tx = UserTx::begin(&self.pool, user_id).await?;
             }
             return self

@@ -40,7 +40,8 @@ impl Agent {
             false => None,
         };
         if let Some(pending) = pending {
-            if is_yes(text) || text.trim().eq_ignore_ascii_case(&pending.short_code) {
+            let archive = pending.tool_name == "archive_task" && is_archive(text);
+            if is_yes(text) || archive || text.trim().eq_ignore_ascii_case(&pending.short_code) {
                 PendingAction::resolve(tx, pending.id, true).await?;
                 if self.calls_providers(&pending) {
                     // Runs once the "yes" is committed (see `remote`).
@@ -54,6 +55,12 @@ impl Agent {
                 return Ok(Some(Turn::short(reply, TurnEnd::Confirmed)));
             }
             PendingAction::resolve(tx, pending.id, false).await?;
+            if pending.tool_name == "archive_task" && is_keep(text) {
+                // "Still want 'X'? ARCHIVE / KEEP": it stays, and is not
+                // offered again for another 14 quiet days.
+                let reply = say.pick("OK, keeping it.", "D'accord, je la garde.");
+                return Ok(Some(Turn::short(reply, TurnEnd::Declined)));
+            }
             if is_no(text) {
                 let reply = say.pick(
                     "OK, cancelled. Nothing was changed.",
@@ -81,7 +88,11 @@ impl Agent {
                     .is_none_or(|(_, r)| r.last_sent_at <= session.checked_in_at) =>
             {
                 let answer = act_on_focus(tx, &session, reply, now, user, say).await?;
-                Ok(Some(Turn::short(answer, TurnEnd::FocusReply)))
+                let mut turn = Turn::short(answer, TurnEnd::FocusReply);
+                if reply == FocusReply::Stuck {
+                    turn.stuck_on = Some(session);
+                }
+                Ok(Some(turn))
             }
             (_, Some((reply, reminder))) => {
                 let answer = act_on_reminder(tx, &reminder, reply, now, user, say).await?;
@@ -90,6 +101,26 @@ impl Agent {
             _ => Ok(None),
         }
     }
+}
+
+/// "KEEP" to "still want it? ARCHIVE / KEEP", in either language.
+fn is_keep(text: &str) -> bool {
+    matches!(
+        folded(text).as_str(),
+        "keep" | "keep it" | "garder" | "garde" | "je garde" | "garde-la" | "garde la"
+    )
+}
+
+/// "ARCHIVE" to the same question, in either language.
+fn is_archive(text: &str) -> bool {
+    matches!(
+        folded(text).as_str(),
+        "archive" | "archive it" | "archiver" | "archive-la" | "archive la"
+    )
+}
+
+fn folded(text: &str) -> String {
+    text.trim().trim_end_matches(['.', '!']).to_lowercase()
 }
 
 /// The answer to a message the agent cannot take as it is: pictures with
@@ -157,7 +188,8 @@ pub(super) async fn act_on_reminder(
 
 /// Ends or extends the focus session, and says so in a few words. STUCK
 /// gets one concrete next step: the first step the person named, or a
-/// two-minute start.
+/// two-minute start (a model, when there is one, is asked after the
+/// commit: see `stuck`).
 pub(super) async fn act_on_focus(
     tx: &mut UserTx,
     session: &FocusSession,
@@ -235,6 +267,17 @@ mod tests {
             body: body.into(),
             media,
         }
+    }
+
+    #[test]
+    fn archive_and_keep_in_either_language() {
+        for yes in ["ARCHIVE", "archive it", "Archiver", "archive-la!"] {
+            assert!(is_archive(yes) && !is_keep(yes), "{yes}");
+        }
+        for keep in ["KEEP", "keep it.", "garder", "Je garde"] {
+            assert!(is_keep(keep) && !is_archive(keep), "{keep}");
+        }
+        assert!(!is_archive("archive the report") && !is_keep("keeping busy"));
     }
 
     #[test]

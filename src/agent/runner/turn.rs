@@ -65,6 +65,9 @@ pub(super) struct Turn {
     /// A confirmed action that calls a provider: it runs after the "yes"
     /// is committed, with no transaction open (see `remote`).
     pub run_after_commit: Option<crate::store::PendingAction>,
+    /// "STUCK" ended this session: once that is committed, a model (if
+    /// any) is asked for one next step (see `stuck`).
+    pub stuck_on: Option<crate::store::FocusSession>,
 }
 
 impl Turn {
@@ -79,6 +82,7 @@ impl Turn {
             forget_steps: false,
             read_untrusted: false,
             run_after_commit: None,
+            stuck_on: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! "What was I doing?" and focus tools: save a bookmark and read the
 //! latest back; start a focus session (a check-in when the time is up);
-//! how long a task usually takes, from the person's own done sessions.
+//! how long a task usually takes, from the person's own done sessions and
+//! bookmarks (brb → back, closed when they ask what they were doing).
 
 use std::sync::Arc;
 
@@ -13,6 +14,10 @@ use crate::store::{Bookmark, FocusSession, FollowThrough, Proactive};
 
 /// `bookmarks.doing`, `focus_sessions.task` and their next steps.
 const MAX_CHARS: usize = 500;
+
+/// A bookmark older than this is not closed by coming back: the time
+/// away was not time on the task.
+const BACK_WITHIN: chrono::Duration = chrono::Duration::hours(12);
 
 pub fn tools() -> Vec<Arc<dyn Tool>> {
     vec![
@@ -131,6 +136,9 @@ fn what_was_i_doing<'a>(
     _args: Value,
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
+        // Asking is coming back: brb → back counts toward "how long does
+        // it usually take me?" (a bookmark from days ago does not).
+        Bookmark::mark_back(ctx.tx, ctx.now - BACK_WITHIN, ctx.now).await?;
         let latest = Bookmark::latest(ctx.tx, 3).await?;
         let Some(first) = latest.first() else {
             return Ok(json!({

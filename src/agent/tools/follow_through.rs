@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::builtin::BuiltinTool;
 use super::{Effect, Tool, ToolContext, ToolError, Wording};
+use crate::store::follow_through::Daily;
 use crate::store::{FollowThrough, FollowThroughChange, Proactive};
 
 pub fn tools() -> Vec<Arc<dyn Tool>> {
@@ -24,8 +25,18 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             handler: set_morning_checkin,
         }),
         Arc::new(BuiltinTool {
+            name: "set_evening_checkin",
+            description: "An evening wrap-up every day at a local time (HH:MM): what got done today, and one question (move an open task to tomorrow, archive a long-untouched one, or leave-by texts for tomorrow's calendar event); \"off\" stops it.",
+            parameters: || json!({"type": "object", "properties": {"at": {"type": "string", "description": "HH:MM local, or off"}}, "required": ["at"]}),
+            effect: Effect::Write,
+            confirm: None,
+            removes: None,
+            preview: None,
+            handler: set_evening_checkin,
+        }),
+        Arc::new(BuiltinTool {
             name: "set_follow_through",
-            description: "Change how Nudge follows through: whether reminders persist until answered by default, nudge spacing and count, and turn proactive texts (nudges, bookmark_offer, focus_checkin) off or on.",
+            description: "Change how Nudge follows through: whether reminders persist until answered by default, nudge spacing and count, and turn proactive texts (nudges, bookmark_offer, focus_checkin, morning_checkin, evening_checkin, leave_by_offer) off or on.",
             parameters: || {
                 json!({
                     "type": "object",
@@ -33,8 +44,8 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
                         "persist_reminders": {"type": "boolean", "description": "Every reminder is texted again until the person answers."},
                         "nudge_every_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
                         "nudge_max": {"type": "integer", "minimum": 1, "maximum": 10},
-                        "turn_off": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin", "morning_checkin"]}},
-                        "turn_on": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin", "morning_checkin"]}}
+                        "turn_off": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin", "morning_checkin", "evening_checkin", "leave_by_offer"]}},
+                        "turn_on": {"type": "array", "items": {"type": "string", "enum": ["nudges", "bookmark_offer", "focus_checkin", "morning_checkin", "evening_checkin", "leave_by_offer"]}}
                     }
                 })
             },
@@ -51,32 +62,54 @@ fn set_morning_checkin<'a>(
     ctx: &'a mut ToolContext<'_>,
     args: Value,
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
-    Box::pin(async move {
-        let raw = super::arg_str(&args, "at").unwrap_or("off");
-        let local_now = ctx.now.with_timezone(&ctx.tz);
-        if raw.eq_ignore_ascii_case("off") {
-            FollowThrough::set_morning_checkin(ctx.tx, None, local_now.date_naive(), ctx.now)
-                .await?;
-            return Ok(
-                json!({"confirmation": ctx.say.pick("Morning texts off.", "Messages du matin désactivés.")}),
-            );
-        }
-        let at = chrono::NaiveTime::parse_from_str(raw, "%H:%M")
-            .map_err(|_| ToolError::Invalid("at must look like 08:00, or off".into()))?;
-        let mut day = local_now.date_naive();
-        if at <= local_now.time() {
-            day = day.succ_opt().unwrap_or(day);
-        }
-        let first = crate::store::recurrence::resolve_local(ctx.tz, day.and_time(at));
-        FollowThrough::set_morning_checkin(ctx.tx, Some(at), day, first).await?;
-        let shown = ctx.say.time(first.with_timezone(&ctx.tz));
-        Ok(json!({
-            "confirmation": ctx.say.pick(
-                &format!("Every morning at {shown}: the day's reminders and tasks. \"stop the morning texts\" stops it."),
-                &format!("Chaque matin à {shown} : les rappels et tâches du jour. « arrête les messages du matin » pour arrêter."),
-            ),
-        }))
-    })
+    Box::pin(set_daily(ctx, args, Daily::Morning))
+}
+
+fn set_evening_checkin<'a>(
+    ctx: &'a mut ToolContext<'_>,
+    args: Value,
+) -> BoxFuture<'a, Result<Value, ToolError>> {
+    Box::pin(set_daily(ctx, args, Daily::Evening))
+}
+
+/// Sets a daily text's local time, or turns it off; the first one is the
+/// next time that local time comes round.
+async fn set_daily(
+    ctx: &mut ToolContext<'_>,
+    args: Value,
+    which: Daily,
+) -> Result<Value, ToolError> {
+    let say = ctx.say;
+    let raw = super::arg_str(&args, "at").unwrap_or("off");
+    let local_now = ctx.now.with_timezone(&ctx.tz);
+    if raw.eq_ignore_ascii_case("off") {
+        FollowThrough::set_daily(ctx.tx, which, None, local_now.date_naive(), ctx.now).await?;
+        let off = match which {
+            Daily::Morning => say.pick("Morning texts off.", "Messages du matin désactivés."),
+            Daily::Evening => say.pick("Evening wrap-up off.", "Bilan du soir désactivé."),
+        };
+        return Ok(json!({ "confirmation": off }));
+    }
+    let at = chrono::NaiveTime::parse_from_str(raw, "%H:%M")
+        .map_err(|_| ToolError::Invalid("at must look like 08:00, or off".into()))?;
+    let mut day = local_now.date_naive();
+    if at <= local_now.time() {
+        day = day.succ_opt().unwrap_or(day);
+    }
+    let first = crate::store::recurrence::resolve_local(ctx.tz, day.and_time(at));
+    FollowThrough::set_daily(ctx.tx, which, Some(at), day, first).await?;
+    let shown = say.time(first.with_timezone(&ctx.tz));
+    let confirmation = match which {
+        Daily::Morning => say.pick(
+            &format!("Every morning at {shown}: the day's reminders and tasks. \"stop the morning texts\" stops it."),
+            &format!("Chaque matin à {shown} : les rappels et tâches du jour. « arrête les messages du matin » pour arrêter."),
+        ),
+        Daily::Evening => say.pick(
+            &format!("Every evening at {shown}: what got done, and what rolls to tomorrow. \"stop the evening texts\" stops it."),
+            &format!("Chaque soir à {shown} : ce qui est fait, et ce qui passe à demain. « arrête le bilan du soir » pour arrêter."),
+        ),
+    };
+    Ok(json!({ "confirmation": confirmation }))
 }
 
 fn kinds(args: &Value, key: &str) -> Result<Vec<Proactive>, ToolError> {
@@ -103,6 +136,11 @@ fn kind_name(kind: Proactive, say: Wording) -> String {
         ),
         Proactive::FocusCheckin => say.pick("focus check-ins", "points de fin de concentration"),
         Proactive::MorningCheckin => say.pick("morning texts", "messages du matin"),
+        Proactive::EveningCheckin => say.pick("evening wrap-up", "bilan du soir"),
+        Proactive::LeaveByOffer => say.pick(
+            "leave-by offers for calendar events",
+            "propositions d'heure de départ pour l'agenda",
+        ),
     }
 }
 

@@ -22,6 +22,7 @@ mod privacy;
 mod profile;
 mod registry;
 mod reminders;
+mod rolling;
 mod tasks;
 pub mod untrusted;
 mod web_search;

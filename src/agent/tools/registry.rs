@@ -18,6 +18,9 @@ struct Entry {
 /// Every tool Nudge knows, by name.
 pub struct ToolRegistry {
     tools: BTreeMap<&'static str, Entry>,
+    /// The provider clients behind the integration tools, for the jobs
+    /// that read a calendar on their own (the evening's leave-by offer).
+    integrations: Option<crate::integrations::Integrations>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -42,7 +45,10 @@ impl ToolRegistry {
                 }
             })
             .collect();
-        ToolRegistry { tools }
+        ToolRegistry {
+            tools,
+            integrations: None,
+        }
     }
 
     /// The built-in tools over `store/`.
@@ -50,6 +56,7 @@ impl ToolRegistry {
         let mut tools: Vec<Arc<dyn Tool>> = Vec::new();
         tools.extend(super::reminders::tools());
         tools.extend(super::tasks::tools());
+        tools.extend(super::rolling::tools());
         tools.extend(super::lists::tools());
         tools.extend(super::expenses::tools());
         tools.extend(super::memory::tools());
@@ -80,6 +87,7 @@ impl ToolRegistry {
     /// calendar tools (offered once a calendar is connected).
     pub fn with_providers(integrations: crate::integrations::Integrations) -> Self {
         let mut registry = Self::builtin();
+        registry.integrations = Some(integrations.clone());
         let tools = super::integrations::tools(integrations.oauth().cloned())
             .into_iter()
             .chain(super::calendar::tools(&integrations))
@@ -94,6 +102,11 @@ impl ToolRegistry {
             }
         }
         registry
+    }
+
+    /// The provider clients, when this registry has them.
+    pub fn integrations(&self) -> Option<&crate::integrations::Integrations> {
+        self.integrations.as_ref()
     }
 
     /// Adds `export_my_data`, `delete_my_account` and

@@ -125,33 +125,34 @@ fn complete_task<'a>(
     args: Value,
 ) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let id = arg_uuid(&args, "task_id")?;
-        let query = arg_str(&args, "query").unwrap_or("");
-        let found = Task::find_open(ctx.tx, id, query).await?;
-        let task = match found.as_slice() {
-            [one] => one.clone(),
-            [] => {
-                return Err(ToolError::Invalid(format!(
-                    "no open task matches '{query}'"
-                )));
-            }
-            many => {
-                return Err(ToolError::Invalid(format!(
-                    "{} tasks match '{query}': {}; ask which one",
-                    many.len(),
-                    many.iter()
-                        .map(|t| t.title.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-        };
+        let task = one_open(ctx, &args).await?;
         Task::complete(ctx.tx, task.id).await?;
         Ok(json!({
             "confirmation": ctx.say.pick(&format!("Done: {}. Nice!", task.title), &format!("Terminé : {}. Bravo !", task.title)),
             "task_id": task.id,
         }))
     })
+}
+
+/// The one open task that `task_id` or every word of `query` names.
+pub(super) async fn one_open(ctx: &mut ToolContext<'_>, args: &Value) -> Result<Task, ToolError> {
+    let id = arg_uuid(args, "task_id")?;
+    let query = arg_str(args, "query").unwrap_or("");
+    let found = Task::find_open(ctx.tx, id, query).await?;
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(ToolError::Invalid(format!(
+            "no open task matches '{query}'"
+        ))),
+        many => Err(ToolError::Invalid(format!(
+            "{} tasks match '{query}': {}; ask which one",
+            many.len(),
+            many.iter()
+                .map(|t| t.title.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 fn add_goal<'a>(

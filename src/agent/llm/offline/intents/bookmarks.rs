@@ -13,6 +13,7 @@ pub(in crate::agent::llm::offline) fn bookmarks(inp: &Input, _ctx: &Ctx) -> Opti
     let n = inp.norm();
     if rx!(r"^(?:what\s+was\s+i\s+(?:doing|up\s+to|working\s+on)|where\s+was\s+i|where\s+did\s+i\s+leave\s+off|what\s+was\s+i\s+in\s+the\s+middle\s+of)$").is_match(n)
         || rx!(r"^(?:je\s+faisais\s+quoi|qu'est-ce\s+que\s+je\s+faisais|j'etais\s+ou|j'en\s+etais\s+ou|ou\s+j'en\s+etais|ou\s+en\s+etais-je|je\s+faisais\s+quoi\s+deja)$").is_match(n)
+        || rx!(r"^(?:(?:i'?m|i\s+am|im)\s+back|back(?:\s+now)?|je\s+suis\s+(?:de\s+retour|revenue?)|me\s+revoila|de\s+retour)$").is_match(n)
     {
         return Some(Plan::call("what_was_i_doing", json!({})));
     }
@@ -67,6 +68,9 @@ mod tests {
             "where was I",
             "je faisais quoi ?",
             "j'en étais où ?",
+            "I'm back",
+            "je suis de retour",
+            "me revoilà",
         ] {
             assert_eq!(
                 calls_for(text),

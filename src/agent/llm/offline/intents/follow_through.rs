@@ -1,7 +1,8 @@
 //! Follow-through: a reminder that persists until answered ("… and keep at
 //! it until I answer", "… insiste"), the person's default for it, nudge
-//! spacing, and turning each proactive text off or on ("stop the nudges",
-//! "arrête les relances").
+//! spacing, the morning and evening texts ("evening check-in at 9pm",
+//! "bilan du soir à 21h"), and turning each proactive text off or on
+//! ("stop the nudges", "arrête les relances").
 
 use serde_json::{Value, json};
 
@@ -54,6 +55,8 @@ fn kind_of(words: &str) -> Option<&'static str> {
         Some("bookmark_offer")
     } else if rx!(r"^(?:morning\s+(?:texts?|messages?|check-?ins?)|messages?\s+du\s+matin)$").is_match(&words) {
         Some("morning_checkin")
+    } else if rx!(r"^(?:leave-?by\s+(?:offers?|texts?)|calendar\s+(?:offers?|leave-?by\s+offers?)|propositions?\s+(?:d'heure\s+)?de\s+depart|heures?\s+de\s+depart)$").is_match(&words) {
+        Some("leave_by_offer")
     } else if rx!(r"^(?:focus\s+check-?ins?|check-?ins?|points?\s+de\s+(?:fin\s+de\s+)?concentration|points?\s+focus)$").is_match(&words) {
         Some("focus_checkin")
     } else {
@@ -75,6 +78,24 @@ pub(in crate::agent::llm::offline) fn settings(inp: &Input, _ctx: &Ctx) -> Optio
     }
     if rx!(r"^(?:stop|no\s+more|turn\s+off)\s+(?:the\s+)?morning\s+(?:texts?|messages?|check-?ins?)$|^(?:arrete|plus\s+de)\s+(?:les\s+)?messages?\s+du\s+matin$").is_match(n) {
         return Some(Plan::call("set_morning_checkin", json!({"at": "off"})));
+    }
+    // "evening check-in at 9pm", "text me every evening at 9", "bilan du soir à 21h".
+    if let Some(c) = rx!(r"^(?:(?:an?\s+)?evening\s+(?:check-?in|wrap-?up|text)|(?:text|message|check\s+in\s+with)\s+me\s+every\s+(?:evening|night))\s+at\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$")
+        .captures(n)
+        .or_else(|| rx!(r"^(?:(?:un\s+)?bilan\s+(?:du|chaque)\s+soir|(?:ecris-moi|envoie-moi\s+un\s+message)\s+(?:chaque|tous\s+les)\s+soirs?)\s+a\s+(\d{1,2})\s*h\s*(\d{2})?()$").captures(n))
+    {
+        let h: u32 = c[1].parse().ok().filter(|h| *h < 24)?;
+        let m: u32 = c.get(2).map_or(Some(0), |m| m.as_str().parse().ok())?;
+        // An evening: "at 9" is 21:00 unless said "am".
+        let h = match c.get(3).map(|x| x.as_str()) {
+            Some("am") => h % 12,
+            _ if h < 12 => h + 12,
+            _ => h,
+        };
+        return Some(Plan::call("set_evening_checkin", json!({ "at": format!("{h:02}:{m:02}") })));
+    }
+    if rx!(r"^(?:stop|no\s+more|turn\s+off)\s+(?:the\s+)?evening\s+(?:texts?|messages?|check-?ins?|wrap-?ups?)$|^(?:arrete|plus\s+de)\s+(?:le\s+|les\s+)?(?:bilans?\s+du\s+soir|messages?\s+du\s+soir)$").is_match(n) {
+        return Some(Plan::call("set_evening_checkin", json!({"at": "off"})));
     }
     let call = |args: Value| Some(Plan::call("set_follow_through", args));
     // The default: every reminder persists (or not).
@@ -227,6 +248,35 @@ mod tests {
         ] {
             let got = std::panic::catch_unwind(|| one(text)).ok();
             if got != Some(("set_morning_checkin".to_string(), want.clone())) {
+                wrong.push(format!("{text}: {got:?}"));
+            }
+        }
+        for (text, want) in [
+            ("evening check-in at 9pm", json!({"at": "21:00"})),
+            ("evening wrap-up at 8:30", json!({"at": "20:30"})),
+            ("text me every evening at 9", json!({"at": "21:00"})),
+            ("bilan du soir à 21h", json!({"at": "21:00"})),
+            ("écris-moi chaque soir à 20h30", json!({"at": "20:30"})),
+            ("stop the evening texts", json!({"at": "off"})),
+            ("arrête le bilan du soir", json!({"at": "off"})),
+        ] {
+            let got = std::panic::catch_unwind(|| one(text)).ok();
+            if got != Some(("set_evening_checkin".to_string(), want.clone())) {
+                wrong.push(format!("{text}: {got:?}"));
+            }
+        }
+        for (text, want) in [
+            (
+                "stop the leave-by offers",
+                json!({"turn_off": ["leave_by_offer"]}),
+            ),
+            (
+                "arrête les propositions de départ",
+                json!({"turn_off": ["leave_by_offer"]}),
+            ),
+        ] {
+            let got = std::panic::catch_unwind(|| one(text)).ok();
+            if got != Some(("set_follow_through".to_string(), want.clone())) {
                 wrong.push(format!("{text}: {got:?}"));
             }
         }

@@ -9,8 +9,11 @@ use crate::agent::llm::offline::resolve;
 use crate::agent::llm::offline::text::{self, Input};
 use crate::agent::llm::offline::{Ctx, Plan};
 
-pub(in crate::agent::llm::offline) fn tasks(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
+pub(in crate::agent::llm::offline) fn tasks(inp: &Input, ctx: &Ctx) -> Option<Plan> {
     let n = inp.norm();
+    if let Some(plan) = roll(inp, ctx) {
+        return Some(plan);
+    }
     let list = rx!(
         r"^(?:(?:show|list|see|view|read|get)(?:\s+me)?\s+)?(?:all\s+)?(?:my|the|our)?\s*(?:open\s+)?(?:tasks|todos|to-dos|todo|to-do|(?:todo|to-do|to\s+do|task)\s+list)$"
     )
@@ -90,6 +93,33 @@ pub(in crate::agent::llm::offline) fn tasks(inp: &Input, _ctx: &Ctx) -> Option<P
         }
     }
     None
+}
+
+/// "archive renew passport", "move the task renew passport to tomorrow",
+/// "archive la tâche passeport", "déplace la tâche passeport à demain".
+fn roll(inp: &Input, ctx: &Ctx) -> Option<Plan> {
+    let n = inp.norm();
+    if let Some(c) =
+        rx!(r"^(?:archive|archiver)\s+(?:the\s+task\s+|la\s+tache\s+|task\s+|tache\s+)?(.+)$")
+            .captures(n)
+    {
+        let query = said(&first_group(inp, &c)?);
+        return (!query.is_empty()).then(|| Plan::call("archive_task", json!({ "query": query })));
+    }
+    let c = rx!(r"^(?:move|push)\s+(?:the\s+)?task\s+(.+?)\s+to\s+tomorrow$")
+        .captures(n)
+        .or_else(|| {
+            rx!(r"^(?:deplace|decale|mets|repousse)\s+la\s+tache\s+(.+?)\s+(?:a|pour)\s+demain$")
+                .captures(n)
+        })?;
+    let query = said(&first_group(inp, &c)?);
+    let tomorrow = ctx.now.date().succ_opt()?;
+    (!query.is_empty()).then(|| {
+        Plan::call(
+            "move_task",
+            json!({ "query": query, "date": tomorrow.format("%Y-%m-%d").to_string() }),
+        )
+    })
 }
 
 pub(in crate::agent::llm::offline) fn goals(inp: &Input, _ctx: &Ctx) -> Option<Plan> {
