@@ -23,6 +23,7 @@ pub mod calendar;
 pub mod client;
 mod google_calendar;
 mod microsoft_calendar;
+mod notion;
 pub mod web_search;
 pub mod youtube;
 

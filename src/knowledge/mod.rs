@@ -8,6 +8,8 @@ pub mod embed;
 pub mod indexer;
 pub mod notes;
 pub mod notion;
+pub mod online;
+pub mod schedule;
 pub mod search;
 
 pub use embed::{Embedder, GeminiEmbedder, OpenAiEmbedder, Purpose};
