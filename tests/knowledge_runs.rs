@@ -2,7 +2,8 @@
 //! sync per connected workspace, runs whose job is gone recovered by the
 //! sweeper, cancel and retry from the CLI, pages unshared since the last
 //! complete listing removed, a Notion 401 healed through the shared OAuth
-//! path, and the real `nudge worker` process killed with SIGKILL mid-sync.
+//! path, the real `nudge worker` process killed with SIGKILL mid-sync, and
+//! the ingestion and query metrics on `/metrics`.
 
 mod common;
 
@@ -419,4 +420,32 @@ async fn the_worker_killed_mid_sync_finishes_the_run_with_no_duplicate_chunks() 
         60,
         "each page written once over both workers"
     );
+}
+
+#[tokio::test]
+async fn ingestion_and_query_metrics_are_on_the_metrics_endpoint() {
+    let db = TestDb::new().await;
+    let ana = common::create_user(&db, "Ana", "+15145550101").await;
+    let metrics_url = common::metrics_url(&db).await;
+
+    let server = start(workspace(2)).await;
+    let run = queue(&db, ana).await;
+    sync(&db.app, ana, run.source_id, run.id, &client(&server))
+        .await
+        .unwrap();
+    let found = nudge::knowledge::online::find(&db.app, ana, None, "alpha text", 3)
+        .await
+        .unwrap();
+    assert!(!found.passages.is_empty());
+
+    let metrics = common::scrape(&metrics_url).await;
+    for expected in [
+        // Other tests of this process count too: the series, not the value.
+        "knowledge_ingest_pages_total{outcome=\"changed\"}",
+        "knowledge_ingest_run_duration_seconds_count",
+        "knowledge_query_duration_seconds_bucket{stage=\"retrieve\"",
+        "knowledge_queries_total{mode=\"full_text\"}",
+    ] {
+        assert!(metrics.contains(expected), "{expected} not in:\n{metrics}");
+    }
 }
