@@ -6,6 +6,7 @@
 pub mod chunk;
 pub mod embed;
 pub mod indexer;
+pub mod mmr;
 pub mod notes;
 pub mod notion;
 pub mod online;

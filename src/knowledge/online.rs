@@ -4,7 +4,8 @@
 //! the person's scope to search and fuse. An embedder that fails, is slow
 //! or whose breaker is open never fails the answer: the search falls back
 //! to full text and says so in the log and in
-//! `knowledge_query_fallback_total{reason}`.
+//! `knowledge_query_fallback_total{reason}`. The passages returned are
+//! diversified by MMR (`knowledge::mmr`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use sqlx::PgPool;
 use tracing::Instrument;
 
 use super::embed::{EmbedError, Embedder, Purpose};
+use super::mmr::{LAMBDA, mmr};
 use super::search::{QueryVector, search};
 use crate::db::{UserId, UserTx};
 use crate::http_client::breaker::{BreakerSettings, Guarded, ProviderBreaker};
@@ -22,6 +24,8 @@ use crate::store::knowledge::Passage;
 /// The longest a query embedding may take: the tool has 5 s in all, and
 /// full text alone is a fine answer.
 const EMBED_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Passages MMR chooses from.
+const MMR_POOL: usize = 10;
 /// The state gauge of the query embedder's breaker.
 pub const BREAKER_GAUGE: &str = "knowledge_embedder_circuit_breaker_state";
 
@@ -126,7 +130,10 @@ pub async fn search_in(
         "full_text"
     };
     metrics::counter!("knowledge_queries_total", "mode" => mode).increment(1);
-    let passages = search(tx, query, query_vector, limit).await?;
+    // A few more than asked, so MMR can swap a near-copy for something
+    // new; the best passage (the one quoted) always stays first.
+    let ranked = search(tx, query, query_vector, limit.max(MMR_POOL)).await?;
+    let passages = mmr(ranked, limit, LAMBDA);
     Ok(Found { passages, mode })
 }
 
