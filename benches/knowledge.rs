@@ -174,7 +174,7 @@ async fn sync_once(db: &TestDb, user: UserId, server: &wiremock::MockServer) {
 }
 
 /// recall@3, MRR@10 over the questions.
-async fn quality(db: &TestDb, user: UserId, hybrid: bool) -> (f64, f64) {
+async fn quality(db: &TestDb, user: UserId, hybrid: bool, diverse: bool) -> (f64, f64) {
     let (mut hits, mut rr) = (0usize, 0f64);
     let facts = facts();
     for f in &facts {
@@ -186,6 +186,11 @@ async fn quality(db: &TestDb, user: UserId, hybrid: bool) -> (f64, f64) {
         });
         let found = search(&mut tx, &f.question, q, 10).await.unwrap();
         tx.commit().await.unwrap();
+        let found = if diverse {
+            nudge::knowledge::mmr::mmr(found, 10, nudge::knowledge::mmr::LAMBDA)
+        } else {
+            found
+        };
         let mut titles: Vec<&str> = Vec::new();
         for p in &found {
             if !titles.contains(&p.title.as_str()) {
@@ -263,16 +268,23 @@ fn main() {
         nudge::knowledge::indexer::embed_pending(&db.app, small, &HashingEmbedder)
             .await
             .unwrap();
-        let ft = quality(&db, small, false).await;
+        let ft = quality(&db, small, false, false).await;
         println!(
             "  300 pages   full text: recall@3 {:.3}  MRR {:.3}",
             ft.0, ft.1
         );
-        let hy = quality(&db, small, true).await;
+        let hy = quality(&db, small, true, false).await;
         println!(
             "  300 pages   hybrid (fixture hashing vectors): recall@3 {:.3}  MRR {:.3}",
             hy.0, hy.1
         );
+        for (hybrid, name) in [(false, "full text"), (true, "hybrid")] {
+            let (recall, mrr) = quality(&db, small, hybrid, true).await;
+            println!(
+                "  300 pages   {name} + MMR (λ {}): recall@3 {recall:.3}  MRR {mrr:.3}",
+                nudge::knowledge::mmr::LAMBDA
+            );
+        }
         let (p50, p95) = latency(&db, small, false).await;
         println!("  300 pages full-text search latency: p50 {p50:.1} ms  p95 {p95:.1} ms");
         let (p50, p95) = latency(&db, small, true).await;
@@ -287,7 +299,7 @@ fn main() {
         nudge::knowledge::indexer::embed_pending(&db.app, large, &HashingEmbedder)
             .await
             .unwrap();
-        let ft_big = quality(&db, large, false).await;
+        let ft_big = quality(&db, large, false, false).await;
         println!(
             "  5,000 pages full text: recall@3 {:.3}  MRR {:.3}",
             ft_big.0, ft_big.1

@@ -15,23 +15,14 @@ use common::gemini::{agent, chain, overloaded};
 async fn an_open_gemini_breaker_shows_as_1_on_the_metrics_endpoint() {
     let db = TestDb::new().await;
     let user = common::create_user(&db, "Ana", "+15145550101").await;
-    let app = nudge::startup::Application::build(db.config())
-        .await
-        .unwrap();
-    let metrics_url = format!("http://127.0.0.1:{}/metrics", app.metrics_port());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let metrics_url = common::metrics_url(&db).await;
 
     let server = MockServer::start().await;
     overloaded(&server).await;
     let llm = chain(&server);
     let agent = agent(&db, llm.clone());
     let gauge = || async {
-        let metrics = reqwest::get(&metrics_url)
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = common::scrape(&metrics_url).await;
         metrics
             .lines()
             .find(|l| {

@@ -653,7 +653,7 @@ impl Seen {
 
 #[tokio::test]
 async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
-    use nudge::agent::tools::{ToolContext, ToolRegistry, Wording};
+    use nudge::agent::tools::{RemoteContext, ToolContext, ToolRegistry, Wording};
     use nudge::store::*;
 
     let db = TestDb::new().await;
@@ -1051,6 +1051,25 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
             continue;
         };
         names_called.insert(name);
+        if tool.remote() {
+            // Runs with no transaction open and opens its own (search).
+            let connected = Default::default();
+            let ctx = RemoteContext {
+                pool: &pool,
+                user: &user,
+                tz: user.tz(),
+                now: chrono::Utc::now(),
+                say: Wording::new(user.locale()),
+                connected: &connected,
+            };
+            let result = tool.call_remote(&ctx, args.clone()).await;
+            assert!(result.is_ok(), "{name}: {result:?}");
+            seen.add(
+                &format!("{name} {args}"),
+                result.as_ref().map_err(|e| e.to_string()),
+            );
+            continue;
+        }
         let mut tx = UserTx::begin(&pool, alpha.id).await.unwrap();
         let mut ctx = ToolContext {
             tx: &mut tx,

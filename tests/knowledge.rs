@@ -1,7 +1,8 @@
 //! The knowledge base without Notion: texted notes through the offline
 //! planner and the tools, answers that name their source (or say nothing
 //! was found), embeddings through both provider wire formats, hybrid
-//! retrieval, and unchanged chunks never re-embedded.
+//! retrieval (the query embedded with no transaction open, full text when
+//! the embedder is down), and unchanged chunks never re-embedded.
 
 mod common;
 
@@ -18,8 +19,10 @@ use nudge::agent::llm::offline::OfflinePlanner;
 use nudge::agent::tools::ToolRegistry;
 use nudge::agent::{Agent, TurnBudget};
 use nudge::db::UserTx;
+use nudge::http_client::breaker::BreakerSettings;
 use nudge::knowledge::embed::{Embedder, GeminiEmbedder, OpenAiEmbedder, Purpose};
 use nudge::knowledge::indexer::embed_pending;
+use nudge::knowledge::online::{QueryEmbedder, find};
 use nudge::knowledge::{QueryVector, save_note, search};
 use nudge::store::UserId;
 
@@ -202,14 +205,7 @@ async fn hybrid_retrieval_finds_what_full_text_cannot_and_reembeds_only_new_text
         "all-minilm",
     );
 
-    let mut tx = UserTx::begin(&db.app, ana).await.unwrap();
-    save_note(&mut tx, "The automobile is on level 3, spot 42", None)
-        .await
-        .unwrap();
-    save_note(&mut tx, "The internet password is Blue42", None)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    car_and_wifi_notes(&db, ana).await;
     assert_eq!(embed_pending(&db.app, ana, &embedder).await.unwrap(), 2);
     assert_eq!(
         embed_pending(&db.app, ana, &embedder).await.unwrap(),
@@ -298,6 +294,18 @@ async fn hybrid_retrieval_finds_what_full_text_cannot_and_reembeds_only_new_text
     assert!(sent[2].contains("7pm"), "{sent:?}");
 }
 
+/// Two notes whose words a question about cars or wifi may not share.
+async fn car_and_wifi_notes(db: &TestDb, user: UserId) {
+    let mut tx = UserTx::begin(&db.app, user).await.unwrap();
+    save_note(&mut tx, "The automobile is on level 3, spot 42", None)
+        .await
+        .unwrap();
+    save_note(&mut tx, "The internet password is Blue42", None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
 fn car_doc(hash: &str) -> nudge::store::knowledge::NewDocument<'_> {
     nudge::store::knowledge::NewDocument {
         external_id: "car-doc",
@@ -358,4 +366,113 @@ async fn gemini_embeddings_speak_batch_embed_contents() {
         "{limited:?}"
     );
     assert!(!format!("{limited:?}").contains("g-key"));
+}
+
+/// Delegates to an embedder, and records how many transactions of the
+/// test database are open while the model is called.
+struct Watching {
+    inner: OpenAiEmbedder,
+    owner: sqlx::PgPool,
+    open: Arc<Mutex<Vec<i64>>>,
+}
+
+#[async_trait::async_trait]
+impl Embedder for Watching {
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+
+    async fn embed(
+        &self,
+        texts: &[String],
+        purpose: Purpose,
+    ) -> Result<Vec<Vec<f32>>, nudge::knowledge::embed::EmbedError> {
+        let open: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where datname = current_database() \
+             and state like 'idle in transaction%' and pid <> pg_backend_pid()",
+        )
+        .fetch_one(&self.owner)
+        .await
+        .unwrap();
+        self.open.lock().unwrap().push(open);
+        self.inner.embed(texts, purpose).await
+    }
+}
+
+fn query_embedder(server: &MockServer, db: &TestDb, open: &Arc<Mutex<Vec<i64>>>) -> QueryEmbedder {
+    let inner = OpenAiEmbedder::new(reqwest::Client::new(), &server.uri(), None, "all-minilm");
+    QueryEmbedder::new(
+        Arc::new(Watching {
+            inner,
+            owner: db.owner.clone(),
+            open: open.clone(),
+        }),
+        &BreakerSettings::default(),
+    )
+}
+
+#[tokio::test]
+async fn the_online_path_embeds_the_query_with_no_transaction_open_and_falls_back_to_full_text() {
+    let db = TestDb::new().await;
+    let ana = common::create_user(&db, "Ana", "+15145550101").await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(TopicVectors(Arc::default()))
+        .mount(&server)
+        .await;
+    car_and_wifi_notes(&db, ana).await;
+    let documents = OpenAiEmbedder::new(reqwest::Client::new(), &server.uri(), None, "all-minilm");
+    assert_eq!(embed_pending(&db.app, ana, &documents).await.unwrap(), 2);
+
+    // Through the tool, as the offline planner calls it: hybrid finds the
+    // car that full text cannot, and the model is called with nothing open.
+    let open = Arc::new(Mutex::new(Vec::new()));
+    let hybrid = Agent::new(
+        db.app.clone(),
+        Arc::new(OfflinePlanner::new()),
+        Arc::new(ToolRegistry::builtin().with_knowledge(Some(query_embedder(&server, &db, &open)))),
+        TurnBudget::default(),
+    )
+    .with_clock(now);
+    let asked = "what do my notes say about where I parked the car";
+    let reply = hybrid.handle_text(ana, asked).await.unwrap().reply;
+    assert!(reply.contains("level 3"), "{reply}");
+    assert_eq!(
+        *open.lock().unwrap(),
+        vec![0],
+        "no transaction open while embedding"
+    );
+    let full_text_only = agent(&db).handle_text(ana, asked).await.unwrap().reply;
+    assert_eq!(full_text_only, "I didn't find that in your notes.");
+
+    // The embedder down: full text alone, and the answer still comes.
+    let down = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&down)
+        .await;
+    let down_open = Arc::new(Mutex::new(Vec::new()));
+    let degraded = query_embedder(&down, &db, &down_open);
+    let found = find(&db.app, ana, Some(&degraded), "internet password", 3)
+        .await
+        .unwrap();
+    assert_eq!(found.mode, "full_text");
+    assert!(found.passages[0].body.contains("Blue42"));
+    let found = find(
+        &db.app,
+        ana,
+        Some(&query_embedder(&server, &db, &open)),
+        "car",
+        3,
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.mode, "hybrid");
+    assert!(found.passages[0].body.contains("level 3"));
+    // Without an embedder: full text, said so.
+    let found = find(&db.app, ana, None, "internet password", 3)
+        .await
+        .unwrap();
+    assert_eq!(found.mode, "full_text");
 }

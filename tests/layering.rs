@@ -32,7 +32,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "knowledge",
-        &["config", "db", "store", "http_client", "oauth", "telemetry"],
+        // The Notion sync calls Notion through `integrations` (the shared
+        // OAuth request: token, breaker, one refresh on a 401).
+        &[
+            "config",
+            "db",
+            "store",
+            "http_client",
+            "oauth",
+            "telemetry",
+            "integrations",
+        ],
     ),
     (
         "agent",
@@ -68,6 +78,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "oauth",
             "privacy",
             "knowledge",
+            "integrations",
         ],
     ),
     (

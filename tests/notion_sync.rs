@@ -10,38 +10,17 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use common::TestDb;
-use common::notion::{Workspace, add_page, block, edit_page, rich, start};
+use common::notion::{
+    Workspace, add_page, block, client, edit_page, queue, rich, scalar, start, t0, workspace,
+};
 use nudge::db::UserTx;
-use nudge::knowledge::notion::{Ended, NotionClient, request_sync, sync};
-use nudge::store::{KnowledgeRun, RunCounts, UserId};
-
-fn t0() -> DateTime<Utc> {
-    "2026-11-01T10:00:00Z".parse().unwrap()
-}
-
-fn client(server: &wiremock::MockServer) -> NotionClient {
-    // Fast for tests; the default (3 per second) is what production runs.
-    NotionClient::new(
-        reqwest::Client::new(),
-        &server.uri(),
-        "2022-06-28",
-        SecretString::from("secret_token"),
-        1000.0,
-    )
-}
-
-/// Queues a run the way the tool and the admin command do.
-async fn queue(db: &TestDb, user: UserId) -> KnowledgeRun {
-    let mut tx = UserTx::begin(&db.app, user).await.unwrap();
-    let (run, _) = request_sync(&mut tx).await.unwrap();
-    tx.commit().await.unwrap();
-    run
-}
+use nudge::knowledge::notion::{Ended, NotionClient, sync};
+use nudge::store::{RunCounts, UserId};
 
 async fn run_sync(db: &TestDb, user: UserId, server: &wiremock::MockServer) -> RunCounts {
     let run = queue(db, user).await;
@@ -52,29 +31,6 @@ async fn run_sync(db: &TestDb, user: UserId, server: &wiremock::MockServer) -> R
         Ended::Ready(counts) => counts,
         Ended::Canceled => panic!("canceled"),
     }
-}
-
-async fn scalar(db: &TestDb, sql: &str, user: UserId) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-        .bind(user.0)
-        .fetch_one(&db.owner)
-        .await
-        .unwrap()
-}
-
-fn workspace(pages: usize) -> Arc<Mutex<Workspace>> {
-    let mut w = Workspace::default();
-    for i in 0..pages {
-        add_page(
-            &mut w,
-            &format!("page-{i:04}"),
-            &format!("Page {i}"),
-            &format!("alpha text number {i}"),
-            &format!("beta text number {i}"),
-            t0() + TimeDelta::minutes(i as i64),
-        );
-    }
-    Arc::new(Mutex::new(w))
 }
 
 fn take_requests(w: &Arc<Mutex<Workspace>>) -> Vec<String> {

@@ -167,6 +167,7 @@ pub async fn run(config: Config, cmd: AdminCommand) -> ExitCode {
         // These need the OAuth settings too.
         AdminSubcommand::Integrations(c) => integrations::execute(&operator, &config, c).await,
         AdminSubcommand::Keys(c) => integrations::keys(&operator, &config, c).await,
+        AdminSubcommand::Knowledge(c) => knowledge::execute(&operator, &config, c).await,
         other => execute(&operator, other).await,
     };
     pool.close().await;
@@ -272,11 +273,11 @@ pub async fn execute(
         AdminSubcommand::Jobs(c) => jobs::execute(operator, c).await,
         AdminSubcommand::Reminders(c) => reminders::execute(operator, c).await,
         AdminSubcommand::Audit(c) => audit::execute(operator, c).await,
-        AdminSubcommand::Knowledge(c) => knowledge::execute(operator, c).await,
         AdminSubcommand::Chat(_)
         | AdminSubcommand::Sms(_)
         | AdminSubcommand::Llm(_)
         | AdminSubcommand::Integrations(_)
+        | AdminSubcommand::Knowledge(_)
         | AdminSubcommand::Keys(_) => Err(AdminError::Refused(
             "this command runs through `nudge admin`".into(),
         )),

@@ -73,7 +73,11 @@ pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent>
         Arc::new(chain),
         Arc::new(
             tools::ToolRegistry::with_providers(integrations)
-                .with_privacy(export_links, config.account_deletion_grace),
+                .with_privacy(export_links, config.account_deletion_grace)
+                .with_knowledge(crate::knowledge::online::QueryEmbedder::from_config(
+                    config,
+                    reqwest::Client::new(),
+                )),
         ),
         budget,
     ))

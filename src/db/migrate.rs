@@ -168,6 +168,10 @@ async fn grant(admin: &PgPool, role: &str) -> Result<(), MigrateError> {
         format!("grant execute on function nudge_user_id_for_provider_message(text) to {r}"),
         format!("grant execute on function nudge_stranded_inbound(interval, integer) to {r}"),
         format!("grant execute on function nudge_expiring_tokens(interval, integer) to {r}"),
+        format!("grant execute on function nudge_due_notion_syncs(interval, integer) to {r}"),
+        format!(
+            "grant execute on function nudge_stranded_knowledge_runs(interval, integer) to {r}"
+        ),
         // Deletion by text and retention; the erase itself stays the owner's.
         format!("grant execute on function nudge_due_deletion(uuid) to {r}"),
         format!("grant execute on function nudge_due_deletions(integer) to {r}"),

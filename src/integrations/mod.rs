@@ -27,6 +27,7 @@ pub mod mail;
 mod microsoft_calendar;
 mod microsoft_mail;
 mod mime;
+mod notion;
 pub mod web_search;
 pub mod youtube;
 

@@ -6,8 +6,11 @@
 pub mod chunk;
 pub mod embed;
 pub mod indexer;
+pub mod mmr;
 pub mod notes;
 pub mod notion;
+pub mod online;
+pub mod schedule;
 pub mod search;
 
 pub use embed::{Embedder, GeminiEmbedder, OpenAiEmbedder, Purpose};

@@ -49,11 +49,10 @@ pub async fn search(
             kind = "full_text"
         ))
         .await?;
-    observe("retrieve", started);
     let Some(vector) = vector else {
+        observe("retrieve", started);
         return Ok(text_hits.into_iter().take(limit).collect());
     };
-    let started = Instant::now();
     let stored = knowledge::embeddings(tx, vector.model)
         .instrument(tracing::info_span!("knowledge.retrieve", kind = "vector"))
         .await?;
@@ -63,7 +62,8 @@ pub async fn search(
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1));
     scored.truncate(CANDIDATES);
-    observe("vector", started);
+    // Full text and vectors together are the retrieve stage.
+    observe("retrieve", started);
 
     let started = Instant::now();
     let span = tracing::info_span!(

@@ -16,6 +16,9 @@
 //! - `nudge_expiring_tokens`: the refresh scheduler looks, across people,
 //!   for connected tokens about to expire.
 //! - `nudge_purge_old_messages`: maintenance applies message retention.
+//! - `nudge_due_notion_syncs`, `nudge_stranded_knowledge_runs`: the
+//!   scheduled Notion sync and the sweeper find whose knowledge run to
+//!   queue or recover.
 //! - `nudge_due_deletions`, `nudge_due_deletion`, `nudge_erase_due_deletion`: the deletion job
 //!   finds and erases the person of a due deletion they asked for, by the
 //!   deletion's id alone (the erase crosses tables and the job queue).
@@ -196,4 +199,45 @@ pub async fn erase_due_deletion(
         .bind(details)
         .fetch_one(pool)
         .await
+}
+
+/// People whose Notion is due for a scheduled sync (see migration 0018).
+pub async fn due_notion_syncs(
+    pool: &PgPool,
+    every: Duration,
+    limit: i32,
+) -> Result<Vec<UserId>, sqlx::Error> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select user_id from nudge_due_notion_syncs(make_interval(secs => $1), $2)",
+    )
+    .bind(every.as_secs_f64())
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(ids.into_iter().map(UserId).collect())
+}
+
+/// A live knowledge run with no job left to run it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StrandedRun {
+    pub run_id: Uuid,
+    pub user_id: Uuid,
+    pub source_id: Uuid,
+    /// Its job ran out of attempts (fail it) rather than vanished (resume it).
+    pub exhausted: bool,
+}
+
+pub async fn stranded_knowledge_runs(
+    pool: &PgPool,
+    older_than: Duration,
+    limit: i32,
+) -> Result<Vec<StrandedRun>, sqlx::Error> {
+    sqlx::query_as(
+        "select run_id, user_id, source_id, exhausted \
+         from nudge_stranded_knowledge_runs(make_interval(secs => $1), $2)",
+    )
+    .bind(older_than.as_secs_f64())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }

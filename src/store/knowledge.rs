@@ -37,6 +37,8 @@ pub struct KnowledgeSource {
     pub kind: String,
     pub external_id: String,
     pub checkpoint: Option<DateTime<Utc>>,
+    /// When a complete listing of its pages last ran (unshared pages removed).
+    pub listed_at: Option<DateTime<Utc>>,
 }
 
 impl KnowledgeSource {
@@ -51,7 +53,7 @@ impl KnowledgeSource {
         Ok(sqlx::query_as(
             "insert into knowledge_sources (user_id, kind, external_id, title) values ($1, $2, $3, $4) \
              on conflict (user_id, kind, external_id) do update set title = excluded.title \
-             returning id, kind, external_id, checkpoint",
+             returning id, kind, external_id, checkpoint, listed_at",
         )
         .bind(user)
         .bind(kind.as_str())
@@ -67,7 +69,7 @@ impl KnowledgeSource {
         kind: SourceKind,
     ) -> Result<Vec<KnowledgeSource>, StoreError> {
         Ok(sqlx::query_as(
-            "select id, kind, external_id, checkpoint from knowledge_sources \
+            "select id, kind, external_id, checkpoint, listed_at from knowledge_sources \
              where user_id = $1 and kind = $2 order by created_at",
         )
         .bind(tx.uuid())
@@ -89,6 +91,18 @@ impl KnowledgeSource {
         .bind(tx.uuid())
         .bind(source)
         .bind(to)
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Records that a complete listing of the source's pages just ran.
+    pub async fn mark_listed(tx: &mut UserTx, source: Uuid) -> Result<(), StoreError> {
+        sqlx::query(
+            "update knowledge_sources set listed_at = now() where user_id = $1 and id = $2",
+        )
+        .bind(tx.uuid())
+        .bind(source)
         .execute(tx.conn())
         .await?;
         Ok(())
@@ -281,6 +295,26 @@ pub async fn remove_document(
     .await?
     .rows_affected()
         > 0)
+}
+
+/// Removes the source's documents (and chunks) whose external id a
+/// complete listing of the source did not contain: pages unshared or
+/// deleted since. Returns how many went.
+pub async fn remove_unlisted(
+    tx: &mut UserTx,
+    source: Uuid,
+    listed: &[String],
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "delete from knowledge_documents \
+         where user_id = $1 and source_id = $2 and external_id <> all($3)",
+    )
+    .bind(tx.uuid())
+    .bind(source)
+    .bind(listed)
+    .execute(tx.conn())
+    .await?
+    .rows_affected())
 }
 
 /// Chunks still waiting for an embedding, oldest first.

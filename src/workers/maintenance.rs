@@ -2,7 +2,8 @@
 //! identification logs past their retention; delete texts past
 //! `MESSAGE_RETENTION_DAYS` in batches (summaries and memories stay);
 //! run account deletions that are due but whose job was lost or early;
-//! schedule the refresh of OAuth tokens that expire within 15 minutes.
+//! schedule the refresh of OAuth tokens that expire within 15 minutes;
+//! queue the scheduled Notion syncs that are due.
 //! Cross-user by nature, so each step calls one narrow `SECURITY DEFINER`
 //! function.
 
@@ -94,5 +95,8 @@ pub async fn on_tick(_tick: Tick, state: Data<AppState>) -> Result<(), BoxDynErr
     run_due_deletions(&state).await?;
     // Tokens expiring within 15 minutes are refreshed before anyone needs them.
     crate::oauth::refresh::schedule_refreshes(&state.db).await?;
+    if let Some(every) = state.config.knowledge.notion_sync_every {
+        crate::knowledge::schedule::queue_due_syncs(&state.db, every).await?;
+    }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Every minute: inbound messages with no reply and no live job for five
-//! minutes (a job that died for good) get a new `agent_turn` job.
+//! minutes (a job that died for good) get a new `agent_turn` job; live
+//! knowledge runs whose job is gone are resumed or failed
+//! (`knowledge::schedule`).
 
 use std::time::Duration;
 
@@ -46,5 +48,10 @@ pub async fn sweep(state: &AppState, older_than: Duration) -> Result<usize, Stor
 
 pub async fn on_tick(_tick: Tick, state: Data<AppState>) -> Result<(), BoxDynError> {
     sweep(&state, STRANDED_AFTER).await?;
+    crate::knowledge::schedule::recover_stranded_runs(
+        &state.db,
+        crate::knowledge::schedule::STRANDED_AFTER,
+    )
+    .await?;
     Ok(())
 }

@@ -14,6 +14,21 @@ pub fn env_or(name: &str, default: usize) -> usize {
 }
 
 pub fn spawn_worker(db: &TestDb, twilio: &MockServer, prefix: &str) -> std::process::Child {
+    spawn_worker_with(
+        db,
+        prefix,
+        &[
+            ("TWILIO_ACCOUNT_SID", "ACdrill"),
+            ("TWILIO_AUTH_TOKEN", "drill-token"),
+            ("TWILIO_FROM_NUMBER", "+15005550006"),
+            ("TWILIO_API_BASE", &twilio.uri()),
+            ("TWILIO_MAX_MPS", "100000"),
+        ],
+    )
+}
+
+/// A `nudge worker` with these settings besides the database and Redis.
+pub fn spawn_worker_with(db: &TestDb, prefix: &str, env: &[(&str, &str)]) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
         .arg("worker")
         .env_clear()
@@ -21,11 +36,7 @@ pub fn spawn_worker(db: &TestDb, twilio: &MockServer, prefix: &str) -> std::proc
         .env("DATABASE_URL", db.app_url())
         .env("REDIS_URL", super::redis_url())
         .env("REDIS_KEY_PREFIX", prefix)
-        .env("TWILIO_ACCOUNT_SID", "ACdrill")
-        .env("TWILIO_AUTH_TOKEN", "drill-token")
-        .env("TWILIO_FROM_NUMBER", "+15005550006")
-        .env("TWILIO_API_BASE", twilio.uri())
-        .env("TWILIO_MAX_MPS", "100000")
+        .envs(env.iter().copied())
         .env("WORKER_HEARTBEAT_SECONDS", "1")
         .env("RUST_LOG", "error")
         .stdout(std::process::Stdio::null())

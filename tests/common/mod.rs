@@ -306,3 +306,24 @@ pub fn admin_with_env(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> std::
         .output()
         .unwrap()
 }
+
+/// The whole app built and running on `db`; the URL of its `/metrics`
+/// (the process-wide recorder: one such test per process reads it alone).
+pub async fn metrics_url(db: &TestDb) -> String {
+    let app = nudge::startup::Application::build(db.config())
+        .await
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/metrics", app.metrics_port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    url
+}
+
+/// What `/metrics` shows now.
+pub async fn scrape(metrics_url: &str) -> String {
+    reqwest::get(metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}

@@ -1,7 +1,8 @@
 //! A fake Notion speaking the public API's wire format: `POST /v1/search`
 //! (sorted by `last_edited_time`, cursors), `GET /v1/blocks/{id}/children`
 //! (nested blocks, `has_more`/`next_cursor`), `POST /v1/databases/{id}/query`,
-//! `429` with `Retry-After`, archived pages, rich text with annotations.
+//! `429` with `Retry-After`, `401` for a token it does not accept, archived
+//! pages, rich text with annotations.
 //! Every request is counted.
 
 use std::collections::HashMap;
@@ -33,6 +34,9 @@ pub struct Workspace {
     pub throttle_next: usize,
     pub delay: Option<Duration>,
     pub page_size: usize,
+    /// When set, only `Bearer <this>` is accepted; any other token gets
+    /// Notion's 401 (`unauthorized`).
+    pub accept_token: Option<String>,
 }
 
 pub fn rich(text: &str) -> Value {
@@ -85,6 +89,15 @@ impl Respond for FakeNotion {
         if req.headers.get("notion-version").is_none() || req.headers.get("authorization").is_none()
         {
             return ResponseTemplate::new(400).set_body_json(json!({"object": "error", "status": 400, "code": "missing_version", "message": "Notion-Version header failed validation"}));
+        }
+        if let Some(token) = &w.accept_token {
+            let sent = req
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok());
+            if sent != Some(format!("Bearer {token}").as_str()) {
+                return ResponseTemplate::new(401).set_body_json(json!({"object": "error", "status": 401, "code": "unauthorized", "message": "API token is invalid."}));
+            }
         }
         if w.throttle_next > 0 {
             w.throttle_next -= 1;
@@ -173,4 +186,55 @@ pub fn edit_page(w: &mut Workspace, id: &str, b: &str, edited: DateTime<Utc>) {
     w.pages.iter_mut().find(|p| p.id == id).unwrap().edited = edited;
     let blocks = w.children.get_mut(id).unwrap();
     blocks[3] = block(&format!("{id}-p2"), "paragraph", b, false);
+}
+
+/// The fake workspace's first edit time.
+pub fn t0() -> DateTime<Utc> {
+    "2026-11-01T10:00:00Z".parse().unwrap()
+}
+
+/// `pages` pages "Page i", one a minute from [`t0`].
+pub fn workspace(pages: usize) -> Arc<Mutex<Workspace>> {
+    let mut w = Workspace::default();
+    for i in 0..pages {
+        add_page(
+            &mut w,
+            &format!("page-{i:04}"),
+            &format!("Page {i}"),
+            &format!("alpha text number {i}"),
+            &format!("beta text number {i}"),
+            t0() + chrono::TimeDelta::minutes(i as i64),
+        );
+    }
+    Arc::new(Mutex::new(w))
+}
+
+/// A client with a bare token, fast for tests (production paces at 3/s).
+pub fn client(server: &MockServer) -> nudge::knowledge::notion::NotionClient {
+    nudge::knowledge::notion::NotionClient::new(
+        reqwest::Client::new(),
+        &server.uri(),
+        "2022-06-28",
+        secrecy::SecretString::from("secret_token"),
+        1000.0,
+    )
+}
+
+/// Queues a run the way the tool and the admin command do.
+pub async fn queue(db: &super::TestDb, user: nudge::store::UserId) -> nudge::store::KnowledgeRun {
+    let mut tx = nudge::db::UserTx::begin(&db.app, user).await.unwrap();
+    let (run, _) = nudge::knowledge::notion::request_sync(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    run
+}
+
+/// A number read by the owner with `$1` bound to `user`.
+pub async fn scalar(db: &super::TestDb, sql: &str, user: nudge::store::UserId) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .bind(user.0)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap()
 }

@@ -9,8 +9,9 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::builtin::BuiltinTool;
-use super::{Effect, Tool, ToolContext, ToolError, arg_str};
+use super::{Effect, RemoteContext, Tool, ToolContext, ToolError, Wording, arg_str};
 use crate::knowledge::notes::MAX_NOTE_CHARS;
+use crate::knowledge::online::{QueryEmbedder, find};
 use crate::knowledge::{save_note, search};
 use crate::store::Locale;
 use crate::store::knowledge::Passage;
@@ -19,6 +20,12 @@ use crate::store::knowledge::Passage;
 const TOP: usize = 3;
 /// A passage as quoted in an SMS answer.
 const QUOTE_CHARS: usize = 300;
+
+/// `search_knowledge` with the configured query embedder (hybrid
+/// retrieval), in place of the full-text one [`tools`] declares.
+pub fn search_tool(embedder: Option<QueryEmbedder>) -> Arc<dyn Tool> {
+    Arc::new(SearchKnowledge(embedder))
+}
 
 pub fn tools() -> Vec<Arc<dyn Tool>> {
     vec![
@@ -32,16 +39,7 @@ pub fn tools() -> Vec<Arc<dyn Tool>> {
             preview: None,
             handler: note,
         }),
-        Arc::new(BuiltinTool {
-            name: "search_knowledge",
-            description: "Search the person's notes and connected Notion pages. Returns the best passages with title and URL; answer from them only and name the source, or say it is not in their notes.",
-            parameters: || json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1, "maxLength": 500}}, "required": ["query"]}),
-            effect: Effect::Read,
-            confirm: None,
-            removes: None,
-            preview: None,
-            handler: search_knowledge,
-        }),
+        Arc::new(SearchKnowledge(None)),
         Arc::new(BuiltinTool {
             name: "sync_notion",
             description: "Sync the person's connected Notion now (new and edited pages become searchable).",
@@ -114,54 +112,84 @@ fn quote(body: &str) -> String {
     }
 }
 
-fn search_knowledge<'a>(
-    ctx: &'a mut ToolContext<'_>,
-    args: Value,
-) -> BoxFuture<'a, Result<Value, ToolError>> {
-    Box::pin(async move {
+/// Runs remotely: the query is embedded with no transaction open, then
+/// searched in a short one of its own (see `knowledge::online`).
+struct SearchKnowledge(Option<QueryEmbedder>);
+
+#[async_trait::async_trait]
+impl Tool for SearchKnowledge {
+    fn name(&self) -> &'static str {
+        "search_knowledge"
+    }
+
+    fn description(&self) -> &'static str {
+        "Search the person's notes and connected Notion pages. Returns the best passages with title and URL; answer from them only and name the source, or say it is not in their notes."
+    }
+
+    fn parameters(&self) -> Value {
+        json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1, "maxLength": 500}}, "required": ["query"]})
+    }
+
+    fn effect(&self) -> Effect {
+        Effect::Read
+    }
+
+    fn remote(&self) -> bool {
+        true
+    }
+
+    async fn call(&self, _ctx: &mut ToolContext<'_>, _args: Value) -> Result<Value, ToolError> {
+        Err(ToolError::Invalid("search_knowledge runs remotely".into()))
+    }
+
+    #[tracing::instrument(name = "tool.search_knowledge", skip_all)]
+    async fn call_remote(&self, ctx: &RemoteContext<'_>, args: Value) -> Result<Value, ToolError> {
         let query = arg_str(&args, "query")
             .ok_or_else(|| ToolError::Invalid("query is required".into()))?;
-        answer_from_notes(ctx, query).await
-    })
+        let found = find(ctx.pool, ctx.user.id, self.0.as_ref(), query, TOP).await?;
+        Ok(answer(&found.passages, ctx.say))
+    }
 }
 
-/// The best passages for `query` and a one-line answer naming the source,
-/// or "I didn't find that in your notes".
+/// The best passages for `query` by full text, in the person's open
+/// transaction (`recall`'s fallback when no fact matches), and a one-line
+/// answer naming the source, or "I didn't find that in your notes".
 pub(super) async fn answer_from_notes(
     ctx: &mut ToolContext<'_>,
     query: &str,
 ) -> Result<Value, ToolError> {
-    {
-        // Full text here: a tool runs inside the person's transaction, and
-        // no provider is called while one is open (DESIGN.md §5).
-        let found = search(ctx.tx, query, None, TOP).await?;
-        let french = ctx.say.french;
-        let confirmation = match found.first() {
-            None => ctx.say.pick(
-                "I didn't find that in your notes.",
-                "Je n'ai pas trouvé ça dans tes notes.",
-            ),
-            Some(best) => {
-                let from = source_label(best, french);
-                let text = quote(&best.body);
-                ctx.say.pick(
-                    &format!("From {from}: {text}"),
-                    &format!("D'après {from} : {text}"),
-                )
-            }
-        };
-        let passages: Vec<Value> = found
-            .iter()
-            .map(|p| {
-                json!({
-                    "title": p.title,
-                    "url": p.url,
-                    "source": p.source,
-                    "section": p.heading_path,
-                    "untrusted_text": quote(&p.body),
-                })
+    // Full text here: a local tool runs inside the person's transaction,
+    // and no provider is called while one is open (DESIGN.md §5).
+    let found = search(ctx.tx, query, None, TOP).await?;
+    Ok(answer(&found, ctx.say))
+}
+
+fn answer(found: &[Passage], say: Wording) -> Value {
+    let confirmation = match found.first() {
+        None => say.pick(
+            "I didn't find that in your notes.",
+            "Je n'ai pas trouvé ça dans tes notes.",
+        ),
+        Some(best) => {
+            let from = source_label(best, say.french);
+            let text = quote(&best.body);
+            say.pick(
+                &format!("From {from}: {text}"),
+                &format!("D'après {from} : {text}"),
+            )
+        }
+    };
+    let passages: Vec<Value> = found
+        .iter()
+        .map(|p| {
+            json!({
+                "title": p.title,
+                "url": p.url,
+                "source": p.source,
+                "section": p.heading_path,
+                "untrusted_text": quote(&p.body),
             })
-            .collect();
-        Ok(json!({"confirmation": confirmation, "found": !found.is_empty(), "passages": passages}))
-    }
+        })
+        .collect();
+    json!({"confirmation": confirmation, "found": !found.is_empty(), "passages": passages})
 }

@@ -109,6 +109,19 @@ impl ToolRegistry {
         self.integrations.as_ref()
     }
 
+    /// Replaces `search_knowledge` with one that embeds queries with the
+    /// configured provider (hybrid retrieval; full text without one).
+    pub fn with_knowledge(
+        mut self,
+        embedder: Option<crate::knowledge::online::QueryEmbedder>,
+    ) -> Self {
+        let tool = super::knowledge::search_tool(embedder);
+        if let Ok(validator) = jsonschema::validator_for(&tool.parameters()) {
+            self.tools.insert(tool.name(), Entry { tool, validator });
+        }
+        self
+    }
+
     /// Adds `export_my_data`, `delete_my_account` and
     /// `cancel_account_deletion` (see `tools::privacy`).
     pub fn with_privacy(

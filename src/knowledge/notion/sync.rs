@@ -1,7 +1,8 @@
 //! One incremental sync of a person's Notion workspace: pages edited since
 //! the source's checkpoint (search sorted by `last_edited_time`), each
 //! page's block tree (paginated, nested), database rows; archived or
-//! trashed pages removed. Each page is written in its own transaction with
+//! trashed pages removed on sight, and once a day a complete id-only
+//! listing removes the pages no longer shared. Each page is written in its own transaction with
 //! the run's counts, so a sync killed midway resumes without duplicates:
 //! a document is replaced by its (source, id), and an unchanged one (same
 //! content hash) is skipped. A page that fails (a poison page) is counted
@@ -19,13 +20,21 @@ use super::blocks::{PageMeta, block_line, page_meta};
 use super::client::{NotionClient, NotionError};
 use crate::db::{UserId, UserTx};
 use crate::knowledge::chunk::{chunk, detect_language, normalise, sha256_hex};
-use crate::store::knowledge::{KnowledgeSource, NewDocument, remove_document, store_document};
+use crate::store::knowledge::{
+    KnowledgeSource, NewDocument, remove_document, remove_unlisted, store_document,
+};
 use crate::store::{KnowledgeRun, RunCounts, RunStatus, StoreError};
 
 /// Nesting followed below a page (Notion pages rarely go deeper).
 const MAX_DEPTH: usize = 8;
 /// Blocks read from one page at most (a 5,000-block page fits).
 const MAX_BLOCKS: usize = 20_000;
+/// How often a run lists every shared page, past the checkpoint, to find
+/// the pages unshared since (incremental search cannot see those).
+const LISTING_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// Search requests one listing may take (100 pages each): bounded, and a
+/// workspace too large to list in full keeps its unshared pages a while.
+const MAX_LISTING_REQUESTS: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -67,20 +76,31 @@ pub async fn sync(
         tx.commit().await?;
         return Ok(Ended::Canceled);
     }
-    let checkpoint = KnowledgeSource::of_kind(&mut tx, crate::store::knowledge::SourceKind::Notion)
+    let found = KnowledgeSource::of_kind(&mut tx, crate::store::knowledge::SourceKind::Notion)
         .await?
         .into_iter()
         .find(|s| s.id == source)
-        .ok_or(StoreError::NotFound)?
-        .checkpoint;
+        .ok_or(StoreError::NotFound)?;
     tx.commit().await?;
+    let listing = found
+        .listed_at
+        .is_none_or(|at| Utc::now() - at > LISTING_EVERY);
 
-    let result = sync_pages(pool, user, source, run, client, checkpoint).await;
+    let result = sync_pages(pool, user, source, run, client, found.checkpoint, listing).await;
     let mut tx = UserTx::begin(pool, user).await?;
     let ended = match result {
-        Ok(Some(newest)) => {
-            if let Some(newest) = newest {
+        Ok(Some(listed)) => {
+            if let Some(newest) = listed.newest {
                 KnowledgeSource::advance_checkpoint(&mut tx, source, newest).await?;
+            }
+            if let Some(ids) = &listed.all {
+                let removed = remove_unlisted(&mut tx, source, ids).await?;
+                KnowledgeSource::mark_listed(&mut tx, source).await?;
+                if removed > 0 {
+                    tracing::info!(removed, "pages no longer shared removed");
+                    metrics::counter!("knowledge_ingest_pages_total", "outcome" => "unlisted")
+                        .increment(removed);
+                }
             }
             KnowledgeRun::finish(&mut tx, run, RunStatus::Ready, None).await?;
             let counts = KnowledgeRun::get(&mut tx, run).await?.map(|r| RunCounts {
@@ -109,8 +129,18 @@ pub async fn sync(
     Ok(ended)
 }
 
-/// Every page edited since `checkpoint`, written page by page. `Ok(None)`:
-/// the run was canceled meanwhile. `Ok(Some(newest))`: the newest edit seen.
+/// What a run's listing found.
+struct Listed {
+    /// The newest edit seen (the next checkpoint).
+    newest: Option<DateTime<Utc>>,
+    /// Every page still shared, when the listing was complete.
+    all: Option<Vec<String>>,
+}
+
+/// Every page edited since `checkpoint`, written page by page; with
+/// `listing`, every shared page's id too (the listing goes on past the
+/// checkpoint, ids only, at most [`MAX_LISTING_REQUESTS`] requests).
+/// `Ok(None)`: the run was canceled meanwhile.
 async fn sync_pages(
     pool: &PgPool,
     user: UserId,
@@ -118,28 +148,47 @@ async fn sync_pages(
     run: Uuid,
     client: &NotionClient,
     checkpoint: Option<DateTime<Utc>>,
-) -> Result<Option<Option<DateTime<Utc>>>, SyncError> {
+    listing: bool,
+) -> Result<Option<Listed>, SyncError> {
     let mut pages: Vec<PageMeta> = Vec::new();
+    let mut all: Vec<String> = Vec::new();
+    let mut complete = false;
     let mut cursor: Option<String> = None;
-    'listing: loop {
+    'listing: for _ in 0..MAX_LISTING_REQUESTS {
         let list = client.search_pages(cursor.as_deref()).await?;
         for page in &list.results {
             let Some(meta) = page_meta(page) else {
                 continue;
             };
+            if !meta.gone {
+                all.push(meta.id.clone());
+            }
             // Sorted newest first: the first page at or before the
             // checkpoint ends what changed since the last run.
             if checkpoint.is_some_and(|c| meta.last_edited <= c) {
-                break 'listing;
+                if !listing {
+                    break 'listing;
+                }
+                continue;
             }
             pages.push(meta);
         }
         match (list.has_more, list.next_cursor) {
             (true, Some(next)) => cursor = Some(next),
-            _ => break,
+            _ => {
+                complete = true;
+                break;
+            }
         }
     }
+    if listing && !complete {
+        tracing::warn!(
+            listed = all.len(),
+            "workspace too large to list in full; unshared pages stay until a listing completes"
+        );
+    }
     let newest = pages.iter().map(|p| p.last_edited).max();
+    let all = (listing && complete).then_some(all);
     for page in pages {
         let before = client.requests();
         let fetched = if page.gone {
@@ -187,7 +236,7 @@ async fn sync_pages(
         KnowledgeRun::add(&mut tx, run, counts).await?;
         tx.commit().await?;
     }
-    Ok(Some(newest))
+    Ok(Some(Listed { newest, all }))
 }
 
 async fn store_page(
