@@ -152,9 +152,11 @@ fn respond(request: &LlmRequest) -> Message {
     let responses = last.function_responses();
     if responses.is_empty() {
         // With a calendar connected, "what's on tomorrow" reads it; a
-        // question about mail reads it (or asks for access to it).
+        // question about mail reads it (or asks for access to it); an
+        // explicit search goes to the web or YouTube.
         let plan = intents::calendar_plan(request, &last.text(), now, locale)
-            .or_else(|| intents::mail_plan(request, &last.text(), locale));
+            .or_else(|| intents::mail_plan(request, &last.text(), locale))
+            .or_else(|| intents::search_plan(request, &last.text()));
         let plan = plan.unwrap_or_else(|| plan_turn(&request.messages, now, locale));
         return to_message(plan, locale);
     }

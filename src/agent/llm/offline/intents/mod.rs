@@ -23,6 +23,7 @@ mod settings;
 mod small_talk;
 mod statements;
 mod tasks;
+mod web;
 
 use regex::Captures;
 
@@ -45,6 +46,7 @@ pub(super) use settings::{display_name, quiet_hours, timezone};
 pub(super) use small_talk::{ack, small_talk};
 pub(super) use statements::{done_statement, statement};
 pub(super) use tasks::{goals, need_to, tasks};
+pub(super) use web::search_plan;
 
 /// The first capture group that matched, as said.
 fn first_group(inp: &Input, c: &Captures<'_>) -> Option<Input> {
