@@ -98,7 +98,7 @@ macro_rules! storage {
             ),
             StreamStrategy::new($wakes.subscribe($queue)),
         )
-        .poll_with_interval($options.poll_interval)
+        .poll_with_interval(<$job as Perform>::poll_interval(&$options))
     };
 }
 
