@@ -93,6 +93,7 @@ macro_rules! storage {
             PostgresStorage::<$job>::new(&$state.db).with_config(
                 apalis_postgres::Config::default()
                     .queue($queue)
+                    .batch_size(<$job as Perform>::batch_size())
                     .heartbeat_interval($options.heartbeat)
                     .missed_heartbeats($options.missed_heartbeats),
             ),

@@ -20,6 +20,13 @@ pub trait Perform: Job {
     /// Jobs of this kind in flight at once in one process.
     fn concurrency(options: &WorkerOptions) -> usize;
 
+    /// Jobs claimed per fetch: each fetch walks the queue's index past the
+    /// entries of jobs already claimed (dead until vacuum), so a deep
+    /// backlog is cheaper claimed in fewer, larger batches.
+    fn batch_size() -> usize {
+        10
+    }
+
     /// How often an idle worker of this kind looks for jobs that became
     /// due (jobs due when written wake it at once through NOTIFY).
     fn poll_interval(options: &WorkerOptions) -> Duration {

@@ -56,6 +56,12 @@ impl Perform for ReminderDueJob {
         REMINDER_POLL
     }
 
+    /// A burst of due reminders is claimed 100 at a time (see
+    /// `Perform::batch_size`).
+    fn batch_size() -> usize {
+        100
+    }
+
     async fn perform(self, state: &AppState, _task: &TaskId) -> Result<(), StoreError> {
         loop {
             match run(state, &self, Utc::now()).await? {
