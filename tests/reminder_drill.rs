@@ -149,6 +149,15 @@ async fn reminders_survive_a_killed_worker_none_lost_at_most_one_duplicate_per_k
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // Resident memory after the burst (bench/all.sh's memory figure).
+    let rss_kb = std::fs::read_to_string(format!("/proc/{}/status", worker.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
     sigkill(&mut worker);
 
     let received = received.lock().unwrap().clone();
@@ -168,11 +177,27 @@ async fn reminders_survive_a_killed_worker_none_lost_at_most_one_duplicate_per_k
         .collect();
     lateness.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| lateness[((lateness.len() as f64 * p) as usize).min(lateness.len() - 1)];
+    // From the first due instant to the last hand-off: the burst figure.
+    let handoff = received
+        .iter()
+        .map(|(_, at)| *at)
+        .max()
+        .map_or(f64::NAN, |last| {
+            (last - start).num_milliseconds() as f64 / 1000.0
+        });
     println!(
         "drill: {total} reminders, {people} people, {kills} kill(s): delivered {delivered}, lost {lost}, \
          duplicates {duplicates}, lateness p50 {:.2} s, p99 {:.2} s",
         pct(0.5),
         pct(0.99)
+    );
+    println!(
+        "BENCH drill reminders={total} people={people} delivered={delivered} lost={lost} \
+         handoff_s={handoff:.3} rate_per_s={:.1} late_p50_ms={:.1} late_p99_ms={:.1} worker_rss_mb={:.1}",
+        delivered as f64 / handoff.max(0.001),
+        pct(0.5) * 1000.0,
+        pct(0.99) * 1000.0,
+        rss_kb as f64 / 1024.0
     );
     assert_eq!(lost, 0, "reminders lost");
     assert!(

@@ -36,6 +36,12 @@ impl Perform for DeliverReminderJob {
         REMINDER_SENDERS
     }
 
+    /// A burst's deliveries are claimed 100 at a time (see
+    /// `Perform::batch_size`); still sent `REMINDER_SENDERS` at a time.
+    fn batch_size() -> usize {
+        100
+    }
+
     async fn perform(self, state: &AppState, task: &TaskId) -> Result<(), DeliveryError> {
         run(state, &self.0, &task.to_string()).await.map(drop)
     }

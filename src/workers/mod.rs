@@ -95,12 +95,13 @@ macro_rules! storage {
             PostgresStorage::<$job>::new(&$state.db).with_config(
                 apalis_postgres::Config::default()
                     .queue($queue)
+                    .batch_size(<$job as Perform>::batch_size())
                     .heartbeat_interval($options.heartbeat)
                     .missed_heartbeats($options.missed_heartbeats),
             ),
             StreamStrategy::new($wakes.subscribe($queue)),
         )
-        .poll_with_interval($options.poll_interval)
+        .poll_with_interval(<$job as Perform>::poll_interval(&$options))
     };
 }
 

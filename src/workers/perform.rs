@@ -3,6 +3,7 @@
 //! job kind is listed once, in [`crate::db::queue::every_job!`].
 
 use std::future::Future;
+use std::time::Duration;
 
 use apalis::prelude::{Attempt, BoxDynError, Data, TaskId};
 
@@ -18,6 +19,19 @@ pub trait Perform: Job {
 
     /// Jobs of this kind in flight at once in one process.
     fn concurrency(options: &WorkerOptions) -> usize;
+
+    /// Jobs claimed per fetch: each fetch walks the queue's index past the
+    /// entries of jobs already claimed (dead until vacuum), so a deep
+    /// backlog is cheaper claimed in fewer, larger batches.
+    fn batch_size() -> usize {
+        10
+    }
+
+    /// How often an idle worker of this kind looks for jobs that became
+    /// due (jobs due when written wake it at once through NOTIFY).
+    fn poll_interval(options: &WorkerOptions) -> Duration {
+        options.poll_interval
+    }
 
     /// Runs the job once. A failure is retried with backoff; a panic is
     /// contained to this job (see [`retry::guarded`]).

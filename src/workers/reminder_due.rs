@@ -23,6 +23,9 @@ use crate::store::{
     UserId, record_audit,
 };
 
+/// How often the reminder worker looks for reminders that fell due.
+const REMINDER_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// What the job did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fired {
@@ -34,8 +37,8 @@ pub enum Fired {
     Deferred,
     /// Cancelled, done, or moved to a later time (another job covers it).
     Skipped,
-    /// Woken before the due instant (job times have one-second
-    /// resolution): wait this long and run again.
+    /// Woken before the due instant (the database's clock a little ahead
+    /// of this process's): wait this long and run again.
     Early(std::time::Duration),
 }
 
@@ -44,6 +47,19 @@ impl Perform for ReminderDueJob {
 
     fn concurrency(_options: &WorkerOptions) -> usize {
         8
+    }
+
+    /// Reminders are written for a future instant, so nothing wakes their
+    /// worker when one falls due: it looks often, as a due reminder waits
+    /// at most this long (one cheap index probe per tick when idle).
+    fn poll_interval(_options: &WorkerOptions) -> std::time::Duration {
+        REMINDER_POLL
+    }
+
+    /// A burst of due reminders is claimed 100 at a time (see
+    /// `Perform::batch_size`).
+    fn batch_size() -> usize {
+        100
     }
 
     async fn perform(self, state: &AppState, _task: &TaskId) -> Result<(), StoreError> {
