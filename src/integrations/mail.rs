@@ -168,6 +168,10 @@ pub(super) fn capped_body(text: &str) -> (String, bool) {
     )
 }
 
+// Each provider's future is boxed: a tool's future nests the provider
+// client, its OAuth token read and refresh, breaker and retries, and
+// unboxed it is deep enough to overflow the compiler's query depth when
+// laying it out in a release build (the dev build does not notice).
 impl Integrations {
     /// The newest messages matching `query`, at most [`MAX_MESSAGES`].
     #[tracing::instrument(skip_all, fields(provider = %provider))]
@@ -178,8 +182,8 @@ impl Integrations {
         query: &MailQuery,
     ) -> Result<Vec<MailSummary>, IntegrationError> {
         let mut found = match provider {
-            Provider::Microsoft => microsoft_mail::search(self, user, query).await?,
-            _ => gmail::search(self, user, query).await?,
+            Provider::Microsoft => Box::pin(microsoft_mail::search(self, user, query)).await?,
+            _ => Box::pin(gmail::search(self, user, query)).await?,
         };
         found.truncate(MAX_MESSAGES);
         Ok(found)
@@ -193,8 +197,8 @@ impl Integrations {
         id: &str,
     ) -> Result<Mail, IntegrationError> {
         match provider {
-            Provider::Microsoft => microsoft_mail::read(self, user, id).await,
-            _ => gmail::read(self, user, id).await,
+            Provider::Microsoft => Box::pin(microsoft_mail::read(self, user, id)).await,
+            _ => Box::pin(gmail::read(self, user, id)).await,
         }
     }
 
@@ -207,8 +211,8 @@ impl Integrations {
         id: &str,
     ) -> Result<ReplyTarget, IntegrationError> {
         match provider {
-            Provider::Microsoft => microsoft_mail::reply_target(self, user, id).await,
-            _ => gmail::reply_target(self, user, id).await,
+            Provider::Microsoft => Box::pin(microsoft_mail::reply_target(self, user, id)).await,
+            _ => Box::pin(gmail::reply_target(self, user, id)).await,
         }
     }
 
@@ -222,8 +226,8 @@ impl Integrations {
         mail: &Outgoing,
     ) -> Result<(), IntegrationError> {
         match provider {
-            Provider::Microsoft => microsoft_mail::send(self, user, mail).await,
-            _ => gmail::send(self, user, mail).await,
+            Provider::Microsoft => Box::pin(microsoft_mail::send(self, user, mail)).await,
+            _ => Box::pin(gmail::send(self, user, mail)).await,
         }
     }
 
@@ -236,8 +240,8 @@ impl Integrations {
         mail: &Outgoing,
     ) -> Result<String, IntegrationError> {
         match provider {
-            Provider::Microsoft => microsoft_mail::draft(self, user, mail).await,
-            _ => gmail::draft(self, user, mail).await,
+            Provider::Microsoft => Box::pin(microsoft_mail::draft(self, user, mail)).await,
+            _ => Box::pin(gmail::draft(self, user, mail)).await,
         }
     }
 }
