@@ -77,8 +77,11 @@ fn web_request(inp: &Input) -> Option<String> {
     )
     .captures(n)?;
     let m = ["a", "b", "c", "d"].iter().find_map(|g| c.name(g))?;
-    // "look up my notes", "google my calendar": the person's own things.
-    if rx!(r"^(?:my|mes|mon|ma|in\s+my|dans\s+mes)\b").is_match(m.as_str()) {
+    // "look up my notes", "google my calendar", "google calendar isn't
+    // syncing": the person's own things, or Google's products.
+    if rx!(r"^(?:my|mes|mon|ma|in\s+my|dans\s+mes|calendar|agenda|account|compte|mail|drive|docs|maps)\b")
+        .is_match(m.as_str())
+    {
         return None;
     }
     said(inp, m.start()..m.end())
@@ -159,6 +162,7 @@ mod tests {
             "what time is my dentist",
             "cherche mes notes sur le vélo",
             "when is the meeting",
+            "google calendar isn't syncing",
         ] {
             assert_eq!(web(said), None, "{said}");
         }
