@@ -39,63 +39,22 @@ async fn reminders_survive_a_killed_worker_none_lost_at_most_one_duplicate_per_k
     // Bulk set-up for big runs: the same rows and jobs `Reminder::create`
     // writes, inserted in a few statements.
     let bulk = std::env::var("NUDGE_DRILL_BULK").is_ok();
-    let mut users = Vec::new();
-    if bulk {
-        users = sqlx::query_scalar(
-            "with u as (insert into users (display_name, timezone) \
-               select 'p' || n, 'UTC' from generate_series(0, $1 - 1) n returning id) \
-             select id from u",
-        )
-        .bind(people as i64)
-        .fetch_all(&db.owner)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(nudge::store::UserId)
-        .collect();
-        sqlx::query(
-            "insert into user_phone_numbers (user_id, e164, verified, is_primary) \
-             select id, '+1514' || lpad((5000000 + row_number() over (order by id))::text, 7, '0'), true, true from users",
-        )
-        .execute(&db.owner)
-        .await
-        .unwrap();
+    let users = if bulk {
+        common::drill::bulk_people(&db, people).await
     } else {
+        let mut users = Vec::new();
         for i in 0..people {
             users.push(
                 common::create_user(&db, &format!("p{i}"), &format!("+1514556{:04}", i)).await,
             );
         }
-    }
+        users
+    };
     // Due times spread over the window, starting a few seconds from now.
     let start = Utc::now() + chrono::Duration::seconds(if bulk { 20 } else { 3 });
     let mut due: HashMap<String, DateTime<Utc>> = HashMap::new();
     if bulk {
-        let ids: Vec<uuid::Uuid> = users.iter().map(|u| u.0).collect();
-        sqlx::query(
-            "with r as (insert into reminders (user_id, body, due_at, timezone, explicit_time) \
-               select ($1::uuid[])[1 + (n % array_length($1, 1))], 'drill ' || lpad(n::text, 5, '0'), \
-                      $2 + make_interval(secs => $3 * n / $4), 'UTC', true \
-               from generate_series(0, $4 - 1) n returning id, user_id, due_at) \
-             insert into apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority) \
-             select apalis.generate_ulid(), 'reminder_due', \
-                    convert_to(json_build_object('user_id', user_id, 'reminder_id', id)::text, 'UTF8'), \
-                    'Pending', 0, 10, due_at, 0 from r",
-        )
-        .bind(&ids)
-        .bind(start)
-        .bind(window.as_secs_f64())
-        .bind(total as i64)
-        .execute(&db.owner)
-        .await
-        .unwrap();
-        for i in 0..total {
-            let at = start
-                + chrono::Duration::microseconds(
-                    (window.as_secs_f64() * 1e6 * i as f64 / total as f64) as i64,
-                );
-            due.insert(format!("Reminder: drill {i:05}"), at);
-        }
+        due = common::drill::bulk_reminders(&db, &users, total, start, window).await;
     }
     for i in (0..total).filter(|_| !bulk) {
         let at = start

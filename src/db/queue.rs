@@ -14,15 +14,18 @@ use uuid::Uuid;
 /// at once, is the worker side (`workers::Perform`).
 ///
 /// Adding a job: its payload and `Job` impl here, one line in
-/// [`every_job!`], and one file under `workers/` implementing `Perform`.
+/// [`every_job!`] and [`one_by_one_jobs!`], and one file under `workers/`
+/// implementing `Perform`.
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     /// The queue's name (`apalis.jobs.job_type`).
     const QUEUE: &'static str;
 }
 
-/// Every job kind, once. Calls `$then!(args… ; Job, Job, …)`: the worker
-/// registration, [`QUEUES`] (hence the queue gauges and `nudge admin jobs
-/// queues`) are all made from this one list.
+/// Every job kind, once. Calls `$then!(args… ; Job, Job, …)`: [`QUEUES`]
+/// (hence the queue gauges and `nudge admin jobs queues`) is made from
+/// this list; the worker runs the kinds of [`one_by_one_jobs!`] through
+/// apalis and drains `ReminderDueJob` and `DeliverReminderJob` in batches
+/// itself (`workers::batch`).
 macro_rules! every_job {
     ($then:ident $(, $arg:expr)*) => {
         $then!($($arg),* ;
@@ -43,7 +46,28 @@ macro_rules! every_job {
         )
     };
 }
-pub(crate) use every_job;
+
+/// The job kinds apalis runs one at a time: [`every_job!`] but the two
+/// drained in batches.
+macro_rules! one_by_one_jobs {
+    ($then:ident $(, $arg:expr)*) => {
+        $then!($($arg),* ;
+            $crate::db::queue::AgentTurnJob,
+            $crate::db::queue::DeliverSmsJob,
+            $crate::db::queue::OnboardingSmsJob,
+            $crate::db::queue::ReminderNudgeJob,
+            $crate::db::queue::BookmarkOfferJob,
+            $crate::db::queue::FocusCheckinJob,
+            $crate::db::queue::MorningCheckinJob,
+            $crate::db::queue::EveningCheckinJob,
+            $crate::db::queue::RefreshTokenJob,
+            $crate::db::queue::RevokeTokenJob,
+            $crate::db::queue::EraseAccountJob,
+            $crate::db::queue::NotionSyncJob
+        )
+    };
+}
+pub(crate) use one_by_one_jobs;
 
 macro_rules! queue_names {
     ( ; $($job:path),*) => {

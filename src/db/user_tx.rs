@@ -3,6 +3,12 @@
 //! `set_config('app.user_id', …, true)` is transaction-local, so a pooled
 //! connection never carries one person's scope into the next transaction.
 //! Row-level security policies compare every row's `user_id` with it.
+//!
+//! A batch transaction ([`UserTx::begin_batch`]) visits people one at a
+//! time: [`UserTx::visit`] opens a savepoint and moves the scope to the next
+//! person, so at every moment PostgreSQL still sees exactly one person's
+//! rows, one person's failure is undone alone, and a hundred people's work
+//! costs one commit instead of a hundred.
 
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -53,6 +59,43 @@ impl UserTx {
             .execute(tx.conn())
             .await?;
         Ok(tx)
+    }
+
+    /// Begins a transaction scoped to nobody (row-level security shows no
+    /// rows) until [`Self::visit`] names the first person.
+    pub async fn begin_batch(pool: &PgPool) -> Result<Self, sqlx::Error> {
+        Self::begin_with(pool, UserId(Uuid::nil()), false).await
+    }
+
+    /// Moves the scope to `user_id` behind a fresh savepoint, in one round
+    /// trip; the previous person's savepoint is kept (released) first.
+    /// End the visit with [`Self::leave`]: a failed visit's work is undone
+    /// alone and the transaction goes on.
+    pub async fn visit(&mut self, user_id: UserId) -> Result<(), sqlx::Error> {
+        // A `Uuid` formats as hex digits and dashes only: safe to inline.
+        let statement = format!(
+            "savepoint person_visit; select set_config('app.user_id', '{}', true)",
+            user_id.0.hyphenated()
+        );
+        sqlx::raw_sql(AssertSqlSafe(statement))
+            .execute(&mut *self.tx)
+            .await?;
+        self.user_id = user_id;
+        Ok(())
+    }
+
+    /// Ends the visit [`Self::visit`] began: keeps its work, or undoes it
+    /// when `keep` is false. The scope goes back to nobody.
+    pub async fn leave(&mut self, keep: bool) -> Result<(), sqlx::Error> {
+        let statement = if keep {
+            "release savepoint person_visit; select set_config('app.user_id', '', true)"
+        } else {
+            "rollback to savepoint person_visit; release savepoint person_visit; \
+             select set_config('app.user_id', '', true)"
+        };
+        sqlx::raw_sql(statement).execute(&mut *self.tx).await?;
+        self.user_id = UserId(Uuid::nil());
+        Ok(())
     }
 
     async fn begin_with(

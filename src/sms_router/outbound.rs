@@ -16,7 +16,7 @@ use super::pacing::Pacer;
 use super::segments::{
     DEFAULT_SEGMENT_COST_MICROS, analyse, estimated_cost_micros, fit_to_segments,
 };
-use super::sender::{OutboundSms, SendError, SmsSender};
+use super::sender::{OutboundSms, SendError, SentSms, SmsSender};
 use crate::db::UserTx;
 use crate::store::nudges::{answered_since, nudged_delivery};
 use crate::store::{
@@ -101,12 +101,57 @@ pub async fn deliver_as(
     holder: &str,
 ) -> Result<Delivery, DeliveryError> {
     let mut tx = UserTx::begin(&state.db, user_id).await?;
-    let message = SmsMessage::get(&mut tx, message_id).await?;
-    if message.direction != Direction::Outbound || message.status.is_handed_over() {
-        return Ok(Delivery::AlreadyDone);
+    let prepared = prepare(&mut tx, state, message_id, holder).await?;
+    tx.commit().await?;
+    let prepared = match prepared {
+        Prepared::Send(claimed) => claimed,
+        Prepared::Settled(delivery) => return Ok(delivery),
+    };
+    let result = send(state, &prepared).await;
+    let mut tx = UserTx::begin(&state.db, user_id).await?;
+    match record(&mut tx, &prepared, result).await {
+        Err(DeliveryError::Store(e)) => Err(e.into()),
+        // A `Retry` has given the claim back: that too must be committed.
+        recorded => {
+            tx.commit().await?;
+            recorded
+        }
     }
-    let user = User::current(&mut tx).await?;
-    let phone = PhoneRecord::primary(&mut tx).await?;
+}
+
+/// A message claimed for sending, with what the provider call needs.
+pub struct Outgoing {
+    pub message_id: Uuid,
+    to: String,
+    body: String,
+    segments: u32,
+    encoding: &'static str,
+}
+
+/// What [`prepare`] found.
+pub enum Prepared {
+    /// Claimed: send it with [`send`], then [`record`] the answer.
+    Send(Outgoing),
+    /// Nothing to send: suppressed by rule (recorded), or already handled.
+    Settled(Delivery),
+}
+
+/// The first step of a delivery, in the person's scoped transaction: the
+/// send-time checks (opt-out, disabled, unreachable, acknowledged nudge),
+/// then the claim that marks the message "sending" as `holder`. Commit
+/// before calling the provider: a retry must know the message may be out.
+pub async fn prepare(
+    tx: &mut UserTx,
+    state: &Outbound,
+    message_id: Uuid,
+    holder: &str,
+) -> Result<Prepared, DeliveryError> {
+    let message = SmsMessage::get(tx, message_id).await?;
+    if message.direction != Direction::Outbound || message.status.is_handed_over() {
+        return Ok(Prepared::Settled(Delivery::AlreadyDone));
+    }
+    let user = User::current(tx).await?;
+    let phone = PhoneRecord::primary(tx).await?;
     // The opt-out confirmation is the one text an opted-out number gets.
     let confirms_opt_out = message
         .idempotency_key
@@ -115,7 +160,7 @@ pub async fn deliver_as(
     // A nudge waiting its turn in the queue when the person answered the
     // reminder: never sent after the answer.
     let acknowledged = match message.idempotency_key.as_deref().and_then(nudged_delivery) {
-        Some(delivered) => answered_since(&mut tx, delivered).await?,
+        Some(delivered) => answered_since(tx, delivered).await?,
         None => false,
     };
     let suppressed = match (&user.status, phone) {
@@ -132,7 +177,7 @@ pub async fn deliver_as(
         Ok(phone) => phone,
         Err(reason) => {
             SmsMessage::record_send(
-                &mut tx,
+                tx,
                 message_id,
                 MessageStatus::Suppressed,
                 None,
@@ -141,16 +186,15 @@ pub async fn deliver_as(
                 &message.body,
             )
             .await?;
-            tx.commit().await?;
             metrics::counter!("sms_outbound_total", "status" => "suppressed").increment(1);
-            return Ok(Delivery::Suppressed(reason));
+            return Ok(Prepared::Settled(Delivery::Suppressed(reason)));
         }
     };
     let body = fit_to_segments(&message.body, state.max_segments);
     let info = analyse(&body);
     let segments = i32::try_from(info.segments).unwrap_or(i32::MAX);
     match SmsMessage::claim_for_sending(
-        &mut tx,
+        tx,
         message_id,
         &body,
         segments,
@@ -174,48 +218,69 @@ pub async fn deliver_as(
             metrics::counter!("sms_possible_duplicates_total", "kind" => kind).increment(1);
         }
         // Another worker is sending it right now.
-        Claim::Busy => return Ok(Delivery::AlreadyDone),
+        Claim::Busy => return Ok(Prepared::Settled(Delivery::AlreadyDone)),
     }
-    tx.commit().await?;
+    Ok(Prepared::Send(Outgoing {
+        message_id,
+        to: phone.e164,
+        body,
+        segments: info.segments,
+        encoding: info.encoding.as_str(),
+    }))
+}
 
-    state.pacer.wait_turn(info.segments, state.max_mps).await;
+/// The provider call, when the pacer gives this message its turn. No
+/// transaction is open here.
+pub async fn send(state: &Outbound, claimed: &Outgoing) -> Result<SentSms, SendError> {
+    state.pacer.wait_turn(claimed.segments, state.max_mps).await;
     let sms = OutboundSms {
-        to: phone.e164.clone(),
-        body: body.clone(),
+        to: claimed.to.clone(),
+        body: claimed.body.clone(),
     };
-    let result = state.sender.send(&sms).await;
+    state.sender.send(&sms).await
+}
 
-    let mut tx = UserTx::begin(&state.db, user_id).await?;
+/// The last step, in the person's scoped transaction: the provider's
+/// answer recorded. An unavailable provider gives the claim back and
+/// returns [`DeliveryError::Retry`]; commit either way.
+pub async fn record(
+    tx: &mut UserTx,
+    claimed: &Outgoing,
+    result: Result<SentSms, SendError>,
+) -> Result<Delivery, DeliveryError> {
+    let message_id = claimed.message_id;
+    let segments = i32::try_from(claimed.segments).unwrap_or(i32::MAX);
+    let body = &claimed.body;
     let delivery = match result {
         Ok(sent) => {
             SmsMessage::record_send(
-                &mut tx,
+                tx,
                 message_id,
                 sent.status,
                 Some(&sent.provider_message_id),
                 None,
                 Some(segments),
-                &body,
+                body,
             )
             .await?;
-            let cost = estimated_cost_micros(info.segments, DEFAULT_SEGMENT_COST_MICROS);
-            record_sms_usage(&mut tx, message_id, segments, info.encoding.as_str(), cost).await?;
-            metrics::counter!("sms_segments_total").increment(u64::from(info.segments));
+            let cost = estimated_cost_micros(claimed.segments, DEFAULT_SEGMENT_COST_MICROS);
+            record_sms_usage(tx, message_id, segments, claimed.encoding, cost).await?;
+            metrics::counter!("sms_segments_total").increment(u64::from(claimed.segments));
             metrics::counter!("sms_estimated_cost_micros_total").increment(cost.max(0) as u64);
             Delivery::Sent {
                 provider_message_id: sent.provider_message_id,
             }
         }
         Err(SendError::Unsubscribed) => {
-            carrier_errors::act_on(&mut tx, Some(&phone.e164), "21610", "send").await?;
+            carrier_errors::act_on(tx, Some(&claimed.to), "21610", "send").await?;
             SmsMessage::record_send(
-                &mut tx,
+                tx,
                 message_id,
                 MessageStatus::Failed,
                 None,
                 Some("21610"),
                 Some(segments),
-                &body,
+                body,
             )
             .await?;
             Delivery::Failed("recipient unsubscribed".into())
@@ -223,16 +288,16 @@ pub async fn deliver_as(
         Err(SendError::Rejected { code, message }) => {
             let code = code.map(|c| c.to_string());
             if let Some(code) = &code {
-                carrier_errors::act_on(&mut tx, Some(&phone.e164), code, "send").await?;
+                carrier_errors::act_on(tx, Some(&claimed.to), code, "send").await?;
             }
             SmsMessage::record_send(
-                &mut tx,
+                tx,
                 message_id,
                 MessageStatus::Failed,
                 None,
                 code.as_deref(),
                 Some(segments),
-                &body,
+                body,
             )
             .await?;
             Delivery::Failed(message)
@@ -243,8 +308,7 @@ pub async fn deliver_as(
         }) => {
             // Not sent: give the claim back, or the retry would find it
             // "sending" and take it for done.
-            SmsMessage::release_claim(&mut tx, message_id).await?;
-            tx.commit().await?;
+            SmsMessage::release_claim(tx, message_id).await?;
             metrics::counter!("sms_outbound_total", "status" => "retry").increment(1);
             return Err(DeliveryError::Retry {
                 message,
@@ -252,7 +316,6 @@ pub async fn deliver_as(
             });
         }
     };
-    tx.commit().await?;
     let label = match &delivery {
         Delivery::Sent { .. } => "sent",
         _ => "failed",

@@ -9,12 +9,19 @@
 //! transactions one after another and never hold one while waiting for
 //! another (no session locks, no transaction across a network call). The
 //! rest of the pool serves apalis' own fetches, acknowledgements and
-//! heartbeats. Jobs in flight can outnumber connections (8 turns, 8 + 4
-//! deliveries, 8 reminders, 4 nudges, 2 onboarding texts): a job then waits a few
-//! milliseconds for a connection, it never deadlocks, since no one waits
-//! while holding one.
+//! heartbeats. Jobs in flight can outnumber connections (8 turns, 8
+//! deliveries, 4 nudges, 2 onboarding texts, and the batch loops: 2
+//! reminder hand-offs and 2 reminder senders, each holding one connection
+//! only while its batch's transaction runs, never while texts wait for
+//! the pacer or Twilio): a job then waits a few milliseconds for a
+//! connection, it never deadlocks, since no one waits while holding one.
+//!
+//! Reminder hand-offs and reminder deliveries are not run job by job but
+//! drained in batches (see [`batch`]), so a burst at the top of the hour
+//! costs one commit per hundred occurrences.
 
 pub mod agent_turn;
+mod batch;
 pub mod bookmark_offer;
 mod daily;
 pub mod deliver_sms;
@@ -133,7 +140,7 @@ macro_rules! queue_worker {
     }};
 }
 
-/// Registers a worker for every job kind of [`queue::every_job!`].
+/// Registers a worker for every job kind of [`queue::one_by_one_jobs!`].
 macro_rules! register_jobs {
     ($monitor:expr, $state:expr, $wakes:expr, $options:expr, $suffix:expr ; $($job:path),*) => {
         $monitor $(.register(queue_worker!($state, $wakes, $options, $suffix, $job)))*
@@ -150,7 +157,13 @@ pub async fn run(
     let wakes = wake::WakeHub::start(state.db.clone());
     let schedule = cron::Schedule::from_str(&options.maintenance_schedule)?;
     let sweep_schedule = cron::Schedule::from_str(&options.sweeper_schedule)?;
-    let monitor = queue::every_job!(
+    // The batched queues' loops stop with the monitor, between batches;
+    // dropping the set (this future aborted, as a crash) aborts them.
+    let (stop_batches, batches_stopped) = tokio::sync::watch::channel(false);
+    let mut loops = tokio::task::JoinSet::new();
+    reminder_due::spawn(&state, &wakes, &batches_stopped, &mut loops);
+    deliver_sms::spawn_reminder_senders(&state, &wakes, &batches_stopped, &mut loops);
+    let monitor = queue::one_by_one_jobs!(
         register_jobs,
         Monitor::new(),
         state,
@@ -185,12 +198,20 @@ pub async fn run(
     })
     .shutdown_timeout(SHUTDOWN_GRACE);
     tracing::info!("worker started");
-    monitor
+    let stopped = monitor
         .run_with_signal(async move {
             shutdown.await;
+            stop_batches.send_replace(true);
             Ok(())
         })
-        .await?;
+        .await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, loops.join_all())
+        .await
+        .is_err()
+    {
+        tracing::warn!("a batch was still running at the end of the grace period");
+    }
+    stopped?;
     tracing::info!("worker stopped");
     Ok(())
 }

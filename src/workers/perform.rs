@@ -1,6 +1,7 @@
 //! The worker side of a job: how many run at once and what running one
 //! does. The payload and its queue are [`crate::db::queue::Job`]; every
-//! job kind is listed once, in [`crate::db::queue::every_job!`].
+//! job kind is listed in `db::queue`'s `every_job!`, and those apalis runs
+//! one at a time in its `one_by_one_jobs!`.
 
 use std::future::Future;
 use std::time::Duration;

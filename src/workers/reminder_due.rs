@@ -1,30 +1,47 @@
-//! `reminder_due`: deliver one reminder occurrence.
+//! `reminder_due`: hand off due reminder occurrences.
 //!
 //! At the due time: quiet hours may defer it (unless the person asked for
 //! that exact time); an occurrence older than its staleness window is
 //! recorded as missed and not sent; otherwise the SMS is stored with the key
 //! `reminder:<id>:<due>` and its delivery job enqueued, the occurrence marked
-//! sent and — for a recurring reminder — the next one scheduled, all in one
-//! transaction. A recurring reminder never bursts after downtime: the next
-//! occurrence is the first one after now. A reminder that persists until
-//! acknowledged gets its first nudge's job in that same transaction (see
+//! sent and — for a recurring reminder — the next one scheduled. A
+//! recurring reminder never bursts after downtime: the next occurrence is
+//! the first one after now. A reminder that persists until acknowledged
+//! gets its first nudge's job in that same transaction (see
 //! `reminder_nudge`).
+//!
+//! The worker claims due occurrences a hundred at a time and hands them
+//! all off in one transaction, one person at a time (see `workers::batch`):
+//! each occurrence's writes, and its job marked done, commit together or
+//! not at all.
 
-use apalis::prelude::TaskId;
 use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
-use super::{Perform, WorkerOptions};
+use super::batch;
+use super::wake::WakeHub;
 use crate::app::AppState;
 use crate::db::UserTx;
-use crate::db::queue::{self, DeliverReminderJob, DeliverSmsJob, JobOptions, ReminderDueJob};
+use crate::db::queue::{self, DeliverReminderJob, DeliverSmsJob, Job, JobOptions, ReminderDueJob};
 use crate::reminders::{Outcome, Person, decide, wording};
 use crate::store::{
     Actor, FollowThrough, Proactive, Reminder, ReminderStatus, SmsMessage, StoreError, User,
     UserId, record_audit,
 };
 
-/// How often the reminder worker looks for reminders that fell due.
+/// How often the hand-off looks for reminders that fell due. Reminders are
+/// written for a future instant, so nothing wakes it when one falls due:
+/// it looks often, as a due reminder waits at most this long (one cheap
+/// index probe per tick when idle).
 const REMINDER_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Occurrences handed off per transaction.
+const BATCH: usize = 100;
+
+/// Hand-off loops per process: one fills its next batch while the other
+/// commits.
+const LOOPS: usize = 2;
 
 /// What the job did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,62 +59,121 @@ pub enum Fired {
     Early(std::time::Duration),
 }
 
-impl Perform for ReminderDueJob {
-    type Error = StoreError;
-
-    fn concurrency(_options: &WorkerOptions) -> usize {
-        8
-    }
-
-    /// Reminders are written for a future instant, so nothing wakes their
-    /// worker when one falls due: it looks often, as a due reminder waits
-    /// at most this long (one cheap index probe per tick when idle).
-    fn poll_interval(_options: &WorkerOptions) -> std::time::Duration {
-        REMINDER_POLL
-    }
-
-    /// A burst of due reminders is claimed 100 at a time (see
-    /// `Perform::batch_size`).
-    fn batch_size() -> usize {
-        100
-    }
-
-    async fn perform(self, state: &AppState, _task: &TaskId) -> Result<(), StoreError> {
-        loop {
-            match run(state, &self, Utc::now()).await? {
-                Fired::Early(wait) => tokio::time::sleep(wait).await,
-                _ => return Ok(()),
-            }
-        }
+/// Runs the hand-off loops in `loops` until `shutdown` turns true.
+pub fn spawn(
+    state: &AppState,
+    wakes: &WakeHub,
+    shutdown: &watch::Receiver<bool>,
+    loops: &mut JoinSet<()>,
+) {
+    for _ in 0..LOOPS {
+        let state = state.clone();
+        loops.spawn(batch::drain(
+            ReminderDueJob::QUEUE,
+            wakes.subscribe(ReminderDueJob::QUEUE),
+            REMINDER_POLL,
+            shutdown.clone(),
+            BATCH,
+            move || {
+                let state = state.clone();
+                async move { hand_off(&state, BATCH).await }
+            },
+        ));
     }
 }
 
-#[tracing::instrument(name = "job.reminder_due", skip_all, fields(reminder_id = %job.reminder_id))]
+/// Hands off up to `limit` due occurrences in one transaction; returns how
+/// many were claimed. An occurrence that fails is undone alone and retried
+/// with backoff; the rest commit.
+#[tracing::instrument(name = "job.reminder_hand_off", skip_all, fields(claimed))]
+pub async fn hand_off(state: &AppState, limit: usize) -> Result<usize, StoreError> {
+    let mut tx = UserTx::begin_batch(&state.db).await?;
+    let claimed = batch::claim::<ReminderDueJob>(tx.conn(), limit, None).await?;
+    tracing::Span::current().record("claimed", claimed.len());
+    let now = Utc::now();
+    let mut done = Vec::with_capacity(claimed.len());
+    let mut effects = Vec::with_capacity(claimed.len());
+    let mut failed = Vec::new();
+    for job in &claimed {
+        tx.visit(UserId(job.job.user_id)).await?;
+        match batch::contain(ReminderDueJob::QUEUE, fire(&mut tx, &job.job, now)).await {
+            // Left due: claimed again once its instant has come.
+            Ok(Effect(Fired::Early(_), _)) => tx.leave(false).await?,
+            Ok(effect) => {
+                tx.leave(true).await?;
+                done.push(job.id.clone());
+                effects.push(effect);
+            }
+            Err(e) => {
+                tx.leave(false).await?;
+                failed.push((job, e));
+            }
+        }
+    }
+    batch::finish(tx.conn(), &done).await?;
+    for (job, e) in failed {
+        batch::fail(tx.conn(), ReminderDueJob::QUEUE, job, &e, None).await?;
+    }
+    tx.commit().await?;
+    effects.iter().for_each(Effect::count);
+    Ok(claimed.len())
+}
+
+/// One occurrence handed off in its own transaction (tests, and what a
+/// batch does for each occurrence).
 pub async fn run(
     state: &AppState,
     job: &ReminderDueJob,
     now: DateTime<Utc>,
 ) -> Result<Fired, StoreError> {
     let mut tx = UserTx::begin(&state.db, UserId(job.user_id)).await?;
-    let Some(reminder) = Reminder::lock(&mut tx, job.reminder_id).await? else {
-        return Ok(Fired::Skipped);
+    let effect = fire(&mut tx, job, now).await?;
+    tx.commit().await?;
+    effect.count();
+    Ok(effect.0)
+}
+
+/// What an occurrence did, and its lateness in seconds when it fired:
+/// counted once its transaction has committed.
+struct Effect(Fired, f64);
+
+impl Effect {
+    fn count(&self) {
+        match self.0 {
+            Fired::Sent { late } => {
+                metrics::counter!("reminders_fired_total", "late" => late.to_string()).increment(1);
+                metrics::histogram!("reminder_lateness_seconds").record(self.1);
+            }
+            Fired::Missed => metrics::counter!("reminders_missed_total").increment(1),
+            Fired::Deferred => metrics::counter!("reminders_deferred_total").increment(1),
+            Fired::Skipped | Fired::Early(_) => {}
+        }
+    }
+}
+
+/// Hands off one occurrence in `tx`, scoped to its person; the caller commits.
+async fn fire(
+    tx: &mut UserTx,
+    job: &ReminderDueJob,
+    now: DateTime<Utc>,
+) -> Result<Effect, StoreError> {
+    let Some(reminder) = Reminder::lock(tx, job.reminder_id).await? else {
+        return Ok(Effect(Fired::Skipped, 0.0));
     };
-    let user = User::current(&mut tx).await?;
+    let user = User::current(tx).await?;
     let person = Person {
         tz: user.tz(),
         quiet_hours: user.quiet_hours_start.zip(user.quiet_hours_end),
     };
     match decide(&reminder, &person, now) {
-        Outcome::Skip => Ok(Fired::Skipped),
-        Outcome::Early(wait) => Ok(Fired::Early(wait)),
+        Outcome::Skip => Ok(Effect(Fired::Skipped, 0.0)),
+        Outcome::Early(wait) => Ok(Effect(Fired::Early(wait), 0.0)),
         Outcome::Defer { until } => {
-            Reminder::reschedule(&mut tx, reminder.id, until).await?;
-            tx.commit().await?;
-            metrics::counter!("reminders_deferred_total").increment(1);
-            Ok(Fired::Deferred)
+            Reminder::reschedule(tx, reminder.id, until).await?;
+            Ok(Effect(Fired::Deferred, 0.0))
         }
         Outcome::Missed { late_secs, next } => {
-            Reminder::advance(&mut tx, reminder.id, ReminderStatus::Missed, next, None).await?;
+            Reminder::advance(tx, reminder.id, ReminderStatus::Missed, next, None).await?;
             record_audit(
                 tx.conn(),
                 Some(UserId(job.user_id)),
@@ -106,9 +182,7 @@ pub async fn run(
                 serde_json::json!({"reminder_id": reminder.id, "due_at": reminder.due_at, "late_secs": late_secs}),
             )
             .await?;
-            tx.commit().await?;
-            metrics::counter!("reminders_missed_total").increment(1);
-            Ok(Fired::Missed)
+            Ok(Effect(Fired::Missed, late_secs))
         }
         Outcome::Fire {
             late,
@@ -117,7 +191,7 @@ pub async fn run(
         } => {
             let body = wording::fired_text(&reminder.body, late, user.locale());
             let key = format!("reminder:{}:{}", reminder.id, reminder.due_at.timestamp());
-            let message = SmsMessage::insert_outbound(&mut tx, &body, &key, None).await?;
+            let message = SmsMessage::insert_outbound(tx, &body, &key, None).await?;
             queue::enqueue(
                 tx.conn(),
                 &DeliverReminderJob(DeliverSmsJob {
@@ -127,19 +201,16 @@ pub async fn run(
                 JobOptions::default(),
             )
             .await?;
-            Reminder::advance(&mut tx, reminder.id, ReminderStatus::Sent, next, Some(now)).await?;
+            Reminder::advance(tx, reminder.id, ReminderStatus::Sent, next, Some(now)).await?;
             // Persisting until acknowledged: the first nudge is written
             // with the delivery, so neither exists without the other.
-            let follow = FollowThrough::load(&mut tx).await?;
+            let follow = FollowThrough::load(tx).await?;
             if reminder.persist.unwrap_or(follow.persist_reminders)
                 && follow.allows(Proactive::Nudges)
             {
-                Reminder::start_nudges(&mut tx, reminder.id, now, follow.nudge_interval()).await?;
+                Reminder::start_nudges(tx, reminder.id, now, follow.nudge_interval()).await?;
             }
-            tx.commit().await?;
-            metrics::counter!("reminders_fired_total", "late" => late.to_string()).increment(1);
-            metrics::histogram!("reminder_lateness_seconds").record(late_secs);
-            Ok(Fired::Sent { late })
+            Ok(Effect(Fired::Sent { late }, late_secs))
         }
     }
 }

@@ -80,9 +80,15 @@ pub fn panic_text(panic: &(dyn Any + Send)) -> &'static str {
         .unwrap_or("(formatted panic message withheld)")
 }
 
+/// When a job that failed its `attempt` runs again: the backoff, or the
+/// provider's `Retry-After` (bounded) when that is longer.
+pub fn delay(attempt: usize, hint: Option<Duration>) -> Duration {
+    backoff(attempt).max(hint.unwrap_or_default().min(MAX_RETRY_AFTER))
+}
+
 /// Reschedules the job before its failure is recorded.
 pub async fn defer(pool: &PgPool, task_id: &TaskId, attempt: usize, hint: Option<Duration>) {
-    let delay = backoff(attempt).max(hint.unwrap_or_default().min(MAX_RETRY_AFTER));
+    let delay = delay(attempt, hint);
     if let Err(e) = crate::db::queue::defer(pool, &task_id.to_string(), delay).await {
         tracing::warn!(error = %e, "could not defer a failed job; it will be retried at once");
     }

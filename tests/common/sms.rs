@@ -71,6 +71,26 @@ pub fn fast_workers() -> WorkerOptions {
     }
 }
 
+/// Twilio's Messages resource on `twilio`: 201 with a fresh sid for every
+/// request with the test account's credentials.
+pub async fn mount_twilio(twilio: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+        )))
+        .and(header(
+            "authorization",
+            format!(
+                "Basic {}",
+                base64_encode(&format!("{ACCOUNT_SID}:{AUTH_TOKEN}"))
+            )
+            .as_str(),
+        ))
+        .respond_with(Created(AtomicUsize::new(0)))
+        .mount(twilio)
+        .await;
+}
+
 impl SmsHarness {
     /// App and workers; `tweak` adjusts the configuration first.
     pub async fn start(tweak: impl FnOnce(&mut nudge::config::Config)) -> SmsHarness {
@@ -84,21 +104,7 @@ impl SmsHarness {
     ) -> SmsHarness {
         let db = TestDb::new().await;
         let twilio = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(format!(
-                "/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-            )))
-            .and(header(
-                "authorization",
-                format!(
-                    "Basic {}",
-                    base64_encode(&format!("{ACCOUNT_SID}:{AUTH_TOKEN}"))
-                )
-                .as_str(),
-            ))
-            .respond_with(Created(AtomicUsize::new(0)))
-            .mount(&twilio)
-            .await;
+        mount_twilio(&twilio).await;
 
         let mut config = db.config();
         config.public_base_url = PUBLIC_URL.into();

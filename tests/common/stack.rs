@@ -6,7 +6,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -47,14 +47,20 @@ pub struct Attempt {
 pub struct FakeTwilio {
     pub server: MockServer,
     mode: Arc<AtomicU8>,
+    /// Messages a second the account may send (0: no limit).
+    limit: Arc<AtomicUsize>,
     attempts: Arc<Mutex<Vec<Attempt>>>,
 }
+
+/// The answer to a request over the account's rate (not a mode one sets).
+const TOO_MANY: u8 = 3;
 
 /// The `Retry-After` the fake sends while down, in seconds.
 pub const RETRY_AFTER_SECS: u64 = 2;
 
 struct Answer {
     mode: Arc<AtomicU8>,
+    limit: Arc<AtomicUsize>,
     attempts: Arc<Mutex<Vec<Attempt>>>,
 }
 
@@ -69,13 +75,31 @@ impl Respond for Answer {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let mode = self.mode.load(Ordering::SeqCst);
-        self.attempts.lock().unwrap().push(Attempt {
+        let mut mode = self.mode.load(Ordering::SeqCst);
+        let now = Utc::now();
+        let mut attempts = self.attempts.lock().unwrap();
+        // Over the account's rate: as many accepted in the last second as
+        // it may send in one.
+        let limit = self.limit.load(Ordering::SeqCst);
+        if mode == TwilioMode::Up as u8 && limit > 0 {
+            let second_ago = now - chrono::Duration::seconds(1);
+            let recent = attempts
+                .iter()
+                .rev()
+                .take_while(|a| a.at > second_ago)
+                .filter(|a| a.accepted)
+                .count();
+            if recent >= limit {
+                mode = TOO_MANY;
+            }
+        }
+        attempts.push(Attempt {
             to: get("To"),
             body: get("Body"),
-            at: Utc::now(),
+            at: now,
             accepted: mode == TwilioMode::Up as u8,
         });
+        drop(attempts);
         match mode {
             0 => ResponseTemplate::new(201).set_body_json(json!({
                 "account_sid": ACCOUNT_SID,
@@ -89,6 +113,10 @@ impl Respond for Answer {
                     "code": 20503, "message": "Service unavailable", "status": 503,
                     "more_info": "https://www.twilio.com/docs/errors/20503"
                 })),
+            TOO_MANY => ResponseTemplate::new(429).set_body_json(json!({
+                "code": 20429, "message": "Too Many Requests", "status": 429,
+                "more_info": "https://www.twilio.com/docs/errors/20429"
+            })),
             _ => ResponseTemplate::new(201).set_delay(Duration::from_secs(120)),
         }
     }
@@ -98,10 +126,12 @@ impl FakeTwilio {
     pub async fn start() -> FakeTwilio {
         let server = MockServer::start().await;
         let mode = Arc::new(AtomicU8::new(TwilioMode::Up as u8));
+        let limit = Arc::new(AtomicUsize::new(0));
         let attempts = Arc::new(Mutex::new(Vec::new()));
         Mock::given(method("POST"))
             .respond_with(Answer {
                 mode: mode.clone(),
+                limit: limit.clone(),
                 attempts: attempts.clone(),
             })
             .mount(&server)
@@ -109,8 +139,15 @@ impl FakeTwilio {
         FakeTwilio {
             server,
             mode,
+            limit,
             attempts,
         }
+    }
+
+    /// Answers 429 (Twilio's 20429) to a message that would make more than
+    /// `per_second` accepted within one second.
+    pub fn limit_rate(&self, per_second: usize) {
+        self.limit.store(per_second, Ordering::SeqCst);
     }
 
     pub fn set(&self, mode: TwilioMode) {
@@ -139,6 +176,8 @@ pub struct Stack {
     pub http: reqwest::Client,
     pub redis_url: String,
     prefix: String,
+    /// Settings besides the defaults (see [`Stack::start_with_env`]).
+    extra_env: Vec<(String, String)>,
     serve: Option<Child>,
     worker: Option<Child>,
     pub worker_log: PathBuf,
@@ -162,6 +201,15 @@ impl Stack {
 
     /// Both binaries, Redis at `redis_url` (a stand-in that hangs, say).
     pub async fn start_with_redis(redis_url: String) -> Stack {
+        Self::start_full(redis_url, &[]).await
+    }
+
+    /// Both binaries with these settings besides the defaults.
+    pub async fn start_with_env(env: &[(&str, &str)]) -> Stack {
+        Self::start_full(super::redis_url(), env).await
+    }
+
+    async fn start_full(redis_url: String, env: &[(&str, &str)]) -> Stack {
         let db = TestDb::new().await;
         let twilio = FakeTwilio::start().await;
         let logs = tempfile::tempdir().unwrap();
@@ -176,6 +224,10 @@ impl Stack {
                 .unwrap(),
             redis_url,
             prefix: format!("faults:{}:", uuid::Uuid::new_v4().simple()),
+            extra_env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             serve: None,
             worker: None,
             worker_log: logs.path().join("worker.log"),
@@ -210,7 +262,8 @@ impl Stack {
             .env("TWILIO_FROM_NUMBER", FROM)
             .env("TWILIO_API_BASE", self.twilio.server.uri())
             .env("TWILIO_MAX_MPS", "100")
-            .env("RUST_LOG", "info");
+            .env("RUST_LOG", "info")
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
