@@ -144,11 +144,13 @@ pub fn build_state(config: Config) -> anyhow::Result<AppState> {
         .clone()
         .map(|r| RedisLimiter::new(r, format!("{}limit", config.redis_key_prefix)));
     let pacer = Arc::new(Pacer::new(redis.clone(), &config.redis_key_prefix));
+    // One HTTP client for every provider: each new client loads the
+    // system's TLS roots again (~20 ms each, five of them at start-up).
     let http = reqwest::Client::new();
     let sender = sms_sender(&config, http.clone())?;
     // The recorder first: the breakers publish their state when built.
     let metrics = crate::telemetry::metrics_handle();
-    let agent = crate::agent::agent_from_config(&config, pool.clone())?;
+    let agent = crate::agent::agent_from_config(&config, pool.clone(), http.clone())?;
     let outbound = Outbound {
         db: pool.clone(),
         sender,

@@ -46,7 +46,7 @@ pub async fn run(config: &Config, owner: &PgPool, cmd: ChatCommand) -> Result<()
             ));
         }
     };
-    let agent = agent_from_config(config, app_pool)?;
+    let agent = agent_from_config(config, app_pool, reqwest::Client::new())?;
     // Talking as the person reads and changes their data: audited once per
     // session, before the first turn.
     let mut conn = owner.acquire().await?;

@@ -47,9 +47,15 @@ pub fn llm_chain_from_config(
     })
 }
 
-/// An agent wired as configured, on the application-role pool.
-pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent> {
-    let chain = llm_chain_from_config(config, reqwest::Client::new(), &BreakerSettings::default())?;
+/// An agent wired as configured, on the application-role pool. `http` is
+/// shared by every provider client: building a client loads the system's
+/// TLS roots (~20 ms each), and one connection pool serves them all.
+pub fn agent_from_config(
+    config: &Config,
+    pool: PgPool,
+    http: reqwest::Client,
+) -> anyhow::Result<Agent> {
+    let chain = llm_chain_from_config(config, http.clone(), &BreakerSettings::default())?;
     let budget = TurnBudget {
         daily_tokens: config.llm.daily_token_budget,
         daily_cost_micros: config.llm.daily_cost_budget_micros,
@@ -57,17 +63,13 @@ pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent>
     };
     // The connect/disconnect tools need the OAuth service; without its keys
     // they answer that connecting is not set up here.
-    let oauth =
-        crate::oauth::OAuthService::from_config(config, pool.clone(), reqwest::Client::new())
-            .map_err(|why| anyhow::anyhow!("OAuth is misconfigured: {why}"))?;
+    let oauth = crate::oauth::OAuthService::from_config(config, pool.clone(), http.clone())
+        .map_err(|why| anyhow::anyhow!("OAuth is misconfigured: {why}"))?;
     // Export links are signed with the connect links' keys.
     let export_links = crate::privacy::ExportLinks::from_config(config)
         .map_err(|why| anyhow::anyhow!("CONNECT_LINK_KEYS: {why}"))?;
-    let integrations = crate::integrations::Integrations::new(
-        oauth,
-        config.integrations.clone(),
-        reqwest::Client::new(),
-    );
+    let integrations =
+        crate::integrations::Integrations::new(oauth, config.integrations.clone(), http.clone());
     Ok(Agent::new(
         pool,
         Arc::new(chain),
@@ -75,8 +77,7 @@ pub fn agent_from_config(config: &Config, pool: PgPool) -> anyhow::Result<Agent>
             tools::ToolRegistry::with_providers(integrations)
                 .with_privacy(export_links, config.account_deletion_grace)
                 .with_knowledge(crate::knowledge::online::QueryEmbedder::from_config(
-                    config,
-                    reqwest::Client::new(),
+                    config, http,
                 )),
         ),
         budget,
