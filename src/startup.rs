@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -129,6 +130,42 @@ impl MetricsListener {
 
 async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// How long start-up waits for [`warm_up`] once the role check is done: a
+/// database or Redis that is down must not hold the process back
+/// (`/readyz` reports it), while a reachable one is usually connected by
+/// the time the role check, which also connects, is done.
+const WARM_UP_GRACE: Duration = Duration::from_millis(500);
+
+/// Opens the pool's first connection and Redis's in the background, so the
+/// first request (typically the readiness probe) finds both open instead
+/// of paying for them: a PostgreSQL connection with TLS costs ~100 ms.
+/// Failures are not reported here; the probes that meet them are.
+pub fn warm_up(state: &AppState) -> WarmUp {
+    let db = state.db.clone();
+    let redis = state.redis.clone();
+    WarmUp(tokio::spawn(async move {
+        let postgres = async {
+            let _ = db::ping(&db).await;
+        };
+        let redis = async {
+            if let Some(redis) = &redis {
+                let _ = redis.ping().await;
+            }
+        };
+        tokio::join!(postgres, redis);
+    }))
+}
+
+/// Connections being opened by [`warm_up`].
+pub struct WarmUp(tokio::task::JoinHandle<()>);
+
+impl WarmUp {
+    /// Waits for the connections, at most [`WARM_UP_GRACE`].
+    pub async fn settle(self) {
+        let _ = tokio::time::timeout(WARM_UP_GRACE, self.0).await;
+    }
 }
 
 /// The state shared by serve and worker: lazy pool, lazy Redis, metrics.

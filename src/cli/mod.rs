@@ -124,8 +124,18 @@ fn init_admin_logging() {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    refuse_privileged_role(&config).await?;
+    // Start-up costs the slowest of these, not their sum: the role check
+    // (its own connection), building the state (TLS roots), and opening
+    // the pool's first connection and Redis's for the readiness probe.
+    // Nothing is served before the role check has passed.
+    let role_check = {
+        let config = config.clone();
+        tokio::spawn(async move { refuse_privileged_role(&config).await })
+    };
     let app = Application::build(config).await?;
+    let warm = crate::startup::warm_up(app.state());
+    role_check.await.context("the role check panicked")??;
+    warm.settle().await;
     tracing::info!(
         port = app.port(),
         metrics_port = app.metrics_port(),
