@@ -31,7 +31,15 @@
 # would measure the limiter) and give serve 32 connections, like pgbench.
 # Logs as in production: RUST_LOG=info, LOG_FORMAT=json (to a file).
 #
-#   bench/all.sh [--quick]      --quick: every size cut about five times
+#   bench/all.sh [--quick] [--only SECTIONS]
+#     --quick: every size cut about five times
+#     --only: a comma-separated subset of start-up, webhook (saturation, fixed
+#       rate and serve's memory), burst (SKIP LOCKED claim, burst, worker
+#       memory), steady, replies, paced; builds only what those need
+# A/B against another build: NUDGE_BENCH_NUDGE=<nudge binary> runs that
+#   binary instead of this tree's in the start-up and webhook sections (it
+#   migrates its own schema), and
+#   NUDGE_BENCH_WEBHOOK_SQL=<file> gives pgbench that build's webhook SQL.
 # Sizes (environment): NUDGE_BENCH_BURST=30000 NUDGE_BENCH_BURST_PEOPLE=10000
 #   NUDGE_BENCH_STEADY_PER_MINUTE=10000 NUDGE_BENCH_SECONDS=15 (each webhook
 #   run) NUDGE_BENCH_RATE=500; NUDGE_BENCH_PROFILE=release (dev builds faster).
@@ -42,7 +50,21 @@ root=$PWD
 . scripts/lib.sh
 
 quick=
-[ "${1:-}" = "--quick" ] && quick=1
+only=start-up,webhook,burst,steady,replies,paced
+while [ $# -gt 0 ]; do
+    case $1 in
+        --quick) quick=1 ;;
+        --only) only=${2:?--only needs sections}; shift ;;
+        *) echo "usage: bench/all.sh [--quick] [--only start-up,webhook,burst,steady,replies,paced]" >&2; exit 2 ;;
+    esac
+    shift
+done
+# want SECTION: whether this run includes it.
+want() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+for section in ${only//,/ }; do
+    want_known=" start-up webhook burst steady replies paced "
+    [ "${want_known/ $section /}" != "$want_known" ] || { echo "bench/all.sh: unknown section $section" >&2; exit 2; }
+done
 profile=${NUDGE_BENCH_PROFILE:-release}
 burst=${NUDGE_BENCH_BURST:-${quick:+6000}}; burst=${burst:-30000}
 burst_people=${NUDGE_BENCH_BURST_PEOPLE:-${quick:+2000}}; burst_people=${burst_people:-10000}
@@ -101,10 +123,13 @@ judge() { awk -v v="$1" -v b="$2" -v r="$3" "BEGIN { exit !($4) }" && echo pass 
 
 echo "== build ($profile profile, once)"
 case $profile in release) target_dir=release ;; dev) target_dir=debug ;; *) target_dir=$profile ;; esac
-cargo build -q --profile "$profile" --bin nudge
-cargo test -q --profile "$profile" --test reminder_drill --test paced_sending --no-run
-cargo bench -q --profile "$profile" --bench sms_e2e --bench agent_turn --bench loadgen --no-run
-nudge=$root/target/$target_dir/nudge
+[ -n "${NUDGE_BENCH_NUDGE:-}" ] || cargo build -q --profile "$profile" --bin nudge
+if want burst || want steady; then cargo test -q --profile "$profile" --test reminder_drill --no-run; fi
+if want paced; then cargo test -q --profile "$profile" --test paced_sending --no-run; fi
+if want replies; then cargo bench -q --profile "$profile" --bench sms_e2e --bench agent_turn --no-run; fi
+if want webhook; then cargo bench -q --profile "$profile" --bench loadgen --no-run; fi
+nudge=${NUDGE_BENCH_NUDGE:-$root/target/$target_dir/nudge}
+webhook_sql=${NUDGE_BENCH_WEBHOOK_SQL:-bench/webhook_tx.sql}
 loadgen() { cargo bench -q --profile "$profile" --bench loadgen -- "$@" 2>/dev/null | grep '^loadgen'; }
 
 echo "== database $db"
@@ -133,6 +158,7 @@ start_serve() {
     serve_pid=$!
 }
 
+if want start-up; then
 echo "== start-up: exec -> /readyz 200, 5 times"
 startups=()
 for _ in 1 2 3 4 5; do
@@ -153,11 +179,13 @@ startup_ms=$(printf '%s\n' "${startups[@]}" | sort -n | sed -n 3p)
 echo "   ${startups[*]} ms"
 row "start-up: exec -> /readyz 200 (median of 5)" "-" "-" "$startup_ms" ms "-" "<= 200 ms" \
     "$(judge "$startup_ms" 0 0 'v <= 200')"
+fi
 
+if want webhook; then
 echo "== webhook saturation: pgbench ($conns clients, ${secs}s) vs signed webhooks ($conns connections)"
 uid0=00000000-0000-4000-8000-000000000000
 tps=$(PGPASSWORD='' pgbench -n -M prepared -c "$conns" -j 2 -T "$secs" -D uid=$uid0 \
-    -f bench/webhook_tx.sql "$app" 2>/dev/null | awk '/^tps/ { printf "%.0f", $3 }')
+    -f "$webhook_sql" "$app" 2>/dev/null | awk '/^tps/ { printf "%.0f", $3 }')
 echo "   pgbench: $tps tx/s"
 need=$((secs * 4000))
 python3 bench/sign_requests.py "http://127.0.0.1:$port/twilio/sms" "$token" "$need" "$work/sat.txt" SMsat
@@ -185,7 +213,9 @@ serve_rss=$(rss_mb "$serve_pid")
 row "memory: serve RSS after the webhook runs" "-" "-" "$serve_rss" MB "-" "<= 60 MB" \
     "$(judge "$serve_rss" 0 0 'v <= 60')"
 stop_serve
+fi
 
+if want burst; then
 echo "== SKIP LOCKED claim rate: $burst rows, batches of 100, 2 clients"
 psql -X -q "$owner" -c "create table bench_claim (id bigserial primary key, due_at timestamptz not null, claimed boolean not null default false)" \
     -c "insert into bench_claim (due_at) select now() - interval '1 second' from generate_series(1, $burst)" \
@@ -208,7 +238,9 @@ row "reminder burst: $burst due, last hand-off after ($lost not handed off in th
     "$(judge "$burst_rate" "$claim_rate" "$ratio" "v >= 2000 && r >= 0.05 && \"$lost\" == \"0\"")"
 row "memory: worker RSS after the burst ($burst_people people)" "-" "-" "$worker_rss" MB "-" "<= 60 MB" \
     "$(judge "$worker_rss" 0 0 'v <= 60 && v > 0')"
+fi
 
+if want steady; then
 echo "== steady reminders: $steady in one minute"
 people=$((steady / 10)); [ "$people" -ge 1 ] || people=1
 NUDGE_DRILL_BULK=1 NUDGE_DRILL_REMINDERS=$steady NUDGE_DRILL_USERS=$people NUDGE_DRILL_KILLS=0 \
@@ -218,7 +250,10 @@ grep -E '^(BENCH|drill:)' "$work/steady.out" | sed 's/^/   /' || { tail -n 20 "$
 late99=$(field "$work/steady.out" late_p99_ms) late50=$(field "$work/steady.out" late_p50_ms)
 row "steady reminders $steady/min: lateness p99 (p50 $late50)" "-" "-" "$late99" ms "-" "<= 100 ms" \
     "$(judge "$late99" 0 0 'v <= 100')"
+fi
 
+turn50=-
+if want replies; then
 echo "== replies end to end: one agent turn alone, then 50 people"
 cargo bench -q --profile "$profile" --bench agent_turn -- no-criterion-run 2>/dev/null \
     | grep '^agent_turn over' | tee "$work/turn.out" | sed 's/^/   /'
@@ -231,7 +266,8 @@ row "replies end to end, 50 people: p95" "agent_turn p99 alone" "$turn99" "$e2e9
 row "replies end to end, 50 people: p99" "agent_turn p99 alone" "$turn99" "$e2e99" ms \
     "$(awk -v a="$e2e99" -v b="$turn99" 'BEGIN { printf "%.1f", a / b }')" "<= 250 ms" \
     "$(judge "$e2e99" 0 0 'v <= 250')"
-
+fi
+if want paced; then
 echo "== paced sending: $paced due at one instant, TWILIO_MAX_MPS=75, 20 people texting meanwhile"
 NUDGE_PACED_REMINDERS=$paced NUDGE_PACED_PEOPLE=$(( paced / 3 )) NUDGE_PACED_TEXTERS=20 \
     cargo test -q --profile "$profile" --test paced_sending -- --nocapture >"$work/paced.out" 2>&1 || true
@@ -244,6 +280,7 @@ row "paced sending at 75/s, $paced due: rate used (busiest second $busiest, $rej
     "$(judge "$used_pct" 75 "$used" "v >= 95 && $busiest <= 75 && $rejected == 0")"
 row "paced sending: reply p95 during the backlog" "-" "-" "$reply95" ms "-" "<= 2000 ms" \
     "$(judge "$reply95" 0 0 'v <= 2000')"
+fi
 
 mkdir -p bench/results
 out="bench/results/all-$(date -u +%Y%m%dT%H%M%SZ).json"
