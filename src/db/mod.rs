@@ -12,6 +12,7 @@ mod lost_connection;
 mod migrate;
 pub mod queue;
 pub mod queue_admin;
+pub mod queue_batches;
 mod redact;
 mod role;
 pub mod scram;

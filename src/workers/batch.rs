@@ -32,6 +32,7 @@ use tokio::sync::watch;
 use super::retry;
 use super::wake::Wakes;
 use crate::db::queue::Job;
+use crate::db::queue_batches;
 
 /// A job this process claimed.
 #[derive(Debug)]
@@ -51,47 +52,14 @@ pub async fn claim<J: Job + DeserializeOwned>(
     limit: usize,
     lease: Option<Duration>,
 ) -> Result<Vec<Claimed<J>>, sqlx::Error> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    // The predicate of apalis' partial fetch index, so the claim is an
-    // index range scan however long the queue.
-    const DUE: &str = "job_type = $1 and (status = 'Pending' or (status = 'Failed' and attempts < max_attempts)) \
-                       and run_at <= now()";
-    let rows: Vec<(String, Vec<u8>, i32)> = match lease {
-        None => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "select id, job, attempts from apalis.jobs where {DUE} \
-                 order by priority desc, run_at limit $2 for update skip locked"
-            )))
-            .bind(J::QUEUE)
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?
-        }
-        Some(lease) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "update apalis.jobs j set run_at = now() + make_interval(secs => $3), lock_at = now() \
-                 where j.id in (select id from apalis.jobs where {DUE} \
-                   order by priority desc, run_at limit $2 for update skip locked) \
-                 returning j.id, j.job, j.attempts"
-        )))
-        .bind(J::QUEUE)
-        .bind(limit)
-        .bind(lease.as_secs_f64())
-        .fetch_all(&mut *conn)
-        .await?,
-    };
+    let rows = queue_batches::claim_due(conn, J::QUEUE, limit, lease).await?;
     let mut claimed = Vec::with_capacity(rows.len());
     for (id, payload, attempts) in rows {
         match serde_json::from_slice::<J>(&payload) {
             Ok(job) => claimed.push(Claimed { id, job, attempts }),
             Err(_) => {
                 tracing::error!(queue = J::QUEUE, job_id = %id, "unreadable job payload; marked dead");
-                sqlx::query(
-                    "update apalis.jobs set status = 'Killed', done_at = now(), \
-                     last_result = jsonb_build_object('Err', 'unreadable payload') where id = $1",
-                )
-                .bind(&id)
-                .execute(&mut *conn)
-                .await?;
+                queue_batches::mark_dead(conn, &id, "unreadable payload").await?;
             }
         }
     }
@@ -100,17 +68,7 @@ pub async fn claim<J: Job + DeserializeOwned>(
 
 /// Marks these jobs done.
 pub async fn finish(conn: &mut PgConnection, ids: &[String]) -> Result<(), sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "update apalis.jobs set status = 'Done', attempts = attempts + 1, done_at = now(), \
-         last_result = 'null'::jsonb where id = any($1)",
-    )
-    .bind(ids)
-    .execute(conn)
-    .await?;
-    Ok(())
+    queue_batches::mark_done(conn, ids).await
 }
 
 /// Records one failed attempt; the job runs again after the backoff (or
@@ -128,17 +86,7 @@ pub async fn fail<J>(
     let attempt = usize::try_from(job.attempts).unwrap_or(0) + 1;
     tracing::warn!(queue, job_id = %job.id, %error, attempt, "job failed; will retry");
     let delay = retry::delay(attempt, retry_after);
-    sqlx::query(
-        "update apalis.jobs set status = 'Failed', attempts = attempts + 1, \
-         run_at = now() + make_interval(secs => $2), \
-         last_result = jsonb_build_object('Err', $3::text) where id = $1",
-    )
-    .bind(&job.id)
-    .bind(delay.as_secs_f64())
-    .bind(error)
-    .execute(conn)
-    .await?;
-    Ok(())
+    queue_batches::mark_failed(conn, &job.id, delay, &error).await
 }
 
 /// Runs one job's step of a batch with its panic contained: a panic
