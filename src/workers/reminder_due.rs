@@ -83,8 +83,9 @@ pub fn spawn(
 }
 
 /// Hands off up to `limit` due occurrences in one transaction; returns how
-/// many were claimed. An occurrence that fails is undone alone and retried
-/// with backoff; the rest commit.
+/// many were settled (handed off, or failed and scheduled for a retry).
+/// An occurrence that fails is undone alone and retried with backoff; the
+/// rest commit.
 #[tracing::instrument(name = "job.reminder_hand_off", skip_all, fields(claimed))]
 pub async fn hand_off(state: &AppState, limit: usize) -> Result<usize, StoreError> {
     let mut tx = UserTx::begin_batch(&state.db).await?;
@@ -111,12 +112,15 @@ pub async fn hand_off(state: &AppState, limit: usize) -> Result<usize, StoreErro
         }
     }
     batch::finish(tx.conn(), &done).await?;
+    // Occurrences claimed a little early are left due and not counted, so
+    // a batch of them does not send the loop straight back for more.
+    let settled = done.len() + failed.len();
     for (job, e) in failed {
         batch::fail(tx.conn(), ReminderDueJob::QUEUE, job, &e, None).await?;
     }
     tx.commit().await?;
     effects.iter().for_each(Effect::count);
-    Ok(claimed.len())
+    Ok(settled)
 }
 
 /// One occurrence handed off in its own transaction (tests, and what a
