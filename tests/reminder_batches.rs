@@ -155,7 +155,7 @@ async fn a_visit_sees_one_person_and_leaving_sees_nobody() {
         .fetch_one(tx.conn())
         .await
         .unwrap();
-    tx.leave(true).await.unwrap();
+    tx.leave(true);
     tx.visit(ben).await.unwrap();
     let ben_sees: i64 = sqlx::query_scalar(count)
         .fetch_one(tx.conn())
@@ -166,11 +166,19 @@ async fn a_visit_sees_one_person_and_leaving_sees_nobody() {
         .execute(tx.conn())
         .await
         .unwrap();
-    tx.leave(false).await.unwrap();
+    tx.leave(false);
+    tx.end_visits().await.unwrap();
     let after: i64 = sqlx::query_scalar(count)
         .fetch_one(tx.conn())
         .await
         .unwrap();
+    // A failed last visit is undone by the commit too.
+    tx.visit(ana).await.unwrap();
+    sqlx::query("delete from reminders")
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.leave(false);
     tx.commit().await.unwrap();
     assert_eq!(
         (seen(none), ana_sees, ben_sees, after),

@@ -22,6 +22,10 @@ pub struct UserTx {
     user_id: UserId,
     /// Began with `begin_deferred`: its commit does not wait for the disk.
     deferred: bool,
+    /// How the last visit ended, not yet said to PostgreSQL: the next
+    /// visit (or [`Self::end_visits`], or the commit) says it in the same
+    /// round trip, so a visit costs one round trip instead of two.
+    visit_ending: Option<&'static str>,
 }
 
 impl UserTx {
@@ -68,13 +72,14 @@ impl UserTx {
     }
 
     /// Moves the scope to `user_id` behind a fresh savepoint, in one round
-    /// trip; the previous person's savepoint is kept (released) first.
+    /// trip that also ends the previous visit as [`Self::leave`] said.
     /// End the visit with [`Self::leave`]: a failed visit's work is undone
     /// alone and the transaction goes on.
     pub async fn visit(&mut self, user_id: UserId) -> Result<(), sqlx::Error> {
         // A `Uuid` formats as hex digits and dashes only: safe to inline.
         let statement = format!(
-            "savepoint person_visit; select set_config('app.user_id', '{}', true)",
+            "{}savepoint person_visit; select set_config('app.user_id', '{}', true)",
+            self.visit_ending.take().unwrap_or_default(),
             user_id.0.hyphenated()
         );
         sqlx::raw_sql(AssertSqlSafe(statement))
@@ -85,16 +90,26 @@ impl UserTx {
     }
 
     /// Ends the visit [`Self::visit`] began: keeps its work, or undoes it
-    /// when `keep` is false. The scope goes back to nobody.
-    pub async fn leave(&mut self, keep: bool) -> Result<(), sqlx::Error> {
-        let statement = if keep {
-            "release savepoint person_visit; select set_config('app.user_id', '', true)"
+    /// when `keep` is false. Said to PostgreSQL with the next visit; call
+    /// [`Self::end_visits`] before any other statement.
+    pub fn leave(&mut self, keep: bool) {
+        self.visit_ending = Some(if keep {
+            "release savepoint person_visit; "
         } else {
-            "rollback to savepoint person_visit; release savepoint person_visit; \
-             select set_config('app.user_id', '', true)"
-        };
-        sqlx::raw_sql(statement).execute(&mut *self.tx).await?;
+            "rollback to savepoint person_visit; release savepoint person_visit; "
+        });
         self.user_id = UserId(Uuid::nil());
+    }
+
+    /// Says how the last visit ended, and moves the scope back to nobody:
+    /// for the batch's own statements after its visits.
+    pub async fn end_visits(&mut self) -> Result<(), sqlx::Error> {
+        if let Some(ending) = self.visit_ending.take() {
+            let statement = format!("{ending}select set_config('app.user_id', '', true)");
+            sqlx::raw_sql(AssertSqlSafe(statement))
+                .execute(&mut *self.tx)
+                .await?;
+        }
         Ok(())
     }
 
@@ -119,6 +134,7 @@ impl UserTx {
             tx,
             user_id,
             deferred,
+            visit_ending: None,
         })
     }
 
@@ -133,10 +149,16 @@ impl UserTx {
 
     /// The connection to run this user's queries on.
     pub fn conn(&mut self) -> &mut PgConnection {
+        debug_assert!(
+            self.visit_ending.is_none(),
+            "a statement after `leave` and before `end_visits` would run in the last person's scope"
+        );
         &mut self.tx
     }
 
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
+    /// Commits; a visit left undone is undone first.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.end_visits().await?;
         self.tx.commit().await
     }
 

@@ -20,8 +20,7 @@ use super::sender::{OutboundSms, SendError, SentSms, SmsSender};
 use crate::db::UserTx;
 use crate::store::nudges::{answered_since, nudged_delivery};
 use crate::store::{
-    Claim, Direction, MessageStatus, PhoneRecord, SmsMessage, StoreError, User, UserId, UserStatus,
-    record_sms_usage,
+    Claim, Direction, MessageStatus, SmsMessage, StoreError, UserId, UserStatus, record_sms_usage,
 };
 
 /// A message "sending" for longer than this lost its sender (a crash) and
@@ -146,12 +145,10 @@ pub async fn prepare(
     message_id: Uuid,
     holder: &str,
 ) -> Result<Prepared, DeliveryError> {
-    let message = SmsMessage::get(tx, message_id).await?;
+    let (message, recipient) = SmsMessage::get_for_sending(tx, message_id).await?;
     if message.direction != Direction::Outbound || message.status.is_handed_over() {
         return Ok(Prepared::Settled(Delivery::AlreadyDone));
     }
-    let user = User::current(tx).await?;
-    let phone = PhoneRecord::primary(tx).await?;
     // The opt-out confirmation is the one text an opted-out number gets.
     let confirms_opt_out = message
         .idempotency_key
@@ -163,7 +160,7 @@ pub async fn prepare(
         Some(delivered) => answered_since(tx, delivered).await?,
         None => false,
     };
-    let suppressed = match (&user.status, phone) {
+    let suppressed = match (recipient.status, recipient.number) {
         (UserStatus::Disabled, _) => Err("disabled"),
         (_, None) => Err("no_number"),
         (_, Some(p)) if p.opted_out_at.is_some() && !confirms_opt_out => Err("opted_out"),

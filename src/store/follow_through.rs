@@ -53,6 +53,12 @@ impl Proactive {
     }
 }
 
+/// The settings' columns of the person's row, as [`FollowThrough`] reads them.
+pub(super) const COLUMNS: &str = "persist_reminders, extract(epoch from nudge_interval)::float8 as nudge_interval_secs, \
+     nudge_max, extract(epoch from bookmark_offer_after)::float8 as bookmark_offer_after_secs, \
+     proactive_off, extract(epoch from leave_buffer)::float8 as leave_buffer_secs, \
+     morning_checkin_at, evening_checkin_at";
+
 /// The settings as stored on the person's row.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct FollowThrough {
@@ -110,13 +116,9 @@ pub struct FollowThroughChange {
 impl FollowThrough {
     pub async fn load(tx: &mut UserTx) -> Result<FollowThrough, StoreError> {
         let user = tx.uuid();
-        sqlx::query_as(
-            "select persist_reminders, extract(epoch from nudge_interval)::float8 as nudge_interval_secs, \
-                    nudge_max, extract(epoch from bookmark_offer_after)::float8 as bookmark_offer_after_secs, \
-                    proactive_off, extract(epoch from leave_buffer)::float8 as leave_buffer_secs, \
-                    morning_checkin_at, evening_checkin_at \
-             from users where id = $1",
-        )
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select {COLUMNS} from users where id = $1"
+        )))
         .bind(user)
         .fetch_optional(tx.conn())
         .await?

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::message_status::{Direction, MessageStatus};
+use super::users::UserStatus;
 use crate::db::UserTx;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -80,6 +81,24 @@ pub enum Claim {
     Reclaimed,
     /// Someone else is sending it.
     Busy,
+}
+
+/// Who a message goes to, as checked at send time.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub status: UserStatus,
+    /// The primary number; `None`: the person has none.
+    pub number: Option<RecipientNumber>,
+}
+
+/// The state of the number a message goes to.
+#[derive(Debug, Clone)]
+pub struct RecipientNumber {
+    pub e164: String,
+    /// Texted STOP (or another opt-out keyword).
+    pub opted_out_at: Option<DateTime<Utc>>,
+    /// The carrier reported it unreachable.
+    pub unreachable_at: Option<DateTime<Utc>>,
 }
 
 /// The SMS view of a message: what delivery and status callbacks need.
@@ -185,6 +204,51 @@ impl SmsMessage {
         .fetch_optional(tx.conn())
         .await?
         .ok_or(StoreError::NotFound)
+    }
+
+    /// An outbound message with what is checked about its recipient at
+    /// send time, in one read: the person's status and their primary
+    /// number's state.
+    pub async fn get_for_sending(
+        tx: &mut UserTx,
+        id: Uuid,
+    ) -> Result<(SmsMessage, Recipient), StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            message: SmsMessage,
+            user_status: String,
+            e164: Option<String>,
+            opted_out_at: Option<DateTime<Utc>>,
+            unreachable_at: Option<DateTime<Utc>>,
+        }
+        let user = tx.uuid();
+        let row: Option<Row> = sqlx::query_as(concat!(
+            "select m.*, u.status as user_status, p.e164, p.opted_out_at, p.unreachable_at \
+             from (select ",
+            sms_columns!(),
+            " from messages where user_id = $2 and id = $1) m \
+             cross join (select status from users where id = $2) u \
+             left join lateral (select e164, opted_out_at, unreachable_at from user_phone_numbers \
+               where user_id = $2 order by is_primary desc, created_at limit 1) p on true"
+        ))
+        .bind(id)
+        .bind(user)
+        .fetch_optional(tx.conn())
+        .await?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        let number = row.e164.map(|e164| RecipientNumber {
+            e164,
+            opted_out_at: row.opted_out_at,
+            unreachable_at: row.unreachable_at,
+        });
+        Ok((
+            row.message,
+            Recipient {
+                status: UserStatus::from_db(&row.user_status),
+                number,
+            },
+        ))
     }
 
     /// The oldest inbound message still waiting for an answer.

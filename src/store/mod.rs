@@ -46,7 +46,9 @@ pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
 pub use llm_usage::{ModelUsage, record_llm_usage};
 pub use memories::Memory;
 pub use message_status::{Direction, MessageStatus, UnknownStatus};
-pub use messages::{Claim, SmsMessage, StoredMessage, record_sms_usage};
+pub use messages::{
+    Claim, Recipient, RecipientNumber, SmsMessage, StoredMessage, record_sms_usage,
+};
 pub use nudges::NudgeEnd;
 pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord};

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::StoreError;
+use super::follow_through::{self, FollowThrough};
 use crate::db::UserTx;
 
 pub use crate::db::UserId;
@@ -79,7 +80,7 @@ impl UserStatus {
         }
     }
 
-    fn from_db(s: &str) -> Self {
+    pub(super) fn from_db(s: &str) -> Self {
         if s == "disabled" {
             UserStatus::Disabled
         } else {
@@ -170,6 +171,31 @@ impl User {
         .fetch_optional(tx.conn())
         .await?;
         row.map(Into::into).ok_or(StoreError::NotFound)
+    }
+
+    /// The person with their follow-through settings, in one read: what a
+    /// reminder's hand-off needs.
+    pub async fn current_with_follow_through(
+        tx: &mut UserTx,
+    ) -> Result<(User, FollowThrough), StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            #[sqlx(flatten)]
+            follow: FollowThrough,
+        }
+        let id = tx.uuid();
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select {}, {} from users where id = $1",
+            user_columns!(),
+            follow_through::COLUMNS
+        )))
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+        row.map(|r| (r.user.into(), r.follow))
+            .ok_or(StoreError::NotFound)
     }
 
     pub async fn set_status(tx: &mut UserTx, status: UserStatus) -> Result<(), StoreError> {

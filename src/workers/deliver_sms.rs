@@ -125,19 +125,20 @@ pub async fn send_reminders(state: &AppState, limit: usize) -> Result<usize, Del
         let prepare = outbound::prepare(&mut tx, out, delivery.message_id, &job.id);
         match batch::contain(QUEUE, prepare).await {
             Ok(Prepared::Send(message)) => {
-                tx.leave(true).await?;
+                tx.leave(true);
                 to_send.push((job, message));
             }
             Ok(Prepared::Settled(_)) => {
-                tx.leave(true).await?;
+                tx.leave(true);
                 settled.push(job.id.clone());
             }
             Err(e) => {
-                tx.leave(false).await?;
+                tx.leave(false);
                 failed.push((job, e));
             }
         }
     }
+    tx.end_visits().await?;
     batch::finish(tx.conn(), &settled).await?;
     fail_all(tx.conn(), failed).await?;
     // The claims are durable before any provider call.
@@ -171,20 +172,21 @@ pub async fn send_reminders(state: &AppState, limit: usize) -> Result<usize, Del
         tx.visit(UserId(job.job.0.user_id)).await?;
         match batch::contain(QUEUE, outbound::record(&mut tx, &message, answer)).await {
             Ok(_) => {
-                tx.leave(true).await?;
+                tx.leave(true);
                 sent.push(job.id.clone());
             }
             // The claim was given back: keep that, and try again later.
             Err(e @ JobFailure::Failed(DeliveryError::Retry { .. })) => {
-                tx.leave(true).await?;
+                tx.leave(true);
                 failed.push((job, e));
             }
             Err(e) => {
-                tx.leave(false).await?;
+                tx.leave(false);
                 failed.push((job, e));
             }
         }
     }
+    tx.end_visits().await?;
     batch::finish(tx.conn(), &sent).await?;
     fail_all(tx.conn(), failed).await?;
     tx.commit().await?;

@@ -26,8 +26,7 @@ use crate::db::UserTx;
 use crate::db::queue::{self, DeliverReminderJob, DeliverSmsJob, Job, JobOptions, ReminderDueJob};
 use crate::reminders::{Outcome, Person, decide, wording};
 use crate::store::{
-    Actor, FollowThrough, Proactive, Reminder, ReminderStatus, SmsMessage, StoreError, User,
-    UserId, record_audit,
+    Actor, Proactive, Reminder, ReminderStatus, SmsMessage, StoreError, User, UserId, record_audit,
 };
 
 /// How often the hand-off looks for reminders that fell due. Reminders are
@@ -99,18 +98,19 @@ pub async fn hand_off(state: &AppState, limit: usize) -> Result<usize, StoreErro
         tx.visit(UserId(job.job.user_id)).await?;
         match batch::contain(ReminderDueJob::QUEUE, fire(&mut tx, &job.job, now)).await {
             // Left due: claimed again once its instant has come.
-            Ok(Effect(Fired::Early(_), _)) => tx.leave(false).await?,
+            Ok(Effect(Fired::Early(_), _)) => tx.leave(false),
             Ok(effect) => {
-                tx.leave(true).await?;
+                tx.leave(true);
                 done.push(job.id.clone());
                 effects.push(effect);
             }
             Err(e) => {
-                tx.leave(false).await?;
+                tx.leave(false);
                 failed.push((job, e));
             }
         }
     }
+    tx.end_visits().await?;
     batch::finish(tx.conn(), &done).await?;
     // Occurrences claimed a little early are left due and not counted, so
     // a batch of them does not send the loop straight back for more.
@@ -164,7 +164,7 @@ async fn fire(
     let Some(reminder) = Reminder::lock(tx, job.reminder_id).await? else {
         return Ok(Effect(Fired::Skipped, 0.0));
     };
-    let user = User::current(tx).await?;
+    let (user, follow) = User::current_with_follow_through(tx).await?;
     let person = Person {
         tz: user.tz(),
         quiet_hours: user.quiet_hours_start.zip(user.quiet_hours_end),
@@ -208,7 +208,6 @@ async fn fire(
             Reminder::advance(tx, reminder.id, ReminderStatus::Sent, next, Some(now)).await?;
             // Persisting until acknowledged: the first nudge is written
             // with the delivery, so neither exists without the other.
-            let follow = FollowThrough::load(tx).await?;
             if reminder.persist.unwrap_or(follow.persist_reminders)
                 && follow.allows(Proactive::Nudges)
             {
