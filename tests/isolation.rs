@@ -505,14 +505,17 @@ async fn seed_person(pool: &PgPool, word: &str, phones: [&'static str; 2]) -> Se
             .await
             .unwrap();
     let out_provider = format!("SM{}", Uuid::new_v4().simple());
-    SmsMessage::record_send(
+    SmsMessage::record_handed_over(
         &mut tx,
         outbound.id,
-        MessageStatus::Sent,
-        Some(&out_provider),
-        None,
-        Some(1),
-        &format!("{word} reply"),
+        &Handover {
+            status: MessageStatus::Sent,
+            provider_message_id: &out_provider,
+            segments: 1,
+            body: &format!("{word} reply"),
+            encoding: "gsm7",
+            estimated_cost_micros: 7900,
+        },
     )
     .await
     .unwrap();
@@ -541,9 +544,6 @@ async fn seed_person(pool: &PgPool, word: &str, phones: [&'static str; 2]) -> Se
     )
     .await
     .unwrap();
-    record_sms_usage(&mut tx, outbound.id, 1, "gsm7", 7900)
-        .await
-        .unwrap();
     record_llm_usage(&mut tx, "offline", "rules", 1, 2, 3)
         .await
         .unwrap();

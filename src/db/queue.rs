@@ -366,6 +366,32 @@ pub async fn enqueue<J: Job>(
     .map_err(|e| QueueError::Database(Box::new(super::redact(&e))))
 }
 
+/// Enqueues `jobs`, due now with default options, in one statement in the
+/// caller's transaction: a batch's follow-up jobs.
+pub async fn enqueue_many<J: Job>(conn: &mut PgConnection, jobs: &[J]) -> Result<(), QueueError> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let payloads = jobs
+        .iter()
+        .map(serde_json::to_vec)
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_attempts = i32::try_from(DEFAULT_MAX_ATTEMPTS).unwrap_or(i32::MAX);
+    sqlx::query(
+        "insert into apalis.jobs \
+           (id, job_type, job, status, attempts, max_attempts, run_at, priority) \
+         select apalis.generate_ulid(), $1, payload, 'Pending', 0, $3, now(), 0 \
+         from unnest($2::bytea[]) as payload",
+    )
+    .bind(J::QUEUE)
+    .bind(payloads)
+    .bind(max_attempts)
+    .execute(conn)
+    .await
+    .map(drop)
+    .map_err(|e| QueueError::Database(Box::new(super::redact(&e))))
+}
+
 /// Enqueues `job` to run at `at` (not before), with default options, in the
 /// caller's transaction: how every scheduled job is written.
 pub async fn enqueue_at<J: Job>(

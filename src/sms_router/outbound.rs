@@ -20,7 +20,7 @@ use super::sender::{OutboundSms, SendError, SentSms, SmsSender};
 use crate::db::UserTx;
 use crate::store::nudges::{answered_since, nudged_delivery};
 use crate::store::{
-    Claim, Direction, MessageStatus, SmsMessage, StoreError, UserId, UserStatus, record_sms_usage,
+    Claim, Direction, Handover, MessageStatus, SmsMessage, StoreError, UserId, UserStatus,
 };
 
 /// A message "sending" for longer than this lost its sender (a crash) and
@@ -250,18 +250,16 @@ pub async fn record(
     let body = &claimed.body;
     let delivery = match result {
         Ok(sent) => {
-            SmsMessage::record_send(
-                tx,
-                message_id,
-                sent.status,
-                Some(&sent.provider_message_id),
-                None,
-                Some(segments),
-                body,
-            )
-            .await?;
             let cost = estimated_cost_micros(claimed.segments, DEFAULT_SEGMENT_COST_MICROS);
-            record_sms_usage(tx, message_id, segments, claimed.encoding, cost).await?;
+            let handover = Handover {
+                status: sent.status,
+                provider_message_id: &sent.provider_message_id,
+                segments,
+                body,
+                encoding: claimed.encoding,
+                estimated_cost_micros: cost,
+            };
+            SmsMessage::record_handed_over(tx, message_id, &handover).await?;
             metrics::counter!("sms_segments_total").increment(u64::from(claimed.segments));
             metrics::counter!("sms_estimated_cost_micros_total").increment(cost.max(0) as u64);
             Delivery::Sent {

@@ -83,6 +83,19 @@ pub enum Claim {
     Busy,
 }
 
+/// A message as the provider took it (see [`SmsMessage::record_handed_over`]).
+pub struct Handover<'a> {
+    /// The provider's first status ("queued", "sent"…).
+    pub status: MessageStatus,
+    pub provider_message_id: &'a str,
+    pub segments: i32,
+    /// The text as sent (cut to the segment limit).
+    pub body: &'a str,
+    /// "gsm7" or "ucs2".
+    pub encoding: &'a str,
+    pub estimated_cost_micros: i64,
+}
+
 /// Who a message goes to, as checked at send time.
 #[derive(Debug, Clone)]
 pub struct Recipient {
@@ -364,6 +377,33 @@ impl SmsMessage {
         Ok(released.rows_affected() > 0)
     }
 
+    /// Records a message the provider took, and its usage (segments,
+    /// encoding, estimated cost), in one statement.
+    pub async fn record_handed_over(
+        tx: &mut UserTx,
+        id: Uuid,
+        handover: &Handover<'_>,
+    ) -> Result<(), StoreError> {
+        let user = tx.uuid();
+        sqlx::query(
+            "with m as (update messages set status = $2, provider_message_id = $3, error_code = null, \
+               segments = $4, body = $5, updated_at = now() where user_id = $6 and id = $1 returning id) \
+             insert into sms_usage_logs (user_id, message_id, segments, encoding, estimated_cost_micros) \
+             select $6, id, $4, $7, $8 from m",
+        )
+        .bind(id)
+        .bind(handover.status)
+        .bind(handover.provider_message_id)
+        .bind(handover.segments)
+        .bind(handover.body)
+        .bind(user)
+        .bind(handover.encoding)
+        .bind(handover.estimated_cost_micros)
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
     /// Records what the provider answered for an outbound message.
     pub async fn record_send(
         tx: &mut UserTx,
@@ -425,29 +465,6 @@ impl SmsMessage {
         .await?;
         Ok(true)
     }
-}
-
-/// Segments and estimated cost of one outbound SMS, per person.
-pub async fn record_sms_usage(
-    tx: &mut UserTx,
-    message_id: Uuid,
-    segments: i32,
-    encoding: &str,
-    estimated_cost_micros: i64,
-) -> Result<(), StoreError> {
-    let user = tx.uuid();
-    sqlx::query(
-        "insert into sms_usage_logs (user_id, message_id, segments, encoding, estimated_cost_micros) \
-         values ($1, $2, $3, $4, $5)",
-    )
-    .bind(user)
-    .bind(message_id)
-    .bind(segments)
-    .bind(encoding)
-    .bind(estimated_cost_micros)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
 }
 
 impl StoredMessage {

@@ -46,9 +46,7 @@ pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
 pub use llm_usage::{ModelUsage, record_llm_usage};
 pub use memories::Memory;
 pub use message_status::{Direction, MessageStatus, UnknownStatus};
-pub use messages::{
-    Claim, Recipient, RecipientNumber, SmsMessage, StoredMessage, record_sms_usage,
-};
+pub use messages::{Claim, Handover, Recipient, RecipientNumber, SmsMessage, StoredMessage};
 pub use nudges::NudgeEnd;
 pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord};

@@ -23,7 +23,7 @@ use super::batch;
 use super::wake::WakeHub;
 use crate::app::AppState;
 use crate::db::UserTx;
-use crate::db::queue::{self, DeliverReminderJob, DeliverSmsJob, Job, JobOptions, ReminderDueJob};
+use crate::db::queue::{self, DeliverReminderJob, DeliverSmsJob, Job, ReminderDueJob};
 use crate::reminders::{Outcome, Person, decide, wording};
 use crate::store::{
     Actor, Proactive, Reminder, ReminderStatus, SmsMessage, StoreError, User, UserId, record_audit,
@@ -93,15 +93,20 @@ pub async fn hand_off(state: &AppState, limit: usize) -> Result<usize, StoreErro
     let now = Utc::now();
     let mut done = Vec::with_capacity(claimed.len());
     let mut effects = Vec::with_capacity(claimed.len());
+    let mut deliveries = Vec::with_capacity(claimed.len());
     let mut failed = Vec::new();
     for job in &claimed {
         tx.visit(UserId(job.job.user_id)).await?;
         match batch::contain(ReminderDueJob::QUEUE, fire(&mut tx, &job.job, now)).await {
             // Left due: claimed again once its instant has come.
-            Ok(Effect(Fired::Early(_), _)) => tx.leave(false),
-            Ok(effect) => {
+            Ok(Effect {
+                fired: Fired::Early(_),
+                ..
+            }) => tx.leave(false),
+            Ok(mut effect) => {
                 tx.leave(true);
                 done.push(job.id.clone());
+                deliveries.extend(effect.delivery.take());
                 effects.push(effect);
             }
             Err(e) => {
@@ -111,6 +116,7 @@ pub async fn hand_off(state: &AppState, limit: usize) -> Result<usize, StoreErro
         }
     }
     tx.end_visits().await?;
+    queue::enqueue_many(tx.conn(), &deliveries).await?;
     batch::finish(tx.conn(), &done).await?;
     // Occurrences claimed a little early are left due and not counted, so
     // a batch of them does not send the loop straight back for more.
@@ -131,22 +137,38 @@ pub async fn run(
     now: DateTime<Utc>,
 ) -> Result<Fired, StoreError> {
     let mut tx = UserTx::begin(&state.db, UserId(job.user_id)).await?;
-    let effect = fire(&mut tx, job, now).await?;
+    let mut effect = fire(&mut tx, job, now).await?;
+    let delivery: Vec<_> = effect.delivery.take().into_iter().collect();
+    queue::enqueue_many(tx.conn(), &delivery).await?;
     tx.commit().await?;
     effect.count();
-    Ok(effect.0)
+    Ok(effect.fired)
 }
 
 /// What an occurrence did, and its lateness in seconds when it fired:
 /// counted once its transaction has committed.
-struct Effect(Fired, f64);
+struct Effect {
+    fired: Fired,
+    late_secs: f64,
+    /// The stored text's delivery job, written for the whole batch in one
+    /// statement (same transaction).
+    delivery: Option<DeliverReminderJob>,
+}
 
 impl Effect {
+    fn only(fired: Fired, late_secs: f64) -> Self {
+        Effect {
+            fired,
+            late_secs,
+            delivery: None,
+        }
+    }
+
     fn count(&self) {
-        match self.0 {
+        match self.fired {
             Fired::Sent { late } => {
                 metrics::counter!("reminders_fired_total", "late" => late.to_string()).increment(1);
-                metrics::histogram!("reminder_lateness_seconds").record(self.1);
+                metrics::histogram!("reminder_lateness_seconds").record(self.late_secs);
             }
             Fired::Missed => metrics::counter!("reminders_missed_total").increment(1),
             Fired::Deferred => metrics::counter!("reminders_deferred_total").increment(1),
@@ -162,7 +184,7 @@ async fn fire(
     now: DateTime<Utc>,
 ) -> Result<Effect, StoreError> {
     let Some(reminder) = Reminder::lock(tx, job.reminder_id).await? else {
-        return Ok(Effect(Fired::Skipped, 0.0));
+        return Ok(Effect::only(Fired::Skipped, 0.0));
     };
     let (user, follow) = User::current_with_follow_through(tx).await?;
     let person = Person {
@@ -170,11 +192,11 @@ async fn fire(
         quiet_hours: user.quiet_hours_start.zip(user.quiet_hours_end),
     };
     match decide(&reminder, &person, now) {
-        Outcome::Skip => Ok(Effect(Fired::Skipped, 0.0)),
-        Outcome::Early(wait) => Ok(Effect(Fired::Early(wait), 0.0)),
+        Outcome::Skip => Ok(Effect::only(Fired::Skipped, 0.0)),
+        Outcome::Early(wait) => Ok(Effect::only(Fired::Early(wait), 0.0)),
         Outcome::Defer { until } => {
             Reminder::reschedule(tx, reminder.id, until).await?;
-            Ok(Effect(Fired::Deferred, 0.0))
+            Ok(Effect::only(Fired::Deferred, 0.0))
         }
         Outcome::Missed { late_secs, next } => {
             Reminder::advance(tx, reminder.id, ReminderStatus::Missed, next, None).await?;
@@ -186,7 +208,7 @@ async fn fire(
                 serde_json::json!({"reminder_id": reminder.id, "due_at": reminder.due_at, "late_secs": late_secs}),
             )
             .await?;
-            Ok(Effect(Fired::Missed, late_secs))
+            Ok(Effect::only(Fired::Missed, late_secs))
         }
         Outcome::Fire {
             late,
@@ -196,15 +218,6 @@ async fn fire(
             let body = wording::fired_text(&reminder.body, late, user.locale());
             let key = format!("reminder:{}:{}", reminder.id, reminder.due_at.timestamp());
             let message = SmsMessage::insert_outbound(tx, &body, &key, None).await?;
-            queue::enqueue(
-                tx.conn(),
-                &DeliverReminderJob(DeliverSmsJob {
-                    user_id: job.user_id,
-                    message_id: message.id,
-                }),
-                JobOptions::default(),
-            )
-            .await?;
             Reminder::advance(tx, reminder.id, ReminderStatus::Sent, next, Some(now)).await?;
             // Persisting until acknowledged: the first nudge is written
             // with the delivery, so neither exists without the other.
@@ -213,7 +226,14 @@ async fn fire(
             {
                 Reminder::start_nudges(tx, reminder.id, now, follow.nudge_interval()).await?;
             }
-            Ok(Effect(Fired::Sent { late }, late_secs))
+            Ok(Effect {
+                fired: Fired::Sent { late },
+                late_secs,
+                delivery: Some(DeliverReminderJob(DeliverSmsJob {
+                    user_id: job.user_id,
+                    message_id: message.id,
+                })),
+            })
         }
     }
 }
