@@ -100,8 +100,12 @@ pub fn spawn_worker(db: &TestDb, twilio: &MockServer, prefix: &str) -> std::proc
 }
 
 /// A `nudge worker` with these settings besides the database and Redis.
+/// `NUDGE_BENCH_NUDGE` names another build's binary to run instead, for a
+/// before/after comparison in one time window (bench/all.sh).
 pub fn spawn_worker_with(db: &TestDb, prefix: &str, env: &[(&str, &str)]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+    let nudge =
+        std::env::var("NUDGE_BENCH_NUDGE").unwrap_or_else(|_| env!("CARGO_BIN_EXE_nudge").into());
+    std::process::Command::new(nudge)
         .arg("worker")
         .env_clear()
         .env("NUDGE_ENV", "development")
