@@ -38,7 +38,8 @@
 #       memory), steady, replies, paced; builds only what those need
 # A/B against another build: NUDGE_BENCH_NUDGE=<nudge binary> runs that
 #   binary instead of this tree's in the start-up and webhook sections (it
-#   migrates its own schema), and
+#   migrates its own schema) and as the burst and steady drills' worker
+#   (on this tree's schema: only for builds with the same migrations), and
 #   NUDGE_BENCH_WEBHOOK_SQL=<file> gives pgbench that build's webhook SQL.
 # Sizes (environment): NUDGE_BENCH_BURST=30000 NUDGE_BENCH_BURST_PEOPLE=10000
 #   NUDGE_BENCH_STEADY_PER_MINUTE=10000 NUDGE_BENCH_SECONDS=15 (each webhook
