@@ -19,7 +19,10 @@ mod lists;
 mod llm_usage;
 mod memories;
 mod message_status;
+// Its `sms_columns!` serves `message_sending`, declared after it, too.
+#[macro_use]
 mod messages;
+mod message_sending;
 pub mod nudges;
 mod oauth_states;
 mod pending_actions;
@@ -45,8 +48,9 @@ pub use knowledge_runs::{KnowledgeRun, RunCounts, RunStatus};
 pub use lists::{DEFAULT_LIST, ListItem, normalise_list_name};
 pub use llm_usage::{ModelUsage, record_llm_usage};
 pub use memories::Memory;
+pub use message_sending::{Claim, Handover, Recipient, RecipientNumber};
 pub use message_status::{Direction, MessageStatus, UnknownStatus};
-pub use messages::{Claim, Handover, Recipient, RecipientNumber, SmsMessage, StoredMessage};
+pub use messages::{SmsMessage, StoredMessage};
 pub use nudges::NudgeEnd;
 pub use pending_actions::PendingAction;
 pub use phones::{PhoneError, PhoneNumber, PhoneRecord};
