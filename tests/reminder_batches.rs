@@ -186,6 +186,17 @@ async fn a_visit_sees_one_person_and_leaving_sees_nobody() {
         "nobody, Ana's one, Ben's two, nobody"
     );
     assert_eq!(h.count(count).await, 3);
+
+    // The acknowledging commit undoes a failed last visit as well.
+    let mut tx = UserTx::begin_batch(&h.state.db).await.unwrap();
+    tx.visit(ben).await.unwrap();
+    sqlx::query("delete from reminders")
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.leave(false);
+    tx.commit_durably().await.unwrap();
+    assert_eq!(h.count(count).await, 3);
 }
 
 #[tokio::test]

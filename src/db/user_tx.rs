@@ -163,8 +163,9 @@ impl UserTx {
     }
 
     /// Commits and waits for the disk, even when begun deferred: this is
-    /// the commit that acknowledges.
+    /// the commit that acknowledges. A visit left undone is undone first.
     pub async fn commit_durably(mut self) -> Result<(), sqlx::Error> {
+        self.end_visits().await?;
         if self.deferred {
             sqlx::query("set local synchronous_commit = on")
                 .execute(&mut *self.tx)
