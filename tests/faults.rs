@@ -349,23 +349,16 @@ async fn a_twilio_outage_delays_every_kind_of_text_and_loses_none() {
             .fetch_one(&stack.db.owner)
             .await
             .unwrap();
-    let mut tx = nudge::db::UserTx::begin(&stack.db.app, nudge::store::UserId(user))
-        .await
-        .unwrap();
-    nudge::store::Reminder::create(
-        &mut tx,
-        nudge::store::NewReminder {
-            body: "take the pills".into(),
-            due_at: chrono::Utc::now() + chrono::Duration::seconds(3),
-            timezone: "America/Montreal".into(),
-            local_time: None,
-            recurrence: None,
-            explicit_time: true,
-        },
+    let due = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let person = nudge::store::UserId(user);
+    common::one_off_reminder(
+        &stack.db.app,
+        person,
+        "take the pills",
+        due,
+        "America/Montreal",
     )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .await;
 
     assert_eq!(stack.text(reply_to, "add item0x0 to my list").await.0, 200);
     assert_eq!(stack.text(helped, "HELP").await.0, 200);

@@ -20,22 +20,7 @@ use nudge::workers::reminder_nudge::{self, Nudged};
 
 /// A one-off reminder at `due`, its time asked for.
 async fn one_off(h: &SmsHarness, user: UserId, body: &str, due: DateTime<Utc>) -> Reminder {
-    let mut tx = UserTx::begin(&h.state.db, user).await.unwrap();
-    let r = Reminder::create(
-        &mut tx,
-        NewReminder {
-            body: body.into(),
-            due_at: due,
-            timezone: "America/Montreal".into(),
-            local_time: None,
-            recurrence: None,
-            explicit_time: true,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    r
+    common::one_off_reminder(&h.state.db, user, body, due, "America/Montreal").await
 }
 
 /// A one-off reminder that persists until acknowledged.

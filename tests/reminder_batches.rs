@@ -13,7 +13,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 use common::sms::SmsHarness;
 use nudge::db::UserTx;
-use nudge::store::{NewReminder, Reminder, UserId};
+use nudge::store::UserId;
 use nudge::workers::{deliver_sms, reminder_due};
 
 async fn harness() -> SmsHarness {
@@ -22,22 +22,10 @@ async fn harness() -> SmsHarness {
 
 /// A one-off reminder due a minute ago (well inside its staleness window).
 async fn due_reminder(h: &SmsHarness, user: UserId, body: &str) -> Uuid {
-    let mut tx = UserTx::begin(&h.state.db, user).await.unwrap();
-    let r = Reminder::create(
-        &mut tx,
-        NewReminder {
-            body: body.into(),
-            due_at: Utc::now() - Duration::minutes(1),
-            timezone: "UTC".into(),
-            local_time: None,
-            recurrence: None,
-            explicit_time: true,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    r.id
+    let due = Utc::now() - Duration::minutes(1);
+    common::one_off_reminder(&h.state.db, user, body, due, "UTC")
+        .await
+        .id
 }
 
 async fn rows(h: &SmsHarness, sql: &str) -> Vec<(String, String)> {

@@ -18,8 +18,6 @@ use wiremock::{Mock, MockServer};
 use common::TestDb;
 use common::drill::{env_or, sigkill, spawn_worker};
 use common::sms::{Arrivals, Recorder};
-use nudge::db::UserTx;
-use nudge::store::{NewReminder, Reminder};
 
 #[tokio::test]
 async fn reminders_survive_a_killed_worker_none_lost_at_most_one_duplicate_per_kill() {
@@ -61,21 +59,7 @@ async fn reminders_survive_a_killed_worker_none_lost_at_most_one_duplicate_per_k
             + chrono::Duration::milliseconds((window.as_millis() as i64 * i as i64) / total as i64);
         let body = format!("drill {i:05}");
         let user = users[i % people];
-        let mut tx = UserTx::begin(&db.app, user).await.unwrap();
-        Reminder::create(
-            &mut tx,
-            NewReminder {
-                body: body.clone(),
-                due_at: at,
-                timezone: "UTC".into(),
-                local_time: None,
-                recurrence: None,
-                explicit_time: true,
-            },
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        common::one_off_reminder(&db.app, user, &body, at, "UTC").await;
         due.insert(format!("Reminder: {body}"), at);
     }
 

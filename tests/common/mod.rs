@@ -256,6 +256,33 @@ fn migrations_hash() -> u64 {
     hasher.finish()
 }
 
+/// A one-off reminder at `due` (local time in `timezone`), its time asked
+/// for, written as the agent writes one (`Reminder::create`).
+pub async fn one_off_reminder(
+    pool: &PgPool,
+    user: nudge::store::UserId,
+    body: &str,
+    due: chrono::DateTime<chrono::Utc>,
+    timezone: &str,
+) -> nudge::store::Reminder {
+    let mut tx = nudge::db::UserTx::begin(pool, user).await.unwrap();
+    let reminder = nudge::store::Reminder::create(
+        &mut tx,
+        nudge::store::NewReminder {
+            body: body.into(),
+            due_at: due,
+            timezone: timezone.into(),
+            local_time: None,
+            recurrence: None,
+            explicit_time: true,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    reminder
+}
+
 /// Creates a person with one number; returns their id.
 pub async fn create_user(db: &TestDb, name: &str, phone: &str) -> nudge::store::UserId {
     let id = nudge::store::UserId(Uuid::new_v4());
