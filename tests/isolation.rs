@@ -804,7 +804,7 @@ async fn with_rls_bypassed_the_store_api_and_tools_never_cross_people() {
         0
     );
     assert!(matches!(
-        SmsMessage::get(&mut tx, bravo.inbound).await,
+        SmsMessage::get_for_sending(&mut tx, bravo.inbound).await,
         Err(StoreError::NotFound)
     ));
     assert!(

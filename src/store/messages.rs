@@ -163,20 +163,6 @@ impl SmsMessage {
         .await?)
     }
 
-    pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<SmsMessage, StoreError> {
-        let user = tx.uuid();
-        sqlx::query_as(concat!(
-            "select ",
-            sms_columns!(),
-            " from messages where user_id = $2 and id = $1"
-        ))
-        .bind(id)
-        .bind(user)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(StoreError::NotFound)
-    }
-
     /// The oldest inbound message still waiting for an answer.
     pub async fn oldest_unanswered(tx: &mut UserTx) -> Result<Option<SmsMessage>, StoreError> {
         let user = tx.uuid();
