@@ -38,7 +38,7 @@ python3 - "$work/cpu.json" <<'PY' &
 import json, os, sys, time, signal
 out = sys.argv[1]
 seen = {}
-def kind(comm, cmd):
+def kind(comm):
     if comm == "postgres": return "postgresql"
     if comm == "nudge": return "nudge worker"
     if comm.startswith("reminder_drill"): return "drill + fake Twilio"
@@ -60,7 +60,7 @@ while True:
         except OSError:
             continue
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        k = kind(comm, None)
+        k = kind(comm)
         if k is None: continue
         f = stat[stat.rindex(")") + 2:].split()
         ticks = int(f[11]) + int(f[12])
